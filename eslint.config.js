@@ -1,0 +1,31 @@
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+const io = ['node:net', 'node:fs', 'node:fs/promises', 'node:http', 'node:child_process', 'node:dgram', 'net', 'fs', 'fs/promises', 'http', 'child_process', 'express'];
+
+export default tseslint.config(
+  { ignores: ['dist/', 'node_modules/', 'coverage/', 'test-output/', 'samples/', 'captures/', 'received/'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+    },
+  },
+  {
+    // The protocol core has no I/O: bytes in, fields and problems out (STYLE.md).
+    files: ['src/protocol/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { paths: io.map((name) => ({ name, message: 'src/protocol/ does no I/O.' })), patterns: [{ group: ['../*'], message: 'src/protocol/ imports nothing of ours.' }] }],
+      'no-restricted-globals': ['error', { name: 'process', message: 'src/protocol/ does no I/O.' }],
+    },
+  },
+  {
+    // Only the CLI ends the process.
+    files: ['src/**/*.ts'],
+    ignores: ['src/cli/**'],
+    rules: {
+      'no-restricted-properties': ['error', { object: 'process', property: 'exit', message: 'Only src/cli/ calls process.exit.' }],
+    },
+  },
+);

@@ -1,0 +1,144 @@
+/**
+ * The capture format, version 1: a folder holding
+ * - `capture.json`: metadata ({@link CaptureMeta}), rewritten whole (write then rename) when it changes;
+ * - `stream.bin`: the client-to-server bytes, byte `i` of the stream at file offset `i`;
+ * - `sender.events`, `receiver.events`: one file per side that recorded, of fixed-size
+ *   {@link EVENT_RECORD_SIZE}-byte records in time order, so event `n` is at `n * 24`.
+ *
+ * Everything is appended as bytes flow: a recording cut short leaves a readable capture of what
+ * came. Documented for people in docs/capture-format.md.
+ */
+
+/** The format name stored in `capture.json`. */
+export const CAPTURE_FORMAT = 'wirestep-capture';
+/** The version this code writes; readers migrate older versions and refuse newer ones. */
+export const CAPTURE_VERSION = 1;
+/** Bytes per event record. */
+export const EVENT_RECORD_SIZE = 24;
+/** File names inside a capture folder. */
+export const CAPTURE_FILES = {
+  meta: 'capture.json',
+  stream: 'stream.bin',
+  events: { sender: 'sender.events', receiver: 'receiver.events' },
+} as const;
+
+/** Which end of the connection recorded: the sender (client) or the receiver (server). */
+export type Side = 'sender' | 'receiver';
+/** Both sides, sender first. */
+export const SIDES: readonly Side[] = ['sender', 'receiver'];
+
+/** Socket events, with the code each has in an event record. */
+export const EVENT_TYPES = {
+  connect: 1,
+  accept: 2,
+  write: 3,
+  read: 4,
+  end: 5,
+  close: 6,
+  error: 7,
+} as const;
+/** The name of a socket event. */
+export type EventType = keyof typeof EVENT_TYPES;
+const TYPE_BY_CODE = new Map<number, EventType>(
+  Object.entries(EVENT_TYPES).map(([name, code]) => [code, name as EventType]),
+);
+
+/** One socket event of one side. */
+export interface CaptureEvent {
+  readonly side: Side;
+  /** Index of the event within its side's file. */
+  readonly index: number;
+  readonly type: EventType;
+  /** Stream offset: where a write or read starts; for other events, how far the stream had got. */
+  readonly offset: number;
+  /** Bytes moved by a write or read; for `error`, the index into `meta.errors`; else 0. */
+  readonly length: number;
+  /** Microseconds since the capture started, from a monotonic clock. */
+  readonly timeUs: number;
+}
+
+/** A network endpoint. */
+export interface Endpoint {
+  readonly address: string;
+  readonly port: number;
+}
+
+/** How a recorded transfer ended. */
+export type OutcomeStatus =
+  | 'recording' // not finished: still running, or the recording process was killed
+  | 'complete' // every announced file arrived, nothing malformed
+  | 'malformed' // the stream ended where it should, but with errors in it
+  | 'truncated' // the stream ended before the bytes the format announced
+  | 'aborted' // a socket error, a timeout or a limit cut the connection
+  | 'interrupted'; // the recording process was shut down mid-transfer
+
+/** What the receiver did with one announced file. */
+export interface FileOutcome {
+  readonly file: number;
+  readonly name: string;
+  /** Declared size, as a decimal string (sizes are 64-bit). */
+  readonly size: string;
+  readonly status: 'saved' | 'refused' | 'incomplete' | 'failed';
+  /** Path relative to the receiver's folder, where saved. */
+  readonly savedAs?: string;
+  readonly reason?: string;
+}
+
+/** The contents of `capture.json`. */
+export interface CaptureMeta {
+  readonly format: typeof CAPTURE_FORMAT;
+  readonly version: number;
+  readonly id: string;
+  /** Wall-clock time the capture started, ISO 8601. */
+  readonly createdAt: string;
+  readonly tool: { readonly name: string; readonly version: string };
+  readonly sides: readonly Side[];
+  /** Which side's bytes `stream.bin` holds (the sender's, when it recorded). */
+  readonly streamSide: Side;
+  readonly client?: Endpoint;
+  readonly server?: Endpoint;
+  /** The options of the commands that recorded, faults included, as given. */
+  readonly options: Readonly<Record<string, unknown>>;
+  /** A short human description (samples have one per language). */
+  readonly description?: Readonly<Record<string, string>>;
+  readonly outcome: { readonly status: OutcomeStatus; readonly message?: string };
+  /** Bytes in `stream.bin` when the capture was finished. */
+  readonly streamBytes: number;
+  /** Microseconds from start to the last event. */
+  readonly durationUs: number;
+  readonly errors: readonly { readonly side: Side; readonly timeUs: number; readonly message: string }[];
+  readonly files: readonly FileOutcome[];
+}
+
+/** Encodes one event record (big-endian): type u8, 3 reserved bytes, length u32, offset u64, time u64. */
+export function encodeEvent(out: Uint8Array, at: number, type: EventType, offset: number, length: number, timeUs: number): void {
+  const view = new DataView(out.buffer, out.byteOffset + at, EVENT_RECORD_SIZE);
+  view.setUint8(0, EVENT_TYPES[type]);
+  view.setUint8(1, 0);
+  view.setUint16(2, 0);
+  view.setUint32(4, length);
+  view.setBigUint64(8, BigInt(offset));
+  view.setBigUint64(16, BigInt(timeUs));
+}
+
+/** Decodes one event record; `null` if its type code is unknown (a damaged record). */
+export function decodeEvent(bytes: Uint8Array, side: Side, index: number): CaptureEvent | null {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, EVENT_RECORD_SIZE);
+  const type = TYPE_BY_CODE.get(view.getUint8(0));
+  if (!type) return null;
+  return {
+    side,
+    index,
+    type,
+    length: view.getUint32(4),
+    offset: Number(view.getBigUint64(8)),
+    timeUs: Number(view.getBigUint64(16)),
+  };
+}
+
+const ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+
+/** Whether `id` can name a capture folder: letters, digits, `.`, `_`, `-`, not starting with a dot. */
+export function isCaptureId(id: string): boolean {
+  return ID.test(id) && !id.includes('..');
+}

@@ -1,0 +1,6 @@
+/** Captures on disk: the format, a streaming writer, a random-access reader, the store. */
+export * from './format.js';
+export * from './writer.js';
+export * from './reader.js';
+export * from './store.js';
+export * from './tool.js';

@@ -1,0 +1,337 @@
+import { constants } from 'node:fs';
+import { type FileHandle, open, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { Dissector, type Field, type Problem, collect } from '../protocol/index.js';
+import {
+  CAPTURE_FILES,
+  CAPTURE_FORMAT,
+  CAPTURE_VERSION,
+  type CaptureEvent,
+  type CaptureMeta,
+  EVENT_RECORD_SIZE,
+  SIDES,
+  type Side,
+  decodeEvent,
+} from './format.js';
+import { migrate } from './migrate.js';
+
+/** What went wrong opening or reading a capture. */
+export type CaptureErrorCode = 'not-found' | 'not-a-capture' | 'unsupported-version' | 'damaged';
+
+/** The one error type of capture reading; `cause` holds the underlying error, if any. */
+export class CaptureError extends Error {
+  readonly code: CaptureErrorCode;
+
+  constructor(code: CaptureErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'CaptureError';
+    this.code = code;
+  }
+}
+
+/** Fields and problems of a whole capture's stream. */
+export interface Dissection {
+  readonly fields: readonly Field[];
+  readonly problems: readonly Problem[];
+}
+
+const BLOCK = 64 * 1024;
+
+function isNotFound(err: unknown): boolean {
+  return (err as NodeJS.ErrnoException)?.code === 'ENOENT';
+}
+
+async function openNoFollow(file: string): Promise<FileHandle> {
+  // O_NOFOLLOW: a capture is untrusted input; a link inside it must not lead elsewhere.
+  return open(file, constants.O_RDONLY | constants.O_NOFOLLOW);
+}
+
+/** Checks what `capture.json` holds, naming the first thing wrong. */
+function validateMeta(raw: unknown, file: string): CaptureMeta {
+  const bad = (what: string): never => {
+    throw new CaptureError('damaged', `${file}: ${what}`);
+  };
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return bad('not a JSON object');
+  const m = raw as Record<string, unknown>;
+  if (m.format !== CAPTURE_FORMAT) throw new CaptureError('not-a-capture', `${file}: "format" is not "${CAPTURE_FORMAT}"`);
+  if (typeof m.version !== 'number' || !Number.isInteger(m.version) || m.version < 1) return bad('"version" is not a positive integer');
+  if (m.version > CAPTURE_VERSION) {
+    throw new CaptureError('unsupported-version', `${file}: capture format version ${m.version} is newer than this wirestep reads (${CAPTURE_VERSION})`);
+  }
+  const meta = migrate(m);
+  if (typeof meta.id !== 'string') return bad('"id" is not a string');
+  if (typeof meta.createdAt !== 'string') return bad('"createdAt" is not a string');
+  if (!Array.isArray(meta.sides) || meta.sides.length === 0 || !meta.sides.every((s) => SIDES.includes(s as Side))) {
+    return bad('"sides" is not a list of "sender" and "receiver"');
+  }
+  if (!meta.sides.includes(meta.streamSide)) return bad('"streamSide" is not one of "sides"');
+  if (typeof meta.outcome !== 'object' || meta.outcome === null || typeof meta.outcome.status !== 'string') return bad('"outcome" has no "status"');
+  if (!Array.isArray(meta.errors)) return bad('"errors" is not a list');
+  if (!Array.isArray(meta.files)) return bad('"files" is not a list');
+  if (typeof meta.options !== 'object' || meta.options === null) return bad('"options" is not an object');
+  return meta;
+}
+
+/**
+ * Reads a capture folder with random access: metadata at open, then only the events and stream
+ * bytes asked for. Throws {@link CaptureError} for a missing, foreign, newer or damaged capture.
+ */
+export class CaptureReader {
+  readonly dir: string;
+  readonly meta: CaptureMeta;
+  /** Bytes in `stream.bin` (the truth, even when a recording was cut before its metadata was final). */
+  readonly streamLength: number;
+  readonly #stream: FileHandle;
+  readonly #events: ReadonlyMap<Side, { handle: FileHandle; count: number }>;
+  #dissection: Promise<Dissection> | null = null;
+
+  private constructor(dir: string, meta: CaptureMeta, stream: FileHandle, streamLength: number, events: Map<Side, { handle: FileHandle; count: number }>) {
+    this.dir = dir;
+    this.meta = meta;
+    this.#stream = stream;
+    this.streamLength = streamLength;
+    this.#events = events;
+  }
+
+  /** Opens the capture in folder `dir`. */
+  static async open(dir: string): Promise<CaptureReader> {
+    const metaFile = path.join(dir, CAPTURE_FILES.meta);
+    let text: string;
+    try {
+      const fh = await openNoFollow(metaFile);
+      try {
+        text = await fh.readFile('utf8');
+      } finally {
+        await fh.close();
+      }
+    } catch (err) {
+      if (isNotFound(err)) throw new CaptureError('not-found', `no capture at ${dir} (${CAPTURE_FILES.meta} is missing)`, { cause: err });
+      throw new CaptureError('damaged', `${metaFile}: cannot be read (${(err as Error).message})`, { cause: err });
+    }
+    let raw: unknown;
+    try {
+      raw = JSON.parse(text);
+    } catch (err) {
+      throw new CaptureError('damaged', `${CAPTURE_FILES.meta} is not valid JSON (${(err as Error).message})`, { cause: err });
+    }
+    const meta = validateMeta(raw, CAPTURE_FILES.meta);
+    const handles: FileHandle[] = [];
+    try {
+      const stream = await openNoFollow(path.join(dir, CAPTURE_FILES.stream));
+      handles.push(stream);
+      const streamLength = (await stream.stat()).size;
+      const events = new Map<Side, { handle: FileHandle; count: number }>();
+      for (const side of meta.sides) {
+        const handle = await openNoFollow(path.join(dir, CAPTURE_FILES.events[side]));
+        handles.push(handle);
+        // A recording cut mid-write may leave a partial last record: it is ignored.
+        events.set(side, { handle, count: Math.floor((await handle.stat()).size / EVENT_RECORD_SIZE) });
+      }
+      return new CaptureReader(dir, meta, stream, streamLength, events);
+    } catch (err) {
+      await Promise.all(handles.map((h) => h.close()));
+      const what = isNotFound(err) ? 'is missing' : 'cannot be read';
+      const name = path.basename((err as NodeJS.ErrnoException).path ?? '?');
+      throw new CaptureError('damaged', `${name} ${what} (${(err as Error).message})`, { cause: err });
+    }
+  }
+
+  /** Closes the files. */
+  async close(): Promise<void> {
+    await Promise.all([this.#stream.close(), ...[...this.#events.values()].map((e) => e.handle.close())]);
+  }
+
+  /** Events recorded by `side` (0 if that side did not record). */
+  eventCount(side: Side): number {
+    return this.#events.get(side)?.count ?? 0;
+  }
+
+  /** Events of both sides. */
+  get opCount(): number {
+    return this.eventCount('sender') + this.eventCount('receiver');
+  }
+
+  /** Events `start` to `start + count - 1` of `side`, clamped to what exists. */
+  async events(side: Side, start: number, count: number): Promise<CaptureEvent[]> {
+    const log = this.#events.get(side);
+    if (!log) return [];
+    const first = Math.max(0, start);
+    const n = Math.max(0, Math.min(count, log.count - first));
+    if (n === 0) return [];
+    const buf = new Uint8Array(n * EVENT_RECORD_SIZE);
+    await this.#readFully(log.handle, buf, first * EVENT_RECORD_SIZE);
+    const out: CaptureEvent[] = [];
+    for (let i = 0; i < n; i++) {
+      const e = decodeEvent(buf.subarray(i * EVENT_RECORD_SIZE, (i + 1) * EVENT_RECORD_SIZE), side, first + i);
+      if (!e) throw new CaptureError('damaged', `${CAPTURE_FILES.events[side]}: record ${first + i} has an unknown event type ${buf[i * EVENT_RECORD_SIZE]}`);
+      out.push(e);
+    }
+    return out;
+  }
+
+  /** Event `index` of `side`. Throws RangeError when out of range. */
+  async event(side: Side, index: number): Promise<CaptureEvent> {
+    const [e] = await this.events(side, index, 1);
+    if (!e) throw new RangeError(`no event ${index} on the ${side} side`);
+    return e;
+  }
+
+  /**
+   * The `n`th event (0-based) of both sides in time order (the sender first on equal times):
+   * a binary search over the two sorted files, reading a few records only.
+   */
+  async op(n: number): Promise<CaptureEvent> {
+    const s = this.eventCount('sender');
+    const r = this.eventCount('receiver');
+    if (!Number.isInteger(n) || n < 0 || n >= s + r) throw new RangeError(`no operation ${n}`);
+    if (s === 0) return this.event('receiver', n);
+    if (r === 0) return this.event('sender', n);
+    // Find i = how many of the first n+1 operations are the sender's.
+    let lo = Math.max(0, n + 1 - r);
+    let hi = Math.min(n + 1, s);
+    while (lo < hi) {
+      const i = (lo + hi) >> 1;
+      // Too few sender events if sender[i] comes before receiver[n - i].
+      const a = await this.event('sender', i);
+      const b = await this.event('receiver', n - i);
+      if (a.timeUs <= b.timeUs) lo = i + 1;
+      else hi = i;
+    }
+    const i = lo;
+    const fromSender = i > 0 ? await this.event('sender', i - 1) : null;
+    const fromReceiver = n + 1 - i > 0 ? await this.event('receiver', n - i) : null;
+    if (!fromReceiver) return fromSender!;
+    if (!fromSender) return fromReceiver;
+    return fromSender.timeUs > fromReceiver.timeUs ? fromSender : fromReceiver;
+  }
+
+  /** The position of an event among both sides' events in time order: the inverse of {@link op}. */
+  async opIndex(event: CaptureEvent): Promise<number> {
+    const other: Side = event.side === 'sender' ? 'receiver' : 'sender';
+    const count = this.eventCount(other);
+    // Other-side events before it: earlier times, and equal times when the other side is the sender.
+    let lo = 0;
+    let hi = count;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      const e = await this.event(other, mid);
+      const before = e.timeUs < event.timeUs || (e.timeUs === event.timeUs && other === 'sender');
+      if (before) lo = mid + 1;
+      else hi = mid;
+    }
+    return event.index + lo;
+  }
+
+  /**
+   * The data events (writes or reads) of `side` that carried any of the bytes `offset` to
+   * `offset + length - 1`: the first `limit` of them and how many there are in all, found by
+   * binary search on the sorted offsets (a 1 GiB payload has a million writes; few are read).
+   */
+  async eventsCovering(side: Side, offset: number, length: number, limit = 64): Promise<{ events: CaptureEvent[]; total: number }> {
+    const end = offset + Math.max(length, 1);
+    const first = await this.#lowerBound(side, (e) => e.offset + (isData(e) ? e.length : 0) <= offset);
+    const last = await this.#lowerBound(side, (e) => e.offset < end);
+    const events: CaptureEvent[] = [];
+    let total = 0;
+    const scan = Math.min(last - first, 4096);
+    for (let i = first; i < first + scan; i += 256) {
+      for (const e of await this.events(side, i, Math.min(256, first + scan - i))) {
+        if (!isData(e) || e.length === 0) continue;
+        total++;
+        if (events.length < limit) events.push(e);
+      }
+    }
+    // Past the scanned records all are writes or reads: connect, accept, end, close and error
+    // sit where the stream starts or stopped, outside any byte range that has bytes after it.
+    total += Math.max(0, last - first - scan);
+    return { events, total };
+  }
+
+  /** First index of `side` whose event does not satisfy `before` (events sorted so it is monotone). */
+  async #lowerBound(side: Side, before: (e: CaptureEvent) => boolean): Promise<number> {
+    let lo = 0;
+    let hi = this.eventCount(side);
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (before(await this.event(side, mid))) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  /** Up to `length` stream bytes from `offset`; fewer at the end of the stream. */
+  async read(offset: number, length: number): Promise<Uint8Array> {
+    const start = Math.max(0, Math.min(offset, this.streamLength));
+    const n = Math.max(0, Math.min(length, this.streamLength - start));
+    const buf = new Uint8Array(n);
+    await this.#readFully(this.#stream, buf, start);
+    return buf;
+  }
+
+  /**
+   * Dissects the stream by random access: count, names and sizes are read, payloads are
+   * skipped, so a 1 GiB file costs a few small reads. Cached per reader.
+   */
+  dissection(): Promise<Dissection> {
+    this.#dissection ??= this.#dissect();
+    return this.#dissection;
+  }
+
+  async #dissect(): Promise<Dissection> {
+    const limit = this.meta.options.maxFileSize;
+    const maxFileSize = typeof limit === 'string' && /^\d+$/.test(limit) ? BigInt(limit) : undefined;
+    const d = new Dissector(maxFileSize === undefined ? {} : { maxFileSize });
+    const events = [];
+    let block: Uint8Array = new Uint8Array(0);
+    let blockAt = 0;
+    for (;;) {
+      const st = d.state();
+      if (st.offset >= this.streamLength) break;
+      if (st.kind === 'payload' || st.kind === 'trailing') {
+        const r = d.skip(this.streamLength - st.offset);
+        events.push(...r.events);
+        continue;
+      }
+      const want = Math.min(Number(st.needed), this.streamLength - st.offset);
+      if (st.offset < blockAt || st.offset + want > blockAt + block.length) {
+        blockAt = st.offset;
+        block = await this.read(blockAt, Math.max(BLOCK, want));
+      }
+      events.push(...d.push(block.subarray(st.offset - blockAt, st.offset - blockAt + want)));
+    }
+    events.push(...d.end());
+    return collect(events);
+  }
+
+  async #readFully(handle: FileHandle, buf: Uint8Array, position: number): Promise<void> {
+    let done = 0;
+    while (done < buf.length) {
+      const { bytesRead } = await handle.read(buf, done, buf.length - done, position + done);
+      if (bytesRead === 0) throw new CaptureError('damaged', `a file of capture ${this.meta.id} ended early`);
+      done += bytesRead;
+    }
+  }
+}
+
+/** Whether an event moved stream bytes. */
+export function isData(e: CaptureEvent): boolean {
+  return e.type === 'write' || e.type === 'read';
+}
+
+/** Reads only `capture.json` of a capture (for listings). */
+export async function readMeta(dir: string): Promise<CaptureMeta> {
+  const file = path.join(dir, CAPTURE_FILES.meta);
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    if (isNotFound(err)) throw new CaptureError('not-found', `no capture at ${dir}`, { cause: err });
+    throw new CaptureError('damaged', `${file}: cannot be read`, { cause: err });
+  }
+  try {
+    return validateMeta(JSON.parse(text), CAPTURE_FILES.meta);
+  } catch (err) {
+    if (err instanceof CaptureError) throw err;
+    throw new CaptureError('damaged', `${CAPTURE_FILES.meta} is not valid JSON (${(err as Error).message})`, { cause: err });
+  }
+}

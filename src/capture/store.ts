@@ -1,0 +1,93 @@
+import { readdir, realpath, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { CAPTURE_FILES, type CaptureMeta, isCaptureId } from './format.js';
+import { CaptureError, CaptureReader, readMeta } from './reader.js';
+
+/** A capture found in a store, or the reason it could not be read. */
+export type Listed =
+  | { readonly id: string; readonly dir: string; readonly meta: CaptureMeta }
+  | { readonly id: string; readonly dir: string; readonly error: CaptureError };
+
+/**
+ * The captures in one or more folders, addressed by id (the folder name). Ids are checked
+ * before any path is built from them, and the folder found must stay inside its root.
+ */
+export class CaptureStore {
+  readonly roots: readonly string[];
+
+  constructor(roots: readonly string[]) {
+    this.roots = roots.map((r) => path.resolve(r));
+  }
+
+  /** Every capture folder in the roots, newest first; the first root wins on a repeated id. */
+  async list(): Promise<Listed[]> {
+    const seen = new Set<string>();
+    const out: Listed[] = [];
+    for (const root of this.roots) {
+      let names: string[];
+      try {
+        names = (await readdir(root, { withFileTypes: true })).filter((d) => d.isDirectory()).map((d) => d.name);
+      } catch {
+        continue;
+      }
+      for (const id of names.sort()) {
+        if (!isCaptureId(id) || seen.has(id)) continue;
+        const dir = path.join(root, id);
+        try {
+          await stat(path.join(dir, CAPTURE_FILES.meta));
+        } catch {
+          continue;
+        }
+        seen.add(id);
+        try {
+          out.push({ id, dir, meta: await readMeta(dir) });
+        } catch (err) {
+          out.push({ id, dir, error: err instanceof CaptureError ? err : new CaptureError('damaged', String(err)) });
+        }
+      }
+    }
+    return out.sort((a, b) => createdAt(b).localeCompare(createdAt(a)) || a.id.localeCompare(b.id));
+  }
+
+  /** The folder of capture `id`. Throws CaptureError 'not-found' for a bad or unknown id. */
+  async locate(id: string): Promise<string> {
+    if (!isCaptureId(id)) throw new CaptureError('not-found', `not a capture id: ${JSON.stringify(id)}`);
+    for (const root of this.roots) {
+      const dir = path.join(root, id);
+      let real: string;
+      try {
+        real = await realpath(dir);
+      } catch {
+        continue;
+      }
+      // A link from the store to elsewhere is not followed.
+      const realRoot = await realpath(root);
+      if (path.dirname(real) !== realRoot) continue;
+      return dir;
+    }
+    throw new CaptureError('not-found', `no capture with id ${JSON.stringify(id)}`);
+  }
+
+  /** Opens capture `id` for random access. */
+  async open(id: string): Promise<CaptureReader> {
+    return CaptureReader.open(await this.locate(id));
+  }
+}
+
+function createdAt(l: Listed): string {
+  return 'meta' in l ? l.meta.createdAt : '';
+}
+
+/**
+ * Finds a capture given on the command line: a path to a capture folder, or an id in `root`.
+ * Throws CaptureError when neither exists.
+ */
+export async function resolveCapture(ref: string, root: string): Promise<string> {
+  try {
+    await stat(path.join(ref, CAPTURE_FILES.meta));
+    return ref;
+  } catch {
+    // Not a folder with a capture in it: try it as an id.
+  }
+  return new CaptureStore([root]).locate(ref);
+}

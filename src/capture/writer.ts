@@ -1,0 +1,237 @@
+import { randomBytes } from 'node:crypto';
+import { type WriteStream, createWriteStream } from 'node:fs';
+import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { once } from 'node:events';
+import path from 'node:path';
+import {
+  CAPTURE_FILES,
+  CAPTURE_FORMAT,
+  CAPTURE_VERSION,
+  type CaptureMeta,
+  EVENT_RECORD_SIZE,
+  type Endpoint,
+  type EventType,
+  type FileOutcome,
+  type OutcomeStatus,
+  type Side,
+  encodeEvent,
+  isCaptureId,
+} from './format.js';
+import { TOOL } from './tool.js';
+
+/** Nanoseconds from a monotonic clock; replaceable in tests. */
+export type Clock = () => bigint;
+const hrtime: Clock = () => process.hrtime.bigint();
+
+/** What a new capture starts with. */
+export interface CaptureInit {
+  /** Folder that holds captures; created if missing. */
+  readonly root: string;
+  /** Folder name of the capture; default: time, sides and a random suffix. */
+  readonly id?: string;
+  readonly sides: readonly Side[];
+  readonly client?: Endpoint;
+  readonly server?: Endpoint;
+  readonly options?: Readonly<Record<string, unknown>>;
+  readonly description?: Readonly<Record<string, string>>;
+  readonly clock?: Clock;
+}
+
+const EVENTS_PER_FLUSH = 2048;
+const FLUSH_INTERVAL_MS = 200;
+
+/** A fresh capture id: `20261123-234012-receiver-3fa9c1`. */
+export function newCaptureId(label: string, now: Date = new Date()): string {
+  const stamp = now.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
+  return `${stamp}-${label}-${randomBytes(3).toString('hex')}`;
+}
+
+class EventLog {
+  readonly #out: WriteStream;
+  #buf = Buffer.alloc(EVENTS_PER_FLUSH * EVENT_RECORD_SIZE);
+  #used = 0;
+  count = 0;
+
+  constructor(file: string) {
+    this.#out = createWriteStream(file, { flags: 'wx' });
+  }
+
+  add(type: EventType, offset: number, length: number, timeUs: number): void {
+    encodeEvent(this.#buf, this.#used, type, offset, length, timeUs);
+    this.#used += EVENT_RECORD_SIZE;
+    this.count++;
+    if (this.#used === this.#buf.length) this.flush();
+  }
+
+  flush(): void {
+    if (this.#used === 0) return;
+    this.#out.write(this.#buf.subarray(0, this.#used));
+    this.#buf = Buffer.alloc(EVENTS_PER_FLUSH * EVENT_RECORD_SIZE);
+    this.#used = 0;
+  }
+
+  async close(): Promise<void> {
+    this.flush();
+    this.#out.end();
+    await once(this.#out, 'close');
+  }
+}
+
+/**
+ * Writes one capture as the transfer happens: stream bytes and events are appended at once
+ * (events in batches of at most 200 ms), so a process killed halfway leaves what came.
+ * Throws on I/O errors (folder not writable, id already taken).
+ */
+export class CaptureWriter {
+  readonly id: string;
+  readonly dir: string;
+  readonly #clock: Clock;
+  readonly #t0: bigint;
+  readonly #stream: WriteStream;
+  readonly #events = new Map<Side, EventLog>();
+  readonly #timer: NodeJS.Timeout;
+  #meta: CaptureMeta;
+  #streamBytes = 0;
+  #lastUs = 0;
+  #finished = false;
+  #streamError: Error | null = null;
+
+  private constructor(dir: string, meta: CaptureMeta, clock: Clock) {
+    this.id = meta.id;
+    this.dir = dir;
+    this.#meta = meta;
+    this.#clock = clock;
+    this.#t0 = clock();
+    this.#stream = createWriteStream(path.join(dir, CAPTURE_FILES.stream), { flags: 'wx', highWaterMark: 1 << 20 });
+    this.#stream.on('error', (err) => {
+      this.#streamError = err;
+    });
+    for (const side of meta.sides) this.#events.set(side, new EventLog(path.join(dir, CAPTURE_FILES.events[side])));
+    this.#timer = setInterval(() => this.flush(), FLUSH_INTERVAL_MS).unref();
+  }
+
+  /** Creates the capture folder `root/id` and its files. Throws if it exists or cannot be written. */
+  static async create(init: CaptureInit): Promise<CaptureWriter> {
+    const id = init.id ?? newCaptureId(init.sides.length === 2 ? 'both' : init.sides[0]!);
+    if (!isCaptureId(id)) throw new Error(`not a valid capture id: ${JSON.stringify(id)}`);
+    if (init.sides.length === 0) throw new Error('a capture needs at least one side');
+    await mkdir(init.root, { recursive: true });
+    const dir = path.join(init.root, id);
+    await mkdir(dir);
+    const meta: CaptureMeta = {
+      format: CAPTURE_FORMAT,
+      version: CAPTURE_VERSION,
+      id,
+      createdAt: new Date().toISOString(),
+      tool: TOOL,
+      sides: [...init.sides],
+      streamSide: init.sides.includes('sender') ? 'sender' : 'receiver',
+      ...(init.client ? { client: init.client } : {}),
+      ...(init.server ? { server: init.server } : {}),
+      options: init.options ?? {},
+      ...(init.description ? { description: init.description } : {}),
+      outcome: { status: 'recording' },
+      streamBytes: 0,
+      durationUs: 0,
+      errors: [],
+      files: [],
+    };
+    const writer = new CaptureWriter(dir, meta, init.clock ?? hrtime);
+    await writer.#writeMeta();
+    return writer;
+  }
+
+  /** Microseconds since the capture started. */
+  nowUs(): number {
+    return Number((this.#clock() - this.#t0) / 1000n);
+  }
+
+  /** Bytes appended to `stream.bin` so far. */
+  get streamBytes(): number {
+    return this.#streamBytes;
+  }
+
+  /** Which side's data events carry the stream bytes. */
+  get streamSide(): Side {
+    return this.#meta.streamSide;
+  }
+
+  /**
+   * Records one event of `side` now. For a write or read of the stream side, pass its bytes:
+   * they are appended to the stream. Returns false when the caller should await {@link drain}.
+   */
+  record(side: Side, type: EventType, offset: number, length: number, bytes?: Uint8Array): boolean {
+    const log = this.#events.get(side);
+    if (!log || this.#finished) return true;
+    const t = this.nowUs();
+    this.#lastUs = t;
+    log.add(type, offset, length, t);
+    if (bytes && side === this.#meta.streamSide && bytes.length > 0) {
+      this.#streamBytes += bytes.length;
+      return this.#stream.write(bytes);
+    }
+    return true;
+  }
+
+  /** Records an error of `side` with its message. */
+  recordError(side: Side, offset: number, message: string): void {
+    if (this.#finished) return;
+    const index = this.#meta.errors.length;
+    this.#meta = { ...this.#meta, errors: [...this.#meta.errors, { side, timeUs: this.nowUs(), message }] };
+    this.record(side, 'error', offset, index);
+  }
+
+  /** Sets endpoints learnt after creation (the port a sender connected from). */
+  setEndpoints(client: Endpoint | undefined, server: Endpoint | undefined): void {
+    this.#meta = { ...this.#meta, ...(client ? { client } : {}), ...(server ? { server } : {}) };
+  }
+
+  /** Records what happened to an announced file (replacing an earlier note of the same file). */
+  setFile(outcome: FileOutcome): void {
+    const files = this.#meta.files.filter((f) => f.file !== outcome.file);
+    files.push(outcome);
+    files.sort((a, b) => a.file - b.file);
+    this.#meta = { ...this.#meta, files };
+  }
+
+  /** Resolves once the stream file has taken what was given to it. */
+  async drain(): Promise<void> {
+    if (this.#stream.writableNeedDrain) await once(this.#stream, 'drain');
+  }
+
+  /** Writes buffered events to disk. */
+  flush(): void {
+    for (const log of this.#events.values()) log.flush();
+  }
+
+  /** Flushes everything, closes the files and writes the final metadata. Idempotent. */
+  async finish(status: OutcomeStatus, message?: string): Promise<CaptureMeta> {
+    if (this.#finished) return this.#meta;
+    this.#finished = true;
+    clearInterval(this.#timer);
+    for (const log of this.#events.values()) await log.close();
+    this.#stream.end();
+    if (!this.#stream.closed) await once(this.#stream, 'close');
+    if (this.#streamError) throw this.#streamError;
+    this.#meta = {
+      ...this.#meta,
+      outcome: message === undefined ? { status } : { status, message },
+      streamBytes: this.#streamBytes,
+      durationUs: this.#lastUs,
+    };
+    await this.#writeMeta();
+    return this.#meta;
+  }
+
+  /** The metadata as it stands. */
+  get meta(): CaptureMeta {
+    return this.#meta;
+  }
+
+  async #writeMeta(): Promise<void> {
+    const file = path.join(this.dir, CAPTURE_FILES.meta);
+    const tmp = `${file}.tmp`;
+    await writeFile(tmp, `${JSON.stringify(this.#meta, null, 2)}\n`);
+    await rename(tmp, file);
+  }
+}

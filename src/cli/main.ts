@@ -1,0 +1,201 @@
+#!/usr/bin/env node
+import { Command, InvalidArgumentError, Option } from 'commander';
+import cliProgress from 'cli-progress';
+import path from 'node:path';
+import { CaptureError, CaptureReader, TOOL, resolveCapture } from '../capture/index.js';
+import { listFiles, runDemo, sendFiles, startReceiver, transferSize } from '../net/index.js';
+import type { Lang } from '../protocol/index.js';
+import { type StepBy, StepRangeError, loadStep, stepCount } from '../web/steps.js';
+import { renderStepText } from './render.js';
+
+/** Exit codes: 0 done, 1 the transfer or capture went wrong, 2 the command line was wrong. */
+const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
+
+function integer(min: number, max = Number.MAX_SAFE_INTEGER) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!/^\d+$/.test(value) || n < min || n > max) throw new InvalidArgumentError(`expected a whole number from ${min} to ${max}`);
+    return n;
+  };
+}
+
+const UNITS: Readonly<Record<string, bigint>> = { '': 1n, k: 1024n, m: 1024n ** 2n, g: 1024n ** 3n, t: 1024n ** 4n };
+
+/** "4G", "512M", "1000": a byte count with an optional binary unit. */
+function byteSize(value: string): bigint {
+  const m = /^(\d+)\s*([kmgt]?)(?:i?b)?$/i.exec(value.trim());
+  if (!m) throw new InvalidArgumentError('expected a byte count such as 1000, 512M or 4G');
+  return BigInt(m[1]!) * UNITS[m[2]!.toLowerCase()]!;
+}
+
+function stamp(): string {
+  return new Date().toTimeString().slice(0, 8);
+}
+
+function logLine(line: string): void {
+  process.stdout.write(`${stamp()} ${line}\n`);
+}
+
+function fail(message: string, code: number = EXIT.failed): never {
+  process.stderr.write(`wirestep: ${message}\n`);
+  process.exit(code);
+}
+
+// `wirestep dump … | head` closes the pipe early: that is not an error.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(EXIT.ok);
+  throw err;
+});
+
+const program = new Command();
+program
+  .name('wirestep')
+  .description('Record, replay and explain the course’s socket file transfer, byte by byte.')
+  .version(TOOL.version)
+  .showHelpAfterError();
+
+program
+  .command('receive')
+  .description('receive files like the reference server.py, recording one capture per connection')
+  .option('--host <address>', 'address to listen on', '127.0.0.1')
+  .option('--port <port>', 'TCP port', integer(0, 65535), 8181)
+  .option('--out <dir>', 'folder the received files are saved in', 'received')
+  .option('--captures <dir>', 'folder for the captures', 'captures')
+  .option('--no-capture', 'record nothing (to measure what recording costs)')
+  .option('--max-file-size <bytes>', 'largest size a file may declare', byteSize, 4n * 1024n ** 3n)
+  .option('--idle-timeout <seconds>', 'cut a connection silent for this long (0: never)', integer(0), 30)
+  .action(async (opts: { host: string; port: number; out: string; captures: string; capture: boolean; maxFileSize: bigint; idleTimeout: number }) => {
+    let receiver;
+    try {
+      receiver = await startReceiver({
+        host: opts.host,
+        port: opts.port,
+        outDir: opts.out,
+        capturesDir: opts.capture ? opts.captures : null,
+        maxFileSize: opts.maxFileSize,
+        idleTimeoutMs: opts.idleTimeout * 1000,
+        log: logLine,
+      });
+    } catch (err) {
+      fail(`cannot listen on ${opts.host}:${opts.port}: ${(err as Error).message}`);
+    }
+    const { address, port } = receiver.address;
+    logLine(`listening on ${address}:${port}; files go to ${path.resolve(opts.out)}${opts.capture ? `, captures to ${path.resolve(opts.captures)}` : ' (no captures)'}`);
+    logLine('stop with Ctrl+C');
+    let stopping = false;
+    const stop = (signal: string): void => {
+      if (stopping) return;
+      stopping = true;
+      logLine(`${signal}: closing; open transfers are recorded as interrupted`);
+      void receiver.close().then(() => {
+        logLine('closed, every capture flushed');
+        process.exit(EXIT.ok);
+      });
+    };
+    process.on('SIGINT', () => stop('SIGINT'));
+    process.on('SIGTERM', () => stop('SIGTERM'));
+  });
+
+program
+  .command('send')
+  .description('send files or folders like the reference client.py, recording a capture')
+  .argument('<paths...>', 'files, or folders whose files are sent')
+  .option('--host <address>', 'receiver address', '127.0.0.1')
+  .option('--port <port>', 'receiver port', integer(1, 65535), 8181)
+  .option('--chunk <bytes>', 'largest write, in bytes (writes never cross a field)', integer(1, 1 << 30), 1024)
+  .option('--delay-ms <ms>', 'pause between writes', integer(0, 600_000), 0)
+  .option('--captures <dir>', 'folder for the capture', 'captures')
+  .option('--no-capture', 'record nothing')
+  .action(async (paths: string[], opts: { host: string; port: number; chunk: number; delayMs: number; captures: string; capture: boolean }) => {
+    let files;
+    try {
+      files = await listFiles(paths);
+    } catch (err) {
+      fail((err as Error).message, EXIT.usage);
+    }
+    const total = transferSize(files);
+    const bar = process.stdout.isTTY && total >= 1 << 20
+      ? new cliProgress.SingleBar({ format: 'sending [{bar}] {percentage}% | {value}/{total} bytes', hideCursor: true }, cliProgress.Presets.shades_classic)
+      : null;
+    logLine(`sending ${files.length} file${files.length === 1 ? '' : 's'} (${total} bytes on the wire) to ${opts.host}:${opts.port}`);
+    for (const [i, f] of files.entries()) logLine(`  ${i + 1}. ${f.name} (${f.size} bytes)`);
+    bar?.start(total, 0);
+    try {
+      const result = await sendFiles({
+        host: opts.host,
+        port: opts.port,
+        files,
+        chunk: opts.chunk,
+        delayMs: opts.delayMs,
+        capturesDir: opts.capture ? opts.captures : null,
+        ...(bar ? { onProgress: (written: number) => bar.update(written) } : {}),
+      });
+      bar?.stop();
+      const where = result.captureDir ? `; capture ${result.captureDir}` : '';
+      if (result.status !== 'complete') fail(`transfer ${result.status}: ${result.message ?? ''} after ${result.bytes} bytes${where}`);
+      logLine(`sent ${result.bytes} bytes in ${result.writes} writes${where}`);
+    } catch (err) {
+      bar?.stop();
+      fail((err as Error).message);
+    }
+  });
+
+program
+  .command('demo')
+  .description('run a receiver and a sender in one process, send the reference’s 10 files, record both sides')
+  .option('--captures <dir>', 'folder for the capture', 'captures')
+  .option('--id <id>', 'capture id (folder name)')
+  .option('--out <dir>', 'keep the received files here (default: a temporary folder)')
+  .action(async (opts: { captures: string; id?: string; out?: string }) => {
+    try {
+      const result = await runDemo({
+        capturesDir: opts.captures,
+        ...(opts.id ? { id: opts.id } : {}),
+        ...(opts.out ? { outDir: opts.out } : {}),
+        log: logLine,
+      });
+      logLine(`capture ${result.capture.id}: ${result.capture.outcome.status}, ${result.capture.streamBytes} bytes`);
+      logLine(`saved in ${result.captureDir}`);
+      logLine(`view it:  wirestep dump ${result.captureDir} --by field`);
+      logLine(`     or:  wirestep serve --captures ${opts.captures}   then open the capture ${result.capture.id}`);
+    } catch (err) {
+      fail((err as Error).message);
+    }
+  });
+
+program
+  .command('dump')
+  .description('print a capture as annotated hex, step by step')
+  .argument('<capture>', 'a capture folder, or a capture id in --captures')
+  .option('--captures <dir>', 'folder to look the id up in', 'captures')
+  .addOption(new Option('--by <how>', 'step by protocol field or by socket operation').choices(['field', 'op']).default('field'))
+  .option('--step <n>', 'only this step (from 1)', integer(1))
+  .option('--page <n>', 'page through the middle of a long step', integer(1))
+  .addOption(new Option('--lang <lang>', 'language of the explanations').choices(['en', 'pt']).default('en'))
+  .action(async (ref: string, opts: { captures: string; by: StepBy; step?: number; page?: number; lang: Lang }) => {
+    let reader: CaptureReader;
+    try {
+      reader = await CaptureReader.open(await resolveCapture(ref, opts.captures));
+    } catch (err) {
+      fail(err instanceof CaptureError ? err.message : String(err));
+    }
+    try {
+      const d = await reader.dissection();
+      const total = stepCount(reader, d, opts.by);
+      const meta = reader.meta;
+      process.stdout.write(`capture ${meta.id}: ${meta.sides.join(' + ')}, ${reader.streamLength} bytes, ${meta.outcome.status}${meta.outcome.message ? ` (${meta.outcome.message})` : ''}, ${total} steps by ${opts.by}\n`);
+      const first = opts.step ?? 1;
+      const last = opts.step ?? total;
+      for (let n = first; n <= last; n++) {
+        const step = await loadStep(reader, d, opts.by, n, opts.lang, opts.page ?? null);
+        process.stdout.write(renderStepText(step, process.stdout.isTTY === true));
+      }
+    } catch (err) {
+      if (err instanceof StepRangeError) fail(`no such step: ${err.message}`, EXIT.usage);
+      fail(err instanceof CaptureError ? err.message : String(err));
+    } finally {
+      await reader.close();
+    }
+  });
+
+program.parseAsync(process.argv).catch((err: unknown) => fail(String(err)));

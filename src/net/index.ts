@@ -1,0 +1,5 @@
+/** Sockets: the instrumented sender and receiver, the recorder, the demo. */
+export * from './recorder.js';
+export * from './receiver.js';
+export * from './sender.js';
+export * from './demo.js';

@@ -1,0 +1,180 @@
+import type { Field, Problem } from './dissector.js';
+import type { UnsafeReason } from './names.js';
+
+/** Languages of the learner-facing text: English and Brazilian Portuguese. */
+export type Lang = 'en' | 'pt';
+/** Every language, default first. */
+export const LANGS: readonly Lang[] = ['en', 'pt'];
+
+type Catalog = Readonly<Record<string, string>>;
+
+/**
+ * Learner explanations, as data: one sentence per field or problem, with `{placeholders}`.
+ * The Portuguese is written for a Brazilian classroom, not word for word from the English.
+ */
+export const EXPLANATIONS: Readonly<Record<Lang, Catalog>> = {
+  en: {
+    'title.count': 'File count',
+    'title.name': 'Name of file {file}',
+    'title.size': 'Size of file {file}',
+    'title.payload': 'Contents of file {file}',
+    'title.trailing': 'Bytes after the last file',
+    'count.one': '{hex} is 1 file: 4 bytes read big-endian (most significant byte first), as Python’s struct \'!I\' reads them.',
+    'count.other': '{hex} is {count} files: 4 bytes read big-endian (most significant byte first), as Python’s struct \'!I\' reads them.',
+    'name.ascii': 'The name “{name}”, {bytes} bytes, followed by {padding} spaces (0x20) that pad the field to 128 bytes.',
+    'name.utf8': 'The name “{name}”, {characters} characters in {bytes} bytes of UTF-8, followed by {padding} spaces (0x20) that pad the field to 128 bytes.',
+    'name.unpadded': 'The name “{name}” fills all 128 bytes with no space after it: either it is exactly 128 bytes long, or a longer name was cut here and its rest spilled into the next field.',
+    'name.invalid': 'These {bytes} bytes are not valid UTF-8, so they are no name at all (shown with � where a byte is wrong), followed by {padding} spaces (0x20).',
+    'size': 'A size of {size} bytes, read big-endian as struct \'!Q\' reads it: the next {size} bytes are the contents of file {file}.',
+    'payload': 'The {length} bytes of “{name}”, exactly as many as its size field announced.',
+    'payload.text': 'The {length} bytes of “{name}”, exactly as many as its size field announced: {characters} characters of UTF-8 text, {multiByte} of them longer than one byte.',
+    'payload.empty': 'File {file} is empty: its size is 0, so no bytes follow and the next field starts right away.',
+    'truncated': 'The stream ended inside this field: {length} of its {expected} bytes came.',
+    'trailing': '{length} bytes after the last file: the count announced {count} files, all of them are complete, so the receiver expects nothing more.',
+    'problem.truncated': 'At offset {end} the stream ended inside “{title}”: it needed {needed} bytes and {available} came.',
+    'problem.fewer-files-than-count': 'The count announced {declared} files but the stream ended at offset {offset} after {received}.',
+    'problem.name-invalid-utf8': 'The name of file {file} is not valid UTF-8: the reference server’s decode() raises an error here and the transfer stops.',
+    'problem.name-unsafe': 'The name “{name}” is refused ({reasons}): written as given it could land outside the receiver’s folder or break it.',
+    'problem.name-unpadded': 'The name of file {file} has no padding: if the real name was longer than 128 bytes, its next bytes were read as the size and the stream lost step from offset {end}.',
+    'problem.size-over-limit': 'At offset {offset} the size of file {file} says {size} bytes, above the receiver’s limit of {limit} bytes.',
+    'problem.trailing-bytes': '{count} bytes came after the last file the count announced, from offset {offset}.',
+    'reason.empty': 'it is empty',
+    'reason.nul': 'it holds a NUL byte',
+    'reason.control': 'it holds control characters',
+    'reason.separator': 'it holds a path separator',
+    'reason.absolute': 'it is an absolute path',
+    'reason.dot-dot': 'it climbs up with ..',
+    'reason.dot': 'it names the folder itself',
+    'reason.drive': 'it starts with a drive letter',
+    'reason.reserved': 'it is a device name reserved on Windows',
+  },
+  pt: {
+    'title.count': 'Quantidade de arquivos',
+    'title.name': 'Nome do arquivo {file}',
+    'title.size': 'Tamanho do arquivo {file}',
+    'title.payload': 'Conteúdo do arquivo {file}',
+    'title.trailing': 'Bytes depois do último arquivo',
+    'count.one': '{hex} é 1 arquivo: são 4 bytes lidos em big-endian (o byte mais significativo vem primeiro), do jeito que o struct \'!I\' do Python lê.',
+    'count.other': '{hex} são {count} arquivos: 4 bytes lidos em big-endian (o byte mais significativo vem primeiro), do jeito que o struct \'!I\' do Python lê.',
+    'name.ascii': 'O nome “{name}”, com {bytes} bytes, seguido de {padding} espaços (0x20) que completam o campo de 128 bytes.',
+    'name.utf8': 'O nome “{name}”: {characters} caracteres em {bytes} bytes de UTF-8, seguidos de {padding} espaços (0x20) que completam o campo de 128 bytes.',
+    'name.unpadded': 'O nome “{name}” ocupa os 128 bytes sem nenhum espaço no fim: ou ele tem exatamente 128 bytes, ou era maior, foi cortado aqui e o resto invadiu o campo seguinte.',
+    'name.invalid': 'Estes {bytes} bytes não são UTF-8 válido, então não formam um nome (aparecem com � onde o byte está errado), seguidos de {padding} espaços (0x20).',
+    'size': 'Tamanho de {size} bytes, lido em big-endian como o struct \'!Q\' lê: os próximos {size} bytes são o conteúdo do arquivo {file}.',
+    'payload': 'Os {length} bytes de “{name}”, exatamente a quantidade que o campo de tamanho anunciou.',
+    'payload.text': 'Os {length} bytes de “{name}”, exatamente a quantidade que o campo de tamanho anunciou: {characters} caracteres de texto em UTF-8, {multiByte} deles com mais de um byte.',
+    'payload.empty': 'O arquivo {file} está vazio: o tamanho é 0, então nenhum byte vem em seguida e o próximo campo começa logo depois.',
+    'truncated': 'A transmissão terminou no meio deste campo: chegaram {length} dos {expected} bytes.',
+    'trailing': '{length} bytes depois do último arquivo: a quantidade anunciada era {count} e todos os arquivos já chegaram completos, então o servidor não espera mais nada.',
+    'problem.truncated': 'No offset {end} a transmissão terminou no meio de “{title}”: o campo tem {needed} bytes e só chegaram {available}.',
+    'problem.fewer-files-than-count': 'A quantidade anunciada era {declared} arquivos, mas a transmissão terminou no offset {offset} depois de {received}.',
+    'problem.name-invalid-utf8': 'O nome do arquivo {file} não é UTF-8 válido: o decode() do servidor de referência dá erro aqui e a transferência para.',
+    'problem.name-unsafe': 'O nome “{name}” foi recusado ({reasons}): gravado do jeito que veio, ele poderia parar fora da pasta do servidor ou estragá-la.',
+    'problem.name-unpadded': 'O nome do arquivo {file} não tem espaços de preenchimento: se o nome verdadeiro passava de 128 bytes, o resto dele foi lido como tamanho e a transmissão perdeu o passo a partir do offset {end}.',
+    'problem.size-over-limit': 'No offset {offset} o tamanho do arquivo {file} diz {size} bytes, acima do limite do servidor, que é de {limit} bytes.',
+    'problem.trailing-bytes': 'Chegaram {count} bytes depois do último arquivo anunciado pela quantidade, a partir do offset {offset}.',
+    'reason.empty': 'está vazio',
+    'reason.nul': 'contém um byte NUL',
+    'reason.control': 'contém caracteres de controle',
+    'reason.separator': 'contém um separador de caminho',
+    'reason.absolute': 'é um caminho absoluto',
+    'reason.dot-dot': 'sobe de pasta com ..',
+    'reason.dot': 'aponta para a própria pasta',
+    'reason.drive': 'começa com letra de unidade',
+    'reason.reserved': 'é um nome de dispositivo reservado no Windows',
+  },
+};
+
+/** Fills `{name}` placeholders; a missing value is left as written so tests catch it. */
+export function formatMessage(template: string, values: Readonly<Record<string, string | number | bigint>>): string {
+  return template.replace(/\{([a-zA-Z]+)\}/g, (all, key: string) => {
+    const v = values[key];
+    return v === undefined ? all : String(v);
+  });
+}
+
+function message(lang: Lang, key: string, values: Readonly<Record<string, string | number | bigint>> = {}): string {
+  const template = EXPLANATIONS[lang][key] ?? EXPLANATIONS.en[key] ?? key;
+  return formatMessage(template, values);
+}
+
+/** Formats a byte count or other integer for the language (1,024 or 1.024). */
+export function formatInteger(n: number | bigint, lang: Lang): string {
+  return new Intl.NumberFormat(lang === 'pt' ? 'pt-BR' : 'en-US').format(n);
+}
+
+/** Bytes as uppercase hex pairs separated by spaces: `00 00 00 0A`. */
+export function hexBytes(bytes: Uint8Array): string {
+  return Array.from(bytes, (b) => b.toString(16).toUpperCase().padStart(2, '0')).join(' ');
+}
+
+/** The title of a field: "Size of file 2". */
+export function fieldTitle(field: Pick<Field, 'kind' | 'file'>, lang: Lang): string {
+  return message(lang, `title.${field.kind}`, { file: field.file ?? 0 });
+}
+
+/** Facts the dissector does not keep but a caller may know, to enrich an explanation. */
+export interface ExplainContext {
+  /** The raw bytes of a count or size field, for the hex in the sentence. */
+  readonly bytes?: Uint8Array;
+  /** The file's name, for a payload. */
+  readonly name?: string;
+  /** The declared count, for trailing bytes. */
+  readonly count?: number;
+  /** Character counts of a payload that is valid UTF-8 text. */
+  readonly text?: { readonly characters: number; readonly multiByte: number };
+}
+
+/** One sentence a student can read about what a field's bytes mean. */
+export function explainField(field: Field, lang: Lang, ctx: ExplainContext = {}): string {
+  const n = (v: number | bigint): string => formatInteger(v, lang);
+  if (!field.complete) return message(lang, 'truncated', { length: n(field.length), expected: n(field.expected) });
+  const v = field.value;
+  const hex = ctx.bytes ? hexBytes(ctx.bytes) : '';
+  if (v?.kind === 'count') return message(lang, v.count === 1 ? 'count.one' : 'count.other', { hex, count: n(v.count) });
+  if (v?.kind === 'name') {
+    const name = v.name;
+    const values = { name: name.text, bytes: n(name.byteLength), padding: n(name.padding), characters: n(name.characters) };
+    if (!name.validUtf8) return message(lang, 'name.invalid', values);
+    if (name.padding === 0) return message(lang, 'name.unpadded', values);
+    return message(lang, name.multiByteCharacters > 0 ? 'name.utf8' : 'name.ascii', values);
+  }
+  if (v?.kind === 'size') return message(lang, 'size', { size: n(v.size), file: field.file ?? 0 });
+  if (field.kind === 'payload') {
+    if (field.length === 0) return message(lang, 'payload.empty', { file: field.file ?? 0 });
+    const values = { length: n(field.length), name: ctx.name ?? fieldTitle(field, lang) };
+    if (ctx.text) return message(lang, 'payload.text', { ...values, characters: n(ctx.text.characters), multiByte: n(ctx.text.multiByte) });
+    return message(lang, 'payload', values);
+  }
+  return message(lang, 'trailing', { length: n(field.length), count: n(ctx.count ?? 0) });
+}
+
+/** Joins reasons into one phrase. */
+function reasonList(reasons: readonly UnsafeReason[], lang: Lang): string {
+  const words = reasons.map((r) => message(lang, `reason.${r}`));
+  return new Intl.ListFormat(lang === 'pt' ? 'pt-BR' : 'en-US', { type: 'conjunction' }).format(words);
+}
+
+/** One sentence that says where the stream lost step: offset, what was expected, what came. */
+export function describeProblem(problem: Problem, lang: Lang): string {
+  const n = (v: number | bigint): string => formatInteger(v, lang);
+  const file = /^file\[(\d+)\]/.exec(problem.field)?.[1] ?? '';
+  const base = { offset: n(problem.offset), end: n(problem.offset + problem.length), file };
+  switch (problem.kind) {
+    case 'truncated': {
+      const kind = problem.field.replace(/^file\[\d+\]\./, '') as Field['kind'];
+      const title = fieldTitle({ kind, file: Number(file) }, lang);
+      return message(lang, 'problem.truncated', { ...base, title, needed: n(problem.needed), available: n(problem.available) });
+    }
+    case 'fewer-files-than-count':
+      return message(lang, 'problem.fewer-files-than-count', { ...base, declared: n(problem.declared), received: n(problem.received) });
+    case 'name-unsafe':
+      return message(lang, 'problem.name-unsafe', { ...base, name: problem.name, reasons: reasonList(problem.reasons, lang) });
+    case 'size-over-limit':
+      return message(lang, 'problem.size-over-limit', { ...base, size: n(problem.size), limit: n(problem.limit) });
+    case 'trailing-bytes':
+      return message(lang, 'problem.trailing-bytes', { ...base, count: n(problem.count) });
+    default:
+      return message(lang, `problem.${problem.kind}`, base);
+  }
+}

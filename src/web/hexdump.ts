@@ -1,0 +1,72 @@
+import { type FormatOptions, hexy } from 'hexy';
+
+/** Bytes per hex row, everywhere in wirestep. */
+export const BYTES_PER_ROW = 16;
+
+/**
+ * Every hexy option, set explicitly: hexy 0.4 renamed options and changed defaults
+ * (bytesPerGroup went from 2 to 1), so nothing here leans on a default. hexy is pinned in package.json.
+ */
+function hexyOptions(displayOffset: number): FormatOptions {
+  return {
+    bytesPerLine: BYTES_PER_ROW,
+    bytesPerGroup: 1,
+    showAddress: true,
+    radix: 16,
+    littleEndian: false,
+    extendedChs: false,
+    caps: 'upper',
+    annotate: 'ascii',
+    prefix: '',
+    indent: 0,
+    html: false,
+    offset: 0,
+    length: -1,
+    displayOffset,
+  };
+}
+
+/** A plain hex dump of `bytes` as hexy lays it out, addresses counted from `displayOffset`. */
+export function renderHexText(bytes: Uint8Array, displayOffset: number): string {
+  if (bytes.length === 0) return '';
+  return hexy(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length), hexyOptions(displayOffset));
+}
+
+/** One byte of a dump. */
+export interface HexCell {
+  /** Stream offset of the byte. */
+  readonly offset: number;
+  readonly byte: number;
+  /** Two uppercase hex digits. */
+  readonly hex: string;
+  /** The character hexy shows for it in the text column ('.' when not printable). */
+  readonly char: string;
+}
+
+/** One row of a dump: its address and up to 16 bytes. */
+export interface HexRow {
+  /** The address as hexy prints it (8 hex digits). */
+  readonly address: string;
+  /** Stream offset of the row's first byte. */
+  readonly offset: number;
+  readonly cells: readonly HexCell[];
+}
+
+/**
+ * Rows of a dump of `bytes`, whose first byte is at stream offset `start`. Start at a multiple
+ * of 16 for rows aligned on the stream. Addresses and text-column characters come from hexy.
+ */
+export function hexRows(bytes: Uint8Array, start: number): HexRow[] {
+  const lines = renderHexText(bytes, start).split('\n').filter((l) => l.length > 0);
+  return lines.map((line, i) => {
+    const at = i * BYTES_PER_ROW;
+    const n = Math.min(BYTES_PER_ROW, bytes.length - at);
+    const text = line.slice(line.length - n);
+    const cells: HexCell[] = [];
+    for (let j = 0; j < n; j++) {
+      const byte = bytes[at + j]!;
+      cells.push({ offset: start + at + j, byte, hex: byte.toString(16).toUpperCase().padStart(2, '0'), char: text[j] ?? '.' });
+    }
+    return { address: line.slice(0, line.indexOf(':')), offset: start + at, cells };
+  });
+}

@@ -1,0 +1,12 @@
+import { type Lang, formatMessage } from '../protocol/index.js';
+import { type MessageKey, en } from './messages/en.js';
+import { pt } from './messages/pt.js';
+
+/** The site's message catalogs, one per language, with the same keys. */
+export const CATALOGS: Readonly<Record<Lang, Readonly<Record<MessageKey, string>>>> = { en, pt };
+
+/** The site's text for `key` in `lang`, with `{placeholders}` filled. Unknown keys come back as the key. */
+export function t(lang: Lang, key: string, values: Readonly<Record<string, string | number | bigint>> = {}): string {
+  const template = (CATALOGS[lang] as Readonly<Record<string, string>>)[key] ?? (en as Readonly<Record<string, string>>)[key] ?? key;
+  return formatMessage(template, values);
+}

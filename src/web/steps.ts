@@ -1,0 +1,429 @@
+import type { CaptureEvent, CaptureReader, Dissection, Side } from '../capture/index.js';
+import {
+  type Field,
+  type Lang,
+  type Problem,
+  countCharacters,
+  describeProblem,
+  explainField,
+  fieldIndexAt,
+  fieldTitle,
+  formatInteger,
+  hexBytes,
+  nextField,
+} from '../protocol/index.js';
+import { BYTES_PER_ROW, type HexCell, hexRows } from './hexdump.js';
+import { t } from './i18n.js';
+
+/** How a capture is stepped through: by protocol field or by socket operation. */
+export type StepBy = 'field' | 'op';
+
+/** A focus range up to this many bytes is shown whole. */
+export const SHOW_WHOLE = 1024;
+/** Bytes shown at the head and at the tail of a longer range. */
+export const HEAD_TAIL = 256;
+/** Bytes per page when paging through the middle of a long range. */
+export const PAGE_SIZE = 4096;
+/** Payloads up to this size are read to count their characters. */
+const TEXT_SCAN_LIMIT = 64 * 1024;
+/** Events listed as carrying a field. */
+const CARRIERS_LISTED = 24;
+
+/** A problem, ready to show. */
+export interface ProblemView {
+  readonly kind: Problem['kind'];
+  readonly severity: Problem['severity'];
+  readonly field: string;
+  readonly offset: number;
+  readonly length: number;
+  readonly message: string;
+}
+
+/** A field, ready to show. */
+export interface FieldView {
+  readonly id: string;
+  readonly kind: Field['kind'];
+  readonly file?: number;
+  readonly title: string;
+  readonly offset: number;
+  readonly length: number;
+  /** Length the format announced (decimal string: sizes are 64-bit). */
+  readonly expected: string;
+  readonly complete: boolean;
+  /** The decoded value in words ("10", "“arquivo_1.txt”", "33"). */
+  readonly value: string | null;
+  /** The bytes in hex, for fields of up to 16 bytes. */
+  readonly hex: string | null;
+  /** What a little-endian reading would have given, for count and size. */
+  readonly littleEndian: string | null;
+  /** Padding spaces after a name. */
+  readonly padding: number | null;
+  /** The name the reference server would use, when it differs from the name on the wire. */
+  readonly referenceName: string | null;
+  readonly explanation: string;
+  readonly problems: readonly ProblemView[];
+}
+
+/** One byte of a step's dump, with what it belongs to. */
+export interface ByteView extends HexCell {
+  /** Id and kind of the field holding the byte. */
+  readonly field: string | null;
+  readonly kind: Field['kind'] | null;
+  /** Offset of the byte within its field (within its file, for payload bytes). */
+  readonly fieldOffset: number;
+  /** A space padding a name. */
+  readonly padding: boolean;
+  /** Part of what this step is about (the others are context on the same rows). */
+  readonly inFocus: boolean;
+  /** Covered by a problem. */
+  readonly problem: boolean;
+}
+
+/** Rows of a dump, possibly followed by a gap of bytes not shown. */
+export interface DumpBlock {
+  readonly rows: readonly { readonly address: string; readonly offset: number; readonly cells: readonly ByteView[] }[];
+  /** Bytes left out after this block (the middle of a long field). */
+  readonly gapAfter: number;
+}
+
+/** A socket event, ready to show. */
+export interface EventView {
+  readonly side: Side;
+  readonly type: CaptureEvent['type'];
+  readonly offset: number;
+  readonly length: number;
+  readonly timeUs: number;
+  /** Milliseconds since the capture started, formatted. */
+  readonly time: string;
+  /** 1-based step number in `?by=op`. */
+  readonly step: number;
+  readonly description: string;
+}
+
+/** Where the receiver stands after a read. */
+export interface ReceiverState {
+  readonly field: string | null;
+  readonly title: string;
+  /** Bytes of that field it has. */
+  readonly have: number;
+  /** Bytes it still needs for that field (decimal string). */
+  readonly needed: string;
+  readonly description: string;
+}
+
+/** Everything a step page (or `wirestep dump`) shows. */
+export interface StepView {
+  readonly captureId: string;
+  readonly by: StepBy;
+  /** 1-based step number. */
+  readonly n: number;
+  readonly total: number;
+  readonly title: string;
+  /** The bytes the step is about. */
+  readonly focus: { readonly offset: number; readonly length: number };
+  readonly blocks: readonly DumpBlock[];
+  /** Paging through the middle of a long focus range. */
+  readonly paging: { readonly page: number; readonly pages: number } | null;
+  /** The fields whose bytes are in focus. */
+  readonly fields: readonly FieldView[];
+  /** For op steps: the event. */
+  readonly event: EventView | null;
+  /** For field steps: the writes and reads that carried the field. */
+  readonly carriers: readonly { readonly side: Side; readonly events: readonly EventView[]; readonly total: number }[];
+  /** For receiver reads: its state after the read. */
+  readonly stateAfter: ReceiverState | null;
+  readonly problems: readonly ProblemView[];
+}
+
+/** Thrown for a step that does not exist. */
+export class StepRangeError extends RangeError {
+  override readonly name = 'StepRangeError';
+}
+
+/** Number of steps of a capture. */
+export function stepCount(reader: CaptureReader, dissection: Dissection, by: StepBy): number {
+  return by === 'field' ? dissection.fields.length : reader.opCount;
+}
+
+function problemView(p: Problem, lang: Lang): ProblemView {
+  return { kind: p.kind, severity: p.severity, field: p.field, offset: p.offset, length: p.length, message: describeProblem(p, lang) };
+}
+
+function declaredCount(d: Dissection): number | null {
+  const c = d.fields[0];
+  return c?.value?.kind === 'count' ? c.value.count : null;
+}
+
+/** The name carried by file `n`, if its name field was read. */
+export function fileName(d: Dissection, n: number): string | undefined {
+  const f = d.fields.find((x) => x.kind === 'name' && x.file === n);
+  return f?.value?.kind === 'name' ? f.value.name.text : undefined;
+}
+
+/** Builds the view of one field, reading its bytes where the explanation needs them. */
+export async function fieldView(reader: CaptureReader, d: Dissection, field: Field, lang: Lang): Promise<FieldView> {
+  const v = field.value;
+  let bytes: Uint8Array | undefined;
+  if (field.length <= 16) bytes = await reader.read(field.offset, field.length);
+  let text: { characters: number; multiByte: number } | undefined;
+  if (field.kind === 'payload' && field.complete && field.length > 0 && field.length <= TEXT_SCAN_LIMIT) {
+    text = textStats(await reader.read(field.offset, field.length));
+  }
+  const name = field.file !== undefined ? fileName(d, field.file) : undefined;
+  const count = declaredCount(d);
+  const explanation = explainField(field, lang, {
+    ...(bytes ? { bytes } : {}),
+    ...(name !== undefined ? { name } : {}),
+    ...(count !== null ? { count } : {}),
+    ...(text ? { text } : {}),
+  });
+  let value: string | null = null;
+  let littleEndian: string | null = null;
+  let padding: number | null = null;
+  let referenceName: string | null = null;
+  if (v?.kind === 'count') {
+    value = formatInteger(v.count, lang);
+    littleEndian = formatInteger(v.littleEndian, lang);
+  } else if (v?.kind === 'size') {
+    value = formatInteger(v.size, lang);
+    littleEndian = formatInteger(v.littleEndian, lang);
+  } else if (v?.kind === 'name') {
+    value = `“${v.name.text}”`;
+    padding = v.name.padding;
+    if (v.name.reference !== v.name.text) referenceName = v.name.reference;
+  } else if (field.kind === 'payload' || field.kind === 'trailing') {
+    value = t(lang, 'bytes', { n: formatInteger(field.length, lang) });
+  }
+  const problems = d.problems
+    .filter((p) => p.field === field.id || (p.length > 0 && p.offset < field.offset + field.length && field.offset < p.offset + p.length))
+    .map((p) => problemView(p, lang));
+  return {
+    id: field.id,
+    kind: field.kind,
+    ...(field.file !== undefined ? { file: field.file } : {}),
+    title: fieldTitle(field, lang),
+    offset: field.offset,
+    length: field.length,
+    expected: field.expected.toString(),
+    complete: field.complete,
+    value,
+    hex: bytes && bytes.length > 0 ? hexBytes(bytes) : null,
+    littleEndian,
+    padding,
+    referenceName,
+    explanation,
+    problems,
+  };
+}
+
+/** Character counts of bytes that are UTF-8 text (controls other than tab and newlines mean binary). */
+export function textStats(bytes: Uint8Array): { characters: number; multiByte: number } | undefined {
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    return undefined;
+  }
+  // eslint-disable-next-line no-control-regex -- control bytes are what marks binary data
+  if (/[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]/.test(text)) return undefined;
+  const { characters, multiByte } = countCharacters(text);
+  return { characters, multiByte };
+}
+
+async function dumpRange(
+  reader: CaptureReader,
+  d: Dissection,
+  start: number,
+  end: number,
+  focus: { offset: number; length: number },
+): Promise<DumpBlock['rows']> {
+  const from = Math.floor(start / BYTES_PER_ROW) * BYTES_PER_ROW;
+  const to = Math.min(reader.streamLength, Math.ceil(end / BYTES_PER_ROW) * BYTES_PER_ROW);
+  const bytes = await reader.read(from, to - from);
+  const problemRanges = d.problems.filter((p) => p.length > 0);
+  return hexRows(bytes, from).map((row) => ({
+    address: row.address,
+    offset: row.offset,
+    cells: row.cells.map((cell): ByteView => {
+      const i = fieldIndexAt(d.fields, cell.offset);
+      const f = i >= 0 ? d.fields[i]! : null;
+      const within = f ? cell.offset - f.offset : 0;
+      const nameValue = f?.value?.kind === 'name' ? f.value.name : null;
+      return {
+        ...cell,
+        field: f?.id ?? null,
+        kind: f?.kind ?? null,
+        fieldOffset: within,
+        padding: nameValue !== null && within >= nameValue.byteLength,
+        inFocus: cell.offset >= focus.offset && cell.offset < focus.offset + focus.length,
+        problem: problemRanges.some((p) => cell.offset >= p.offset && cell.offset < p.offset + p.length),
+      };
+    }),
+  }));
+}
+
+/** The dump blocks of a focus range: whole, head and tail, or one page of the middle. */
+async function dumpFocus(
+  reader: CaptureReader,
+  d: Dissection,
+  focus: { offset: number; length: number },
+  page: number | null,
+): Promise<{ blocks: DumpBlock[]; paging: StepView['paging'] }> {
+  const end = focus.offset + focus.length;
+  if (focus.length <= SHOW_WHOLE) {
+    return { blocks: [{ rows: await dumpRange(reader, d, focus.offset, Math.max(end, focus.offset + 1), focus), gapAfter: 0 }], paging: null };
+  }
+  const pages = Math.ceil(focus.length / PAGE_SIZE);
+  if (page !== null) {
+    const p = Math.min(Math.max(1, page), pages);
+    const from = focus.offset + (p - 1) * PAGE_SIZE;
+    const to = Math.min(end, from + PAGE_SIZE);
+    return { blocks: [{ rows: await dumpRange(reader, d, from, to, focus), gapAfter: 0 }], paging: { page: p, pages } };
+  }
+  const headEnd = Math.ceil((focus.offset + HEAD_TAIL) / BYTES_PER_ROW) * BYTES_PER_ROW;
+  const tailStart = Math.floor((end - HEAD_TAIL) / BYTES_PER_ROW) * BYTES_PER_ROW;
+  return {
+    blocks: [
+      { rows: await dumpRange(reader, d, focus.offset, headEnd, focus), gapAfter: tailStart - headEnd },
+      { rows: await dumpRange(reader, d, tailStart, end, focus), gapAfter: 0 },
+    ],
+    paging: { page: 0, pages },
+  };
+}
+
+function eventView(e: CaptureEvent, step: number, lang: Lang, reader: CaptureReader): EventView {
+  const error = e.type === 'error' ? reader.meta.errors[e.length]?.message ?? '' : '';
+  return {
+    side: e.side,
+    type: e.type,
+    offset: e.offset,
+    length: e.length,
+    timeUs: e.timeUs,
+    time: formatMs(e.timeUs, lang),
+    step,
+    description: t(lang, `event.${e.side}.${e.type}`, {
+      n: formatInteger(e.length, lang),
+      from: formatInteger(e.offset, lang),
+      to: formatInteger(e.offset + e.length - 1, lang),
+      at: formatInteger(e.offset, lang),
+      message: error,
+    }),
+  };
+}
+
+/** Microseconds as milliseconds with three decimals: "12.345 ms". */
+export function formatMs(us: number, lang: Lang): string {
+  const ms = new Intl.NumberFormat(lang === 'pt' ? 'pt-BR' : 'en-US', { minimumFractionDigits: 3, maximumFractionDigits: 3 }).format(us / 1000);
+  return `${ms} ms`;
+}
+
+function receiverState(d: Dissection, end: number, streamLength: number, lang: Lang): ReceiverState {
+  const i = fieldIndexAt(d.fields, end);
+  let field: { id: string; kind: Field['kind']; file?: number } | null = null;
+  let have = 0;
+  let needed = 0n;
+  if (i >= 0) {
+    const f = d.fields[i]!;
+    field = f;
+    have = end - f.offset;
+    needed = f.expected - BigInt(have);
+  } else if (end >= streamLength && d.fields.length > 0) {
+    const last = d.fields[d.fields.length - 1]!;
+    if (!last.complete) {
+      field = last;
+      have = end - last.offset;
+      needed = last.expected - BigInt(have);
+    } else {
+      const next = nextField(last, declaredCount(d));
+      if (next) {
+        field = { id: next.kind === 'name' ? `file[${next.file}].name` : `file[${next.file}].${next.kind}`, kind: next.kind, file: next.file };
+        needed = next.expected;
+      }
+    }
+  }
+  if (!field) {
+    return { field: null, title: '', have: 0, needed: '0', description: t(lang, 'state.done') };
+  }
+  const title = fieldTitle(field, lang);
+  const key = field.kind === 'trailing' ? 'state.trailing' : 'state.in';
+  return {
+    field: field.id,
+    title,
+    have,
+    needed: needed.toString(),
+    description: t(lang, key, { title, have: formatInteger(have, lang), needed: formatInteger(needed, lang) }),
+  };
+}
+
+/**
+ * One step of a capture, `n` from 1. Reads only the bytes and events the step shows.
+ * Throws StepRangeError when there is no such step.
+ */
+export async function loadStep(
+  reader: CaptureReader,
+  d: Dissection,
+  by: StepBy,
+  n: number,
+  lang: Lang,
+  page: number | null = null,
+): Promise<StepView> {
+  const total = stepCount(reader, d, by);
+  if (!Number.isInteger(n) || n < 1 || n > total) throw new StepRangeError(`step ${n} of ${total}`);
+  const base = { captureId: reader.meta.id, by, n, total };
+  if (by === 'field') {
+    const field = d.fields[n - 1]!;
+    const view = await fieldView(reader, d, field, lang);
+    const focus = { offset: field.offset, length: field.length };
+    const { blocks, paging } = await dumpFocus(reader, d, focus, page);
+    const carriers = [];
+    for (const side of reader.meta.sides) {
+      const { events, total: count } = await reader.eventsCovering(side, field.offset, field.length, CARRIERS_LISTED);
+      const views = [];
+      for (const e of events) views.push(eventView(e, (await reader.opIndex(e)) + 1, lang, reader));
+      carriers.push({ side, events: views, total: count });
+    }
+    return {
+      ...base,
+      title: view.title,
+      focus,
+      blocks,
+      paging,
+      fields: [view],
+      event: null,
+      carriers,
+      stateAfter: null,
+      problems: view.problems,
+    };
+  }
+  const e = await reader.op(n - 1);
+  const event = eventView(e, n, lang, reader);
+  const isData = (e.type === 'write' || e.type === 'read') && e.length > 0;
+  const focus = { offset: e.offset, length: isData ? e.length : 0 };
+  const fields: FieldView[] = [];
+  let blocks: DumpBlock[] = [];
+  let paging: StepView['paging'] = null;
+  if (isData) {
+    for (let i = Math.max(0, fieldIndexAt(d.fields, e.offset)); i < d.fields.length; i++) {
+      const f = d.fields[i]!;
+      if (f.offset >= e.offset + e.length) break;
+      if (f.length > 0 && f.offset + f.length > e.offset) fields.push(await fieldView(reader, d, f, lang));
+    }
+    ({ blocks, paging } = await dumpFocus(reader, d, focus, page));
+  }
+  const stateAfter = e.side === 'receiver' && isData ? receiverState(d, e.offset + e.length, reader.streamLength, lang) : null;
+  const problems = isData
+    ? d.problems.filter((p) => p.offset < e.offset + e.length && e.offset <= p.offset + p.length).map((p) => problemView(p, lang))
+    : e.type === 'close' || e.type === 'end' ? d.problems.filter((p) => p.kind === 'fewer-files-than-count').map((p) => problemView(p, lang)) : [];
+  return {
+    ...base,
+    title: event.description,
+    focus,
+    blocks,
+    paging,
+    fields,
+    event,
+    carriers: [],
+    stateAfter,
+    problems,
+  };
+}

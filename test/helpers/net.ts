@@ -1,0 +1,82 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { type ConnectionResult, type Receiver, type ReceiverOptions, startReceiver } from '../../src/net/index.js';
+
+/** A fresh temporary folder, removed after `fn` whatever happens. */
+export async function withTempDir<T>(fn: (dir: string) => Promise<T>): Promise<T> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'wirestep-test-'));
+  try {
+    return await fn(dir);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** The folders a receiver under test uses. */
+export interface ReceiverFixture {
+  readonly receiver: Receiver;
+  readonly port: number;
+  readonly outDir: string;
+  readonly capturesDir: string;
+  readonly root: string;
+  /** Resolves with the next connection's result. */
+  nextResult(): Promise<ConnectionResult>;
+}
+
+/**
+ * Runs `fn` against a real receiver on 127.0.0.1 port 0 writing into a temp folder;
+ * closes the receiver and removes the folder in `finally` (got's with-server helper).
+ */
+export async function withReceiver<T>(fn: (r: ReceiverFixture) => Promise<T>, options: Partial<ReceiverOptions> = {}): Promise<T> {
+  return withTempDir(async (root) => {
+    const outDir = path.join(root, 'out');
+    const capturesDir = path.join(root, 'captures');
+    const results: ConnectionResult[] = [];
+    const waiting: ((r: ConnectionResult) => void)[] = [];
+    const receiver = await startReceiver({ host: '127.0.0.1', port: 0, outDir, capturesDir, ...options });
+    receiver.on('result', (r: ConnectionResult) => {
+      const w = waiting.shift();
+      if (w) w(r);
+      else results.push(r);
+    });
+    try {
+      return await fn({
+        receiver,
+        port: receiver.address.port,
+        outDir,
+        capturesDir,
+        root,
+        nextResult: () => {
+          const r = results.shift();
+          return r ? Promise.resolve(r) : new Promise((resolve) => waiting.push(resolve));
+        },
+      });
+    } finally {
+      await receiver.close();
+    }
+  });
+}
+
+/**
+ * Writes `pieces` to 127.0.0.1:`port` as separate writes, then ends (or resets, with `reset`).
+ * For streams wirestep's own sender would refuse to make.
+ */
+export async function sendRaw(port: number, pieces: readonly Uint8Array[], opts: { reset?: boolean } = {}): Promise<void> {
+  const socket = net.connect({ host: '127.0.0.1', port });
+  socket.on('error', () => {});
+  await new Promise<void>((resolve, reject) => {
+    socket.once('connect', resolve);
+    socket.once('error', reject);
+  });
+  for (const p of pieces) {
+    if (!socket.write(p)) await new Promise((r) => socket.once('drain', r));
+  }
+  if (opts.reset) {
+    socket.resetAndDestroy();
+    return;
+  }
+  socket.end();
+  await new Promise((r) => socket.once('close', r));
+}
