@@ -98,6 +98,7 @@ export async function sendFiles(options: SenderOptions): Promise<SendResult> {
   socket.on('error', (err) => {
     socketError ??= err;
   });
+  const closed = once(socket, 'close');
   try {
     await once(socket, 'connect');
   } catch (err) {
@@ -119,11 +120,12 @@ export async function sendFiles(options: SenderOptions): Promise<SendResult> {
   recorder.opened();
   let writes = 0;
   const write = async (bytes: Uint8Array): Promise<void> => {
-    if (socketError) throw socketError;
     if (writes > 0 && delayMs > 0) await sleep(delayMs);
+    if (socketError) throw socketError;
+    if (socket.destroyed || socket.writableEnded) throw new Error('the receiver closed the connection');
     const fits = recorder.data(bytes);
     writes++;
-    if (!socket.write(bytes)) await Promise.race([once(socket, 'drain'), once(socket, 'close')]);
+    if (!socket.write(bytes)) await Promise.race([once(socket, 'drain'), closed]);
     if (!fits) await recorder.drain();
     options.onProgress?.(recorder.offset, total);
   };
@@ -141,7 +143,8 @@ export async function sendFiles(options: SenderOptions): Promise<SendResult> {
     }
     socket.end();
     recorder.ended();
-    await Promise.race([once(socket, 'close'), sleep(10_000)]);
+    // The receiver closes once it has read everything; the bytes are in the kernel by now.
+    await Promise.race([closed, sleep(10_000)]);
     if (socketError) throw socketError;
   } catch (err) {
     status = 'aborted';

@@ -33,6 +33,7 @@ export const EXPLANATIONS: Readonly<Record<Lang, Catalog>> = {
     'trailing': '{length} bytes after the last file: the count announced {count} files, all of them are complete, so the receiver expects nothing more.',
     'problem.truncated': 'At offset {end} the stream ended inside “{title}”: it needed {needed} bytes and {available} came.',
     'problem.fewer-files-than-count': 'The count announced {declared} files but the stream ended at offset {offset} after {received}.',
+    'problem.fewer-files-than-count.one': 'The count announced 1 file but the stream ended at offset {offset} before it was complete.',
     'problem.name-invalid-utf8': 'The name of file {file} is not valid UTF-8: the reference server’s decode() raises an error here and the transfer stops.',
     'problem.name-unsafe': 'The name “{name}” is refused ({reasons}): written as given it could land outside the receiver’s folder or break it.',
     'problem.name-unpadded': 'The name of file {file} has no padding: if the real name was longer than 128 bytes, its next bytes were read as the size and the stream lost step from offset {end}.',
@@ -68,6 +69,7 @@ export const EXPLANATIONS: Readonly<Record<Lang, Catalog>> = {
     'trailing': '{length} bytes depois do último arquivo: a quantidade anunciada era {count} e todos os arquivos já chegaram completos, então o servidor não espera mais nada.',
     'problem.truncated': 'No offset {end} a transmissão terminou no meio de “{title}”: o campo tem {needed} bytes e só chegaram {available}.',
     'problem.fewer-files-than-count': 'A quantidade anunciada era {declared} arquivos, mas a transmissão terminou no offset {offset} depois de {received}.',
+    'problem.fewer-files-than-count.one': 'A quantidade anunciada era 1 arquivo, mas a transmissão terminou no offset {offset} antes de ele chegar inteiro.',
     'problem.name-invalid-utf8': 'O nome do arquivo {file} não é UTF-8 válido: o decode() do servidor de referência dá erro aqui e a transferência para.',
     'problem.name-unsafe': 'O nome “{name}” foi recusado ({reasons}): gravado do jeito que veio, ele poderia parar fora da pasta do servidor ou estragá-la.',
     'problem.name-unpadded': 'O nome do arquivo {file} não tem espaços de preenchimento: se o nome verdadeiro passava de 128 bytes, o resto dele foi lido como tamanho e a transmissão perdeu o passo a partir do offset {end}.',
@@ -167,7 +169,7 @@ export function describeProblem(problem: Problem, lang: Lang): string {
       return message(lang, 'problem.truncated', { ...base, title, needed: n(problem.needed), available: n(problem.available) });
     }
     case 'fewer-files-than-count':
-      return message(lang, 'problem.fewer-files-than-count', { ...base, declared: n(problem.declared), received: n(problem.received) });
+      return message(lang, problem.declared === 1 ? 'problem.fewer-files-than-count.one' : 'problem.fewer-files-than-count', { ...base, declared: n(problem.declared), received: n(problem.received) });
     case 'name-unsafe':
       return message(lang, 'problem.name-unsafe', { ...base, name: problem.name, reasons: reasonList(problem.reasons, lang) });
     case 'size-over-limit':

@@ -1,0 +1,284 @@
+import { appendFile, mkdir, readFile, stat, symlink, truncate, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import {
+  CAPTURE_VERSION,
+  CaptureError,
+  CaptureReader,
+  CaptureStore,
+  CaptureWriter,
+  EVENT_RECORD_SIZE,
+  TOOL,
+  resolveCapture,
+} from '../../src/capture/index.js';
+import { encodeTransfer } from '../../src/protocol/index.js';
+import { withTempDir } from '../helpers/net.js';
+
+const te = new TextEncoder();
+
+/** A clock that advances 1 ms at each reading: deterministic times. */
+function fakeClock(): () => bigint {
+  let ns = 0n;
+  return () => (ns += 1_000_000n);
+}
+
+async function writeTwoSided(root: string, id = 'cap') {
+  const stream = encodeTransfer([{ name: 'a.txt', data: te.encode('hello') }]);
+  const w = await CaptureWriter.create({ root, id, sides: ['sender', 'receiver'], clock: fakeClock(), options: { chunk: 7 } });
+  w.record('sender', 'connect', 0, 0);
+  w.record('receiver', 'accept', 0, 0);
+  // Sender writes in 7-byte writes; the receiver reads 100, then the rest.
+  for (let at = 0; at < stream.length; at += 7) w.record('sender', 'write', at, Math.min(7, stream.length - at), stream.subarray(at, at + 7));
+  w.record('receiver', 'read', 0, 100, stream.subarray(0, 100));
+  w.record('receiver', 'read', 100, stream.length - 100, stream.subarray(100));
+  w.record('sender', 'end', stream.length, 0);
+  w.record('receiver', 'end', stream.length, 0);
+  await w.finish('complete');
+  return { dir: path.join(root, id), stream };
+}
+
+describe('capture writer and reader', () => {
+  it('round-trips metadata, stream bytes and both sides’ events', async () => {
+    await withTempDir(async (root) => {
+      const { dir, stream } = await writeTwoSided(root);
+      const r = await CaptureReader.open(dir);
+      try {
+        expect(r.meta).toMatchObject({ id: 'cap', version: CAPTURE_VERSION, tool: TOOL, sides: ['sender', 'receiver'], streamSide: 'sender', outcome: { status: 'complete' } });
+        expect(r.meta.streamBytes).toBe(stream.length);
+        expect(r.streamLength).toBe(stream.length);
+        expect(await r.read(0, stream.length)).toEqual(stream);
+        expect(await r.read(140, 1000)).toEqual(stream.subarray(140));
+        const writes = (await r.events('sender', 0, 1000)).filter((e) => e.type === 'write');
+        expect(writes.length).toBe(Math.ceil(stream.length / 7));
+        // Offsets are contiguous and the lengths add up to the stream.
+        let at = 0;
+        for (const e of writes) {
+          expect(e.offset).toBe(at);
+          at += e.length;
+        }
+        expect(at).toBe(stream.length);
+      } finally {
+        await r.close();
+      }
+    });
+  });
+
+  it('steps through both sides in time order, and finds an event’s step back', async () => {
+    await withTempDir(async (root) => {
+      const { dir } = await writeTwoSided(root);
+      const r = await CaptureReader.open(dir);
+      try {
+        const ops = [];
+        for (let i = 0; i < r.opCount; i++) ops.push(await r.op(i));
+        const times = ops.map((e) => e.timeUs);
+        expect(times).toEqual([...times].sort((a, b) => a - b));
+        expect(ops.map((e) => `${e.side}:${e.type}`).slice(0, 3)).toEqual(['sender:connect', 'receiver:accept', 'sender:write']);
+        for (let i = 0; i < ops.length; i++) expect(await r.opIndex(ops[i]!)).toBe(i);
+      } finally {
+        await r.close();
+      }
+    });
+  });
+
+  it('finds the writes and reads that carried a byte range', async () => {
+    await withTempDir(async (root) => {
+      const { dir } = await writeTwoSided(root);
+      const r = await CaptureReader.open(dir);
+      try {
+        // The size field, bytes 132..139: writes at 126 (126..132) ,133.. and the read 100..
+        const writes = await r.eventsCovering('sender', 132, 8);
+        expect(writes.events.map((e) => e.offset)).toEqual([126, 133]);
+        expect(writes.total).toBe(2);
+        const reads = await r.eventsCovering('receiver', 132, 8);
+        expect(reads.events.map((e) => [e.offset, e.length])).toEqual([[100, 45]]);
+        const limited = await r.eventsCovering('sender', 0, 145, 3);
+        expect(limited.events.length).toBe(3);
+        expect(limited.total).toBe(21);
+      } finally {
+        await r.close();
+      }
+    });
+  });
+
+  it('dissects the stream by random access', async () => {
+    await withTempDir(async (root) => {
+      const { dir } = await writeTwoSided(root);
+      const r = await CaptureReader.open(dir);
+      try {
+        const d = await r.dissection();
+        expect(d.fields.map((f) => f.id)).toEqual(['count', 'file[1].name', 'file[1].size', 'file[1].payload']);
+        expect(d.problems).toEqual([]);
+      } finally {
+        await r.close();
+      }
+    });
+  });
+
+  it('leaves a readable capture when the recorder dies before finishing', async () => {
+    await withTempDir(async (root) => {
+      const w = await CaptureWriter.create({ root, id: 'killed', sides: ['receiver'] });
+      const stream = encodeTransfer([{ name: 'a.txt', data: new Uint8Array(3000).fill(1) }]);
+      w.record('receiver', 'accept', 0, 0);
+      w.record('receiver', 'read', 0, 1000, stream.subarray(0, 1000));
+      w.flush();
+      // Give the write streams a moment, then read without finish(): as after a kill.
+      await new Promise((r) => setTimeout(r, 100));
+      const dir = path.join(root, 'killed');
+      // A half-written last record, as a kill mid-write leaves.
+      await appendFile(path.join(dir, 'receiver.events'), new Uint8Array(10));
+      const r = await CaptureReader.open(dir);
+      try {
+        expect(r.meta.outcome.status).toBe('recording');
+        expect(r.streamLength).toBe(1000);
+        expect(r.eventCount('receiver')).toBe(2);
+        const d = await r.dissection();
+        expect(d.problems.map((p) => p.kind)).toEqual(['truncated', 'fewer-files-than-count']);
+      } finally {
+        await r.close();
+        await w.finish('interrupted');
+      }
+    });
+  });
+
+  it('keeps event records at 24 bytes each', async () => {
+    await withTempDir(async (root) => {
+      const { dir } = await writeTwoSided(root);
+      expect((await stat(path.join(dir, 'sender.events'))).size % EVENT_RECORD_SIZE).toBe(0);
+      // connect, 21 writes of at most 7 bytes for 145 bytes, end.
+      expect((await stat(path.join(dir, 'sender.events'))).size).toBe(23 * 24);
+    });
+  });
+
+  it('refuses to overwrite a capture with the same id', async () => {
+    await withTempDir(async (root) => {
+      await writeTwoSided(root, 'same');
+      await expect(CaptureWriter.create({ root, id: 'same', sides: ['sender'] })).rejects.toThrow();
+    });
+  });
+});
+
+describe('damaged captures', () => {
+  async function openError(dir: string): Promise<CaptureError> {
+    try {
+      await CaptureReader.open(dir);
+    } catch (err) {
+      if (err instanceof CaptureError) return err;
+      throw err;
+    }
+    throw new Error('opened');
+  }
+
+  it('names a missing capture', async () => {
+    await withTempDir(async (root) => {
+      const err = await openError(path.join(root, 'nothing'));
+      expect(err.code).toBe('not-found');
+    });
+  });
+
+  it('names invalid JSON', async () => {
+    await withTempDir(async (root) => {
+      const { dir } = await writeTwoSided(root);
+      await writeFile(path.join(dir, 'capture.json'), '{"format": "wirestep-capture", ');
+      const err = await openError(dir);
+      expect(err.code).toBe('damaged');
+      expect(err.message).toMatch(/capture\.json is not valid JSON/);
+    });
+  });
+
+  it('refuses a newer format version', async () => {
+    await withTempDir(async (root) => {
+      const { dir } = await writeTwoSided(root);
+      const meta = JSON.parse(await readFile(path.join(dir, 'capture.json'), 'utf8'));
+      await writeFile(path.join(dir, 'capture.json'), JSON.stringify({ ...meta, version: CAPTURE_VERSION + 1 }));
+      const err = await openError(dir);
+      expect(err.code).toBe('unsupported-version');
+      expect(err.message).toContain(`version ${CAPTURE_VERSION + 1}`);
+    });
+  });
+
+  it('names a hand-edited field of the wrong type', async () => {
+    await withTempDir(async (root) => {
+      const { dir } = await writeTwoSided(root);
+      const meta = JSON.parse(await readFile(path.join(dir, 'capture.json'), 'utf8'));
+      await writeFile(path.join(dir, 'capture.json'), JSON.stringify({ ...meta, sides: ['sender', 'eve'] }));
+      expect((await openError(dir)).message).toMatch(/"sides"/);
+    });
+  });
+
+  it('names a missing stream file', async () => {
+    await withTempDir(async (root) => {
+      const { dir } = await writeTwoSided(root);
+      await truncate(path.join(dir, 'stream.bin'));
+      const { rm } = await import('node:fs/promises');
+      await rm(path.join(dir, 'stream.bin'));
+      const err = await openError(dir);
+      expect(err.code).toBe('damaged');
+      expect(err.message).toMatch(/stream\.bin is missing/);
+    });
+  });
+
+  it('does not follow a link inside a capture', async () => {
+    await withTempDir(async (root) => {
+      const { dir } = await writeTwoSided(root);
+      const { rm } = await import('node:fs/promises');
+      await rm(path.join(dir, 'stream.bin'));
+      await symlink('/etc/hostname', path.join(dir, 'stream.bin'));
+      expect((await openError(dir)).code).toBe('damaged');
+    });
+  });
+
+  it('reports an unknown event type as damage', async () => {
+    await withTempDir(async (root) => {
+      const { dir } = await writeTwoSided(root);
+      const file = path.join(dir, 'sender.events');
+      const bytes = await readFile(file);
+      bytes[0] = 99;
+      await writeFile(file, bytes);
+      const r = await CaptureReader.open(dir);
+      try {
+        await expect(r.events('sender', 0, 1)).rejects.toThrow(/unknown event type 99/);
+      } finally {
+        await r.close();
+      }
+    });
+  });
+});
+
+describe('capture store', () => {
+  it('lists captures and resolves ids, refusing ids that leave the folder', async () => {
+    await withTempDir(async (root) => {
+      const caps = path.join(root, 'caps');
+      await writeTwoSided(caps, 'one');
+      await mkdir(path.join(root, 'outside'));
+      await writeTwoSided(path.join(root, 'outside'), 'secret');
+      await symlink(path.join(root, 'outside', 'secret'), path.join(caps, 'linked'));
+      const store = new CaptureStore([caps]);
+      expect((await store.list()).map((l) => l.id)).toEqual(['one']);
+      expect(await store.locate('one')).toBe(path.join(caps, 'one'));
+      for (const bad of ['../outside/secret', '..', '.hidden', 'a/b', 'linked', '%2e%2e']) {
+        await expect(store.locate(bad)).rejects.toMatchObject({ code: 'not-found' });
+      }
+      expect(await resolveCapture(path.join(caps, 'one'), '/nonexistent')).toBe(path.join(caps, 'one'));
+      expect(await resolveCapture('one', caps)).toBe(path.join(caps, 'one'));
+    });
+  });
+
+  it('lists a damaged capture with its error instead of failing the list', async () => {
+    await withTempDir(async (root) => {
+      await writeTwoSided(root, 'good');
+      await writeTwoSided(root, 'bad');
+      await writeFile(path.join(root, 'bad', 'capture.json'), 'not json');
+      const list = await new CaptureStore([root]).list();
+      const bad = list.find((l) => l.id === 'bad');
+      expect(bad && 'error' in bad && bad.error.code).toBe('damaged');
+      expect(list.find((l) => l.id === 'good')).toHaveProperty('meta');
+    });
+  });
+});
+
+describe('tool version', () => {
+  it('matches package.json', async () => {
+    const pkg = JSON.parse(await readFile(new URL('../../package.json', import.meta.url), 'utf8'));
+    expect(TOOL.version).toBe(pkg.version);
+  });
+});
