@@ -1,8 +1,12 @@
 #!/usr/bin/env node
 import { Command, InvalidArgumentError, Option } from 'commander';
 import cliProgress from 'cli-progress';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { networkInterfaces } from 'node:os';
 import path from 'node:path';
-import { CaptureError, CaptureReader, TOOL, resolveCapture } from '../capture/index.js';
+import { CaptureError, CaptureReader, CaptureStore, TOOL, resolveCapture } from '../capture/index.js';
+import { createApp } from '../web/app.js';
 import { listFiles, runDemo, sendFiles, startReceiver, transferSize } from '../net/index.js';
 import type { Lang } from '../protocol/index.js';
 import { type StepBy, StepRangeError, loadStep, stepCount } from '../web/steps.js';
@@ -196,6 +200,50 @@ program
     } finally {
       await reader.close();
     }
+  });
+
+function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
+}
+
+/** The URLs others on the network can open, when `host` listens beyond this machine. */
+function sharedUrls(host: string, port: number): string[] {
+  if (host === '127.0.0.1' || host === 'localhost' || host === '::1' || host.startsWith('127.')) return [];
+  if (host !== '0.0.0.0' && host !== '::') return [`http://${host.includes(':') ? `[${host}]` : host}:${port}/`];
+  return Object.values(networkInterfaces())
+    .flat()
+    .filter((i) => i && !i.internal && i.family === 'IPv4')
+    .map((i) => `http://${i!.address}:${port}/`);
+}
+
+program
+  .command('serve')
+  .description('open the replay site on the captures')
+  .option('--host <address>', 'address to listen on (0.0.0.0 opens it to the network)', '127.0.0.1')
+  .option('--port <port>', 'TCP port', integer(0, 65535), 3000)
+  .option('--captures <dir>', 'a folder of captures (repeat for several)', collect)
+  .action(async (opts: { host: string; port: number; captures?: string[] }) => {
+    const dirs = opts.captures ?? ['captures'];
+    const store = new CaptureStore(dirs);
+    const server = createServer();
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(opts.port, opts.host, resolve);
+    }).catch((err: Error) => fail(`cannot listen on ${opts.host}:${opts.port}: ${err.message}`));
+    const port = (server.address() as AddressInfo).port;
+    const sharedAt = sharedUrls(opts.host, port);
+    const app = createApp({ store, sharedAt });
+    server.on('request', app);
+    const local = opts.host === '0.0.0.0' || opts.host === '::' ? '127.0.0.1' : opts.host;
+    logLine(`wirestep is showing the captures in ${dirs.map((d) => path.resolve(d)).join(', ')}`);
+    logLine(`open http://${local.includes(':') ? `[${local}]` : local}:${port}/`);
+    if (sharedAt.length > 0) logLine(`others on the network can open: ${sharedAt.join('  ')}`);
+    const stop = (): void => {
+      server.close();
+      void app.closeCaptures().then(() => process.exit(EXIT.ok));
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
   });
 
 program.parseAsync(process.argv).catch((err: unknown) => fail(String(err)));

@@ -47,6 +47,8 @@ export interface FieldView {
   readonly title: string;
   readonly offset: number;
   readonly length: number;
+  /** Stream offset of the field's last byte (its offset when it has none). */
+  readonly lastOffset: number;
   /** Length the format announced (decimal string: sizes are 64-bit). */
   readonly expected: string;
   readonly complete: boolean;
@@ -79,9 +81,31 @@ export interface ByteView extends HexCell {
   readonly problem: boolean;
 }
 
+/** Consecutive bytes of one row that belong to the same field, for compact markup. */
+export interface ByteRun {
+  readonly field: string | null;
+  readonly kind: Field['kind'] | null;
+  readonly inFocus: boolean;
+  /** Stream offset of the run's first byte. */
+  readonly offset: number;
+  /** Offset of the run's first byte within its field. */
+  readonly fieldOffset: number;
+  readonly cells: readonly ByteView[];
+}
+
+/** One row of a step's dump. */
+export interface DumpRow {
+  readonly address: string;
+  readonly offset: number;
+  readonly cells: readonly ByteView[];
+  readonly runs: readonly ByteRun[];
+  /** Empty columns after the last byte of a short row. */
+  readonly pad: number;
+}
+
 /** Rows of a dump, possibly followed by a gap of bytes not shown. */
 export interface DumpBlock {
-  readonly rows: readonly { readonly address: string; readonly offset: number; readonly cells: readonly ByteView[] }[];
+  readonly rows: readonly DumpRow[];
   /** Bytes left out after this block (the middle of a long field). */
   readonly gapAfter: number;
 }
@@ -129,9 +153,10 @@ export interface StepView {
   /** For op steps: the event. */
   readonly event: EventView | null;
   /** For field steps: the writes and reads that carried the field. */
-  readonly carriers: readonly { readonly side: Side; readonly events: readonly EventView[]; readonly total: number }[];
+  readonly carriers: readonly { readonly side: Side; readonly events: readonly EventView[]; readonly total: number; readonly moreCount: number }[];
   /** For receiver reads: its state after the read. */
   readonly stateAfter: ReceiverState | null;
+  /** Problems of this step not already shown on one of its fields. */
   readonly problems: readonly ProblemView[];
 }
 
@@ -204,6 +229,7 @@ export async function fieldView(reader: CaptureReader, d: Dissection, field: Fie
     title: fieldTitle(field, lang),
     offset: field.offset,
     length: field.length,
+    lastOffset: field.offset + Math.max(field.length, 1) - 1,
     expected: field.expected.toString(),
     complete: field.complete,
     value,
@@ -241,7 +267,7 @@ async function dumpRange(
   const to = Math.min(reader.streamLength, Math.ceil(end / BYTES_PER_ROW) * BYTES_PER_ROW);
   const bytes = await reader.read(from, to - from);
   const problemRanges = d.problems.filter((p) => p.length > 0);
-  return hexRows(bytes, from).map((row) => ({
+  return hexRows(bytes, from).map((row) => withRuns({
     address: row.address,
     offset: row.offset,
     cells: row.cells.map((cell): ByteView => {
@@ -260,6 +286,19 @@ async function dumpRange(
       };
     }),
   }));
+}
+
+function withRuns(row: { address: string; offset: number; cells: ByteView[] }): DumpRow {
+  const runs: ByteRun[] = [];
+  for (const c of row.cells) {
+    const last = runs.at(-1);
+    if (last && last.field === c.field && last.inFocus === c.inFocus) {
+      (last.cells as ByteView[]).push(c);
+    } else {
+      runs.push({ field: c.field, kind: c.kind, inFocus: c.inFocus, offset: c.offset, fieldOffset: c.fieldOffset, cells: [c] });
+    }
+  }
+  return { ...row, runs, pad: BYTES_PER_ROW - row.cells.length };
 }
 
 /** The dump blocks of a focus range: whole, head and tail, or one page of the middle. */
@@ -380,7 +419,7 @@ export async function loadStep(
       const { events, total: count } = await reader.eventsCovering(side, field.offset, field.length, CARRIERS_LISTED);
       const views = [];
       for (const e of events) views.push(eventView(e, (await reader.opIndex(e)) + 1, lang, reader));
-      carriers.push({ side, events: views, total: count });
+      carriers.push({ side, events: views, total: count, moreCount: count - views.length });
     }
     return {
       ...base,
@@ -392,7 +431,7 @@ export async function loadStep(
       event: null,
       carriers,
       stateAfter: null,
-      problems: view.problems,
+      problems: [],
     };
   }
   const e = await reader.op(n - 1);
@@ -411,8 +450,11 @@ export async function loadStep(
     ({ blocks, paging } = await dumpFocus(reader, d, focus, page));
   }
   const stateAfter = e.side === 'receiver' && isData ? receiverState(d, e.offset + e.length, reader.streamLength, lang) : null;
+  const onFields = new Set(fields.flatMap((f) => f.problems.map((p) => `${p.kind}@${p.offset}`)));
   const problems = isData
-    ? d.problems.filter((p) => p.offset < e.offset + e.length && e.offset <= p.offset + p.length).map((p) => problemView(p, lang))
+    ? d.problems
+        .filter((p) => p.offset < e.offset + e.length && e.offset <= p.offset + p.length && !onFields.has(`${p.kind}@${p.offset}`))
+        .map((p) => problemView(p, lang))
     : e.type === 'close' || e.type === 'end' ? d.problems.filter((p) => p.kind === 'fewer-files-than-count').map((p) => problemView(p, lang)) : [];
   return {
     ...base,

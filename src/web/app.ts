@@ -1,0 +1,283 @@
+import { stat } from 'node:fs/promises';
+import path from 'node:path';
+import express, { type NextFunction, type Request, type Response } from 'express';
+import helmet from 'helmet';
+import { CAPTURE_FILES, CaptureError, CaptureReader, type CaptureStore, type Dissection } from '../capture/index.js';
+import { LANGS, type Lang, formatInteger } from '../protocol/index.js';
+import { t } from './i18n.js';
+import { loadOverview, summarize } from './overview.js';
+import { packageRoot } from './paths.js';
+import { type StepBy, StepRangeError, loadStep, stepCount } from './steps.js';
+import { toJson } from './json.js';
+
+/** What the site is built on. */
+export interface AppOptions {
+  readonly store: CaptureStore;
+  /** Addresses others can reach the site at, when it listens beyond this machine; else empty. */
+  readonly sharedAt?: readonly string[];
+}
+
+/** An error with the HTTP status it should produce. */
+class HttpError extends Error {
+  constructor(readonly status: number, message: string) {
+    super(message);
+  }
+}
+
+interface Opened {
+  readonly reader: CaptureReader;
+  readonly dissection: Dissection;
+  readonly stamp: string;
+}
+
+/**
+ * Keeps recently used captures open, reopening one when its files change (a capture still
+ * being recorded grows). Evicted readers are closed.
+ */
+class ReaderCache {
+  readonly #store: CaptureStore;
+  readonly #open = new Map<string, Promise<Opened>>();
+  static readonly MAX = 8;
+
+  constructor(store: CaptureStore) {
+    this.#store = store;
+  }
+
+  async get(id: string): Promise<Opened> {
+    const dir = await this.#store.locate(id);
+    const stamp = await fileStamp(dir);
+    const cached = this.#open.get(id);
+    if (cached) {
+      const opened = await cached.catch(() => null);
+      if (opened && opened.stamp === stamp) {
+        this.#open.delete(id);
+        this.#open.set(id, cached);
+        return opened;
+      }
+      this.#open.delete(id);
+      if (opened) void opened.reader.close();
+    }
+    const pending = (async (): Promise<Opened> => {
+      const reader = await CaptureReader.open(dir);
+      try {
+        return { reader, dissection: await reader.dissection(), stamp };
+      } catch (err) {
+        await reader.close();
+        throw err;
+      }
+    })();
+    this.#open.set(id, pending);
+    pending.catch(() => this.#open.delete(id));
+    while (this.#open.size > ReaderCache.MAX) {
+      const [oldest, p] = this.#open.entries().next().value!;
+      this.#open.delete(oldest);
+      void p.then((o) => o.reader.close(), () => {});
+    }
+    return pending;
+  }
+
+  async closeAll(): Promise<void> {
+    const all = [...this.#open.values()];
+    this.#open.clear();
+    await Promise.all(all.map((p) => p.then((o) => o.reader.close(), () => {})));
+  }
+}
+
+async function fileStamp(dir: string): Promise<string> {
+  const parts = await Promise.all(
+    [CAPTURE_FILES.meta, CAPTURE_FILES.stream].map(async (f) => {
+      try {
+        const s = await stat(path.join(dir, f));
+        return `${s.size}:${s.mtimeMs}`;
+      } catch {
+        return '-';
+      }
+    }),
+  );
+  return parts.join('|');
+}
+
+function langOf(req: Request): Lang {
+  const q = req.query.lang;
+  return typeof q === 'string' && (LANGS as readonly string[]).includes(q) ? (q as Lang) : 'en';
+}
+
+function byOf(req: Request): StepBy {
+  const by = req.query.by ?? 'field';
+  if (by !== 'field' && by !== 'op') throw new HttpError(400, `"by" must be "field" or "op", not ${JSON.stringify(by)}`);
+  return by;
+}
+
+function positiveInt(value: unknown, what: string): number {
+  if (typeof value !== 'string' || !/^[1-9][0-9]{0,15}$/.test(value)) throw new HttpError(404, `${what} must be a whole number from 1`);
+  return Number(value);
+}
+
+/** Links that keep the language. */
+function urls(lang: Lang) {
+  const q = (params: Record<string, string | number | undefined>): string => {
+    const all = { ...params, ...(lang === 'en' ? {} : { lang }) };
+    const s = Object.entries(all)
+      .filter(([, v]) => v !== undefined)
+      .map(([k, v]) => `${k}=${encodeURIComponent(String(v))}`)
+      .join('&');
+    return s ? `?${s}` : '';
+  };
+  return {
+    home: () => `/${q({})}`,
+    capture: (id: string) => `/captures/${encodeURIComponent(id)}${q({})}`,
+    step: (id: string, n: number, by: StepBy, page?: number) => `/captures/${encodeURIComponent(id)}/steps/${n}${q({ by, page })}`,
+    lang: (path: string, to: Lang, params: Record<string, string | number | undefined> = {}) => {
+      const all = { ...params, ...(to === 'en' ? {} : { lang: to }) };
+      const s = Object.entries(all).filter(([, v]) => v !== undefined).map(([k, v]) => `${k}=${encodeURIComponent(String(v))}`).join('&');
+      return s ? `${path}?${s}` : path;
+    },
+  };
+}
+
+/**
+ * The replay site as an Express app, not listening (Express's examples export the app;
+ * `wirestep serve` listens). Every route reads only what its page shows.
+ */
+export function createApp(options: AppOptions): express.Express & { closeCaptures(): Promise<void> } {
+  const root = packageRoot();
+  const cache = new ReaderCache(options.store);
+  const app = express();
+  app.set('view engine', 'ejs');
+  app.set('views', path.join(root, 'views'));
+  app.set('x-powered-by', false);
+  app.set('query parser', 'simple');
+  app.use(
+    helmet({
+      contentSecurityPolicy: {
+        useDefaults: false,
+        directives: {
+          'default-src': ["'self'"],
+          'script-src': ["'self'"],
+          'style-src': ["'self'"],
+          'img-src': ["'self'", 'data:'],
+          'connect-src': ["'self'"],
+          'font-src': ["'self'"],
+          'object-src': ["'none'"],
+          'base-uri': ["'none'"],
+          'form-action': ["'self'"],
+          'frame-ancestors': ["'none'"],
+        },
+      },
+      // Served over plain HTTP on a classroom network: no HSTS.
+      strictTransportSecurity: false,
+    }),
+  );
+  app.use('/static', express.static(path.join(root, 'views', 'static'), { maxAge: '1h', index: false }));
+  app.use((req, res, next) => {
+    // The site takes no request bodies.
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.status(405).set('Allow', 'GET, HEAD').type('text/plain').send('Only GET and HEAD are served.');
+      return;
+    }
+    const lang = langOf(req);
+    res.locals.lang = lang;
+    res.locals.t = (key: string, values: Record<string, string | number | bigint> = {}) => t(lang, key, values);
+    res.locals.fmt = (n: number | bigint) => formatInteger(n, lang);
+    res.locals.url = urls(lang);
+    res.locals.path = req.path;
+    res.locals.query = req.query;
+    res.locals.sharedAt = options.sharedAt ?? [];
+    next();
+  });
+
+  const wrap = (fn: (req: Request, res: Response) => Promise<void>) => (req: Request, res: Response, next: NextFunction) => {
+    fn(req, res).catch(next);
+  };
+
+  const listCaptures = async (lang: Lang) => {
+    const listed = await options.store.list();
+    return Promise.all(
+      listed.map(async (l) => {
+        if ('error' in l) return summarize(l, lang, null, null);
+        try {
+          const { reader, dissection } = await cache.get(l.id);
+          return summarize(l, lang, dissection, reader.streamLength);
+        } catch (err) {
+          return summarize({ id: l.id, dir: l.dir, error: err instanceof CaptureError ? err : new CaptureError('damaged', String(err)) }, lang, null, null);
+        }
+      }),
+    );
+  };
+
+  app.get('/', wrap(async (_req, res) => {
+    res.render('home', { captures: await listCaptures(res.locals.lang as Lang) });
+  }));
+
+  app.get('/captures/:id', wrap(async (req, res) => {
+    const { reader, dissection } = await cache.get(String(req.params.id));
+    res.render('capture', { view: await loadOverview(reader, dissection, res.locals.lang as Lang) });
+  }));
+
+  app.get('/captures/:id/steps/:n', wrap(async (req, res) => {
+    const by = byOf(req);
+    const n = positiveInt(req.params.n, 'the step');
+    const page = req.query.page === undefined ? null : positiveInt(req.query.page, 'the page');
+    const { reader, dissection } = await cache.get(String(req.params.id));
+    const step = await loadStep(reader, dissection, by, n, res.locals.lang as Lang, page);
+    res.render('step', { step, meta: reader.meta, otherTotal: stepCount(reader, dissection, by === 'field' ? 'op' : 'field') });
+  }));
+
+  app.get('/api/captures', wrap(async (_req, res) => {
+    res.type('application/json').send(toJson({ captures: await listCaptures(res.locals.lang as Lang) }));
+  }));
+
+  app.get('/api/captures/:id', wrap(async (req, res) => {
+    const { reader, dissection } = await cache.get(String(req.params.id));
+    const overview = await loadOverview(reader, dissection, res.locals.lang as Lang);
+    res.type('application/json').send(toJson({ id: reader.meta.id, ...overview, fields: dissection.fields }));
+  }));
+
+  app.get('/api/captures/:id/steps/:n', wrap(async (req, res) => {
+    const by = byOf(req);
+    const n = positiveInt(req.params.n, 'the step');
+    const page = req.query.page === undefined ? null : positiveInt(req.query.page, 'the page');
+    const { reader, dissection } = await cache.get(String(req.params.id));
+    res.type('application/json').send(toJson(await loadStep(reader, dissection, by, n, res.locals.lang as Lang, page)));
+  }));
+
+  app.use((req: Request, _res: Response, next: NextFunction) => {
+    next(new HttpError(404, `nothing at ${req.path}`));
+  });
+
+  // Errors become a page (or JSON under /api) with the right status; never a stack trace.
+  app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
+    let status = 500;
+    let message = 'Something went wrong inside wirestep while building this page.';
+    if (err instanceof HttpError) {
+      status = err.status;
+      message = err.message;
+    } else if (err instanceof CaptureError) {
+      status = err.code === 'not-found' ? 404 : 422;
+      message = err.message;
+    } else if (err instanceof StepRangeError) {
+      status = 404;
+      message = `no such step (${err.message})`;
+    } else {
+      console.error(err);
+    }
+    // Paths inside messages would tell a visitor where files live: show names only.
+    message = message.replace(/(?:\/[^\s/:]+)+\/([^\s/:]+)/g, '$1');
+    res.status(status);
+    if (req.path.startsWith('/api/')) {
+      res.type('application/json').send(toJson({ error: { status, message } }));
+      return;
+    }
+    const lang = langOf(req);
+    res.locals.lang ??= lang;
+    res.locals.t ??= (key: string, values: Record<string, string | number | bigint> = {}) => t(lang, key, values);
+    res.locals.url ??= urls(lang);
+    res.locals.fmt ??= (n: number | bigint) => formatInteger(n, lang);
+    res.locals.path ??= req.path;
+    res.locals.query ??= {};
+    res.locals.sharedAt ??= options.sharedAt ?? [];
+    res.render('error', { status, message });
+  });
+
+  return Object.assign(app, { closeCaptures: () => cache.closeAll() });
+}

@@ -1,0 +1,188 @@
+import type { CaptureEvent, CaptureMeta, CaptureReader, Dissection, Listed, Side } from '../capture/index.js';
+import { type Lang, describeProblem, fieldTitle, formatInteger } from '../protocol/index.js';
+import { type ProblemView, fileName, formatMs } from './steps.js';
+
+/** One capture in the home page's list. */
+export interface CaptureSummary {
+  readonly id: string;
+  readonly createdAt: string;
+  readonly sides: string;
+  readonly files: number | null;
+  readonly bytes: string;
+  readonly duration: string;
+  readonly status: string;
+  readonly problems: number | null;
+  readonly description: string | null;
+  readonly error: string | null;
+}
+
+/** The home page's line for a capture; `dissection` when it could be read. */
+export function summarize(listed: Listed, lang: Lang, d: Dissection | null, streamLength: number | null): CaptureSummary {
+  if ('error' in listed) {
+    return { id: listed.id, createdAt: '', sides: '', files: null, bytes: '', duration: '', status: 'damaged', problems: null, description: null, error: listed.error.message };
+  }
+  const m = listed.meta;
+  return {
+    id: listed.id,
+    createdAt: m.createdAt,
+    sides: m.sides.join(' + '),
+    files: d ? d.fields.filter((f) => f.kind === 'payload' && f.complete).length : null,
+    bytes: formatInteger(streamLength ?? m.streamBytes, lang),
+    duration: formatMs(m.durationUs, lang),
+    status: m.outcome.status,
+    problems: d ? d.problems.length : null,
+    description: m.description?.[lang] ?? m.description?.en ?? null,
+    error: null,
+  };
+}
+
+/** A file of the capture as the overview lists it. */
+export interface FileRow {
+  readonly n: number;
+  readonly name: string | null;
+  readonly size: string | null;
+  readonly status: string | null;
+  readonly savedAs: string | null;
+  readonly reason: string | null;
+  /** Field step of its name. */
+  readonly step: number;
+}
+
+/** A block of the stream layout ruler. */
+export interface RulerBlock {
+  readonly id: string;
+  readonly kind: string;
+  readonly title: string;
+  readonly offset: number;
+  readonly length: number;
+  readonly step: number;
+  /** Position and width in the ruler's 0..1000 coordinates. */
+  readonly x: number;
+  readonly w: number;
+}
+
+/** One write or read drawn on the timeline. */
+export interface TimelineChunk {
+  readonly step: number;
+  readonly offset: number;
+  readonly length: number;
+  readonly x: number;
+  readonly w: number;
+}
+
+/** Everything the capture overview shows. */
+export interface OverviewView {
+  readonly meta: CaptureMeta;
+  readonly streamLength: number;
+  readonly duration: string;
+  readonly files: readonly FileRow[];
+  readonly ruler: readonly RulerBlock[];
+  readonly rulerMore: number;
+  readonly timeline: {
+    /** Stream bytes the 0..1000 scale spans. */
+    readonly scale: number;
+    readonly lanes: readonly { readonly side: Side; readonly chunks: readonly TimelineChunk[]; readonly total: number }[];
+    /** Field boundaries on the same scale. */
+    readonly fields: readonly { readonly kind: string; readonly x: number; readonly w: number; readonly id: string }[];
+  };
+  readonly problems: readonly ProblemView[];
+  readonly fieldSteps: number;
+  readonly opSteps: number;
+  /** Options that change what goes on the wire (staged faults), as `name=value`. */
+  readonly faults: readonly string[];
+}
+
+/** Fields drawn in the ruler at most. */
+const RULER_MAX = 240;
+/** Writes or reads drawn per side at most. */
+const TIMELINE_MAX = 600;
+
+const NOT_FAULTS = new Set(['command', 'maxFileSize', 'idleTimeoutMs']);
+
+/** The overview of a capture: files, layout ruler, both sides' chunks on one scale, problems. */
+export async function loadOverview(reader: CaptureReader, d: Dissection, lang: Lang): Promise<OverviewView> {
+  const meta = reader.meta;
+  const names = new Map(d.fields.filter((f) => f.kind === 'name').map((f) => [f.file!, f]));
+  const sizes = new Map(d.fields.filter((f) => f.kind === 'size').map((f) => [f.file!, f]));
+  const stepOf = new Map(d.fields.map((f, i) => [f, i + 1]));
+  const fileNumbers = [...new Set([...names.keys(), ...meta.files.map((f) => f.file)])].sort((a, b) => a - b);
+  const files: FileRow[] = fileNumbers.map((n) => {
+    const outcome = meta.files.find((f) => f.file === n);
+    const size = sizes.get(n)?.value;
+    return {
+      n,
+      name: fileName(d, n) ?? outcome?.name ?? null,
+      size: size?.kind === 'size' ? formatInteger(size.size, lang) : null,
+      status: outcome?.status ?? null,
+      savedAs: outcome?.savedAs ?? null,
+      reason: outcome?.reason ?? null,
+      step: stepOf.get(names.get(n)!) ?? 1,
+    };
+  });
+
+  // Widths grow with the log of a field's length, so a 4-byte count and a 1 GiB payload both show.
+  const shown = d.fields.slice(0, RULER_MAX).filter((f) => f.length > 0);
+  const weights = shown.map((f) => 1 + Math.log2(1 + f.length));
+  const sum = weights.reduce((a, b) => a + b, 0) || 1;
+  let x = 0;
+  const ruler = shown.map((f, i): RulerBlock => {
+    const w = (weights[i]! / sum) * 1000;
+    const block = { id: f.id, kind: f.kind, title: fieldTitle(f, lang), offset: f.offset, length: f.length, step: stepOf.get(f)!, x, w };
+    x += w;
+    return block;
+  });
+
+  const lanes = [];
+  let scale = 0;
+  const laneEvents: { side: Side; events: CaptureEvent[]; total: number }[] = [];
+  for (const side of meta.sides) {
+    const all = await reader.events(side, 0, TIMELINE_MAX + 8);
+    const data = all.filter((e) => (e.type === 'write' || e.type === 'read') && e.length > 0).slice(0, TIMELINE_MAX);
+    const total = reader.eventCount(side) <= TIMELINE_MAX + 8
+      ? data.length
+      : (await reader.eventsCovering(side, 0, reader.streamLength, 0)).total;
+    laneEvents.push({ side, events: data, total });
+    const last = data.at(-1);
+    if (last) scale = Math.max(scale, last.offset + last.length);
+  }
+  // When a side was cut to TIMELINE_MAX chunks, the scale stops where the shortest lane stops.
+  const cut = laneEvents.filter((l) => l.total > l.events.length).map((l) => l.events.at(-1)!).map((e) => e.offset + e.length);
+  if (cut.length > 0) scale = Math.min(...cut);
+  scale = Math.max(scale, 1);
+  for (const lane of laneEvents) {
+    const chunks: TimelineChunk[] = [];
+    for (const e of lane.events) {
+      if (e.offset >= scale) break;
+      chunks.push({
+        step: (await reader.opIndex(e)) + 1,
+        offset: e.offset,
+        length: e.length,
+        x: (e.offset / scale) * 1000,
+        w: (Math.min(e.length, scale - e.offset) / scale) * 1000,
+      });
+    }
+    lanes.push({ side: lane.side, chunks, total: lane.total });
+  }
+  const timelineFields = d.fields
+    .filter((f) => f.length > 0 && f.offset < scale)
+    .slice(0, 2000)
+    .map((f) => ({ kind: f.kind, id: f.id, x: (f.offset / scale) * 1000, w: (Math.min(f.length, scale - f.offset) / scale) * 1000 }));
+
+  const faults = Object.entries(meta.options)
+    .filter(([k, v]) => !NOT_FAULTS.has(k) && v !== undefined && v !== null && v !== false && !(k === 'chunk' && v === 1024) && !(k === 'delayMs' && v === 0))
+    .map(([k, v]) => `${k}=${String(v)}`);
+
+  return {
+    meta,
+    streamLength: reader.streamLength,
+    duration: formatMs(meta.durationUs, lang),
+    files,
+    ruler,
+    rulerMore: d.fields.length - Math.min(d.fields.length, RULER_MAX),
+    timeline: { scale, lanes, fields: timelineFields },
+    problems: d.problems.map((p) => ({ kind: p.kind, severity: p.severity, field: p.field, offset: p.offset, length: p.length, message: describeProblem(p, lang) })),
+    fieldSteps: d.fields.length,
+    opSteps: reader.opCount,
+    faults,
+  };
+}
