@@ -4,7 +4,7 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import helmet from 'helmet';
 import { CAPTURE_FILES, CaptureError, CaptureReader, type CaptureStore, type Dissection } from '../capture/index.js';
 import { LANGS, type Lang, formatInteger } from '../protocol/index.js';
-import { t } from './i18n.js';
+import { t, tn } from './i18n.js';
 import { loadOverview, summarize } from './overview.js';
 import { packageRoot } from './paths.js';
 import { type StepBy, StepRangeError, loadStep, stepCount } from './steps.js';
@@ -179,6 +179,7 @@ export function createApp(options: AppOptions): express.Express & { closeCapture
     res.locals.lang = lang;
     res.locals.t = (key: string, values: Record<string, string | number | bigint> = {}) => t(lang, key, values);
     res.locals.fmt = (n: number | bigint) => formatInteger(n, lang);
+    res.locals.tn = (key: string, count: number, values: Record<string, string | number | bigint> = {}) => tn(lang, key, count, values);
     res.locals.url = urls(lang);
     res.locals.path = req.path;
     res.locals.query = req.query;

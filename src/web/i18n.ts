@@ -5,6 +5,12 @@ import { pt } from './messages/pt.js';
 /** The site's message catalogs, one per language, with the same keys. */
 export const CATALOGS: Readonly<Record<Lang, Readonly<Record<MessageKey, string>>>> = { en, pt };
 
+/** Like {@link t}, but picks `key.one` when `count` is 1 and the catalog has it. */
+export function tn(lang: Lang, key: string, count: number, values: Readonly<Record<string, string | number | bigint>> = {}): string {
+  const one = `${key}.one`;
+  return t(lang, count === 1 && one in CATALOGS[lang] ? one : key, values);
+}
+
 /** The site's text for `key` in `lang`, with `{placeholders}` filled. Unknown keys come back as the key. */
 export function t(lang: Lang, key: string, values: Readonly<Record<string, string | number | bigint>> = {}): string {
   const template = (CATALOGS[lang] as Readonly<Record<string, string>>)[key] ?? (en as Readonly<Record<string, string>>)[key] ?? key;

@@ -64,6 +64,8 @@ export interface FieldView {
   readonly referenceName: string | null;
   readonly explanation: string;
   readonly problems: readonly ProblemView[];
+  /** On an operation step, the part of the field this write or read moved, when not all of it. */
+  readonly portion?: { readonly from: number; readonly to: number; readonly length: number };
 }
 
 /** One byte of a step's dump, with what it belongs to. */
@@ -445,7 +447,12 @@ export async function loadStep(
     for (let i = Math.max(0, fieldIndexAt(d.fields, e.offset)); i < d.fields.length; i++) {
       const f = d.fields[i]!;
       if (f.offset >= e.offset + e.length) break;
-      if (f.length > 0 && f.offset + f.length > e.offset) fields.push(await fieldView(reader, d, f, lang));
+      if (f.length === 0 || f.offset + f.length <= e.offset) continue;
+      const view = await fieldView(reader, d, f, lang);
+      const from = Math.max(f.offset, e.offset);
+      const to = Math.min(f.offset + f.length, e.offset + e.length) - 1;
+      const whole = from === f.offset && to === f.offset + f.length - 1;
+      fields.push(whole ? view : { ...view, portion: { from, to, length: to - from + 1 } });
     }
     ({ blocks, paging } = await dumpFocus(reader, d, focus, page));
   }

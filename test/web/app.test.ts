@@ -125,8 +125,8 @@ describe('step view', () => {
   it('explains the payload’s characters and which reads carried it', async () => {
     const res = await request(app).get('/captures/demo-10-files/steps/4').expect(200);
     expect(res.text).toContain('31 characters of UTF-8 text, 2 of them longer than one byte');
-    expect(res.text).toMatch(/Carried by 1 sender writes/);
-    expect(res.text).toMatch(/Carried by \d+ receiver reads/);
+    expect(res.text).toMatch(/Carried by 1 sender write</);
+    expect(res.text).toMatch(/Carried by (1 receiver read|\d+ receiver reads)</);
   });
 
   it('steps by socket operation and shows the receiver’s state after a read', async () => {

@@ -1,0 +1,97 @@
+import path from 'node:path';
+import type { Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CaptureStore } from '../../src/capture/index.js';
+import { createApp } from '../../src/web/app.js';
+import { TEST_OUTPUT, launchChromium, listen } from '../helpers/browser.js';
+
+const SAMPLES = path.resolve(import.meta.dirname, '../../samples');
+
+let browser: Browser;
+let site: Awaited<ReturnType<typeof listen>>;
+let app: ReturnType<typeof createApp>;
+
+beforeAll(async () => {
+  app = createApp({ store: new CaptureStore([SAMPLES]) });
+  site = await listen(app);
+  browser = await launchChromium();
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await site?.close();
+  await app?.closeCaptures();
+});
+
+describe('stepping through the demo capture in Chromium', () => {
+  it('steps with the keyboard through count, name, size and payload of file 1, lighting their bytes', async () => {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(String(e)));
+    page.on('console', (m) => {
+      if (m.type() === 'error') errors.push(m.text());
+    });
+    await page.goto(`${site.url}/captures/demo-10-files`);
+    await page.getByRole('link', { name: 'Step through its 31 fields' }).click();
+    await expect.poll(() => page.url()).toContain('/captures/demo-10-files/steps/1?by=field');
+
+    const focusHex = () => page.locator('.dump .hex .run:not(.ctx) i').allTextContents();
+    const explanation = () => page.locator('section.field .explain').first().textContent();
+
+    expect(await page.locator('h1').textContent()).toBe('File count');
+    expect(await focusHex()).toEqual(['00', '00', '00', '0A']);
+    expect(await explanation()).toContain('00 00 00 0A is 10 files');
+
+    await page.keyboard.press('ArrowRight');
+    await page.waitForURL(/steps\/2\?by=field/);
+    expect(await page.locator('h1').textContent()).toBe('Name of file 1');
+    const name = await focusHex();
+    expect(name.length).toBe(128);
+    expect(name.slice(0, 13).join(' ')).toBe('61 72 71 75 69 76 6F 5F 31 2E 74 78 74');
+    expect(await page.locator('.dump .hex .run:not(.ctx) i.p').count()).toBe(115);
+    expect(await explanation()).toContain('followed by 115 spaces (0x20)');
+
+    await page.keyboard.press('ArrowRight');
+    await page.waitForURL(/steps\/3\?by=field/);
+    expect(await focusHex()).toEqual(['00', '00', '00', '00', '00', '00', '00', '21']);
+    expect(await explanation()).toContain('A size of 33 bytes');
+
+    await page.keyboard.press('ArrowRight');
+    await page.waitForURL(/steps\/4\?by=field/);
+    const payload = await focusHex();
+    expect(payload.length).toBe(33);
+    expect(Buffer.from(payload.join(''), 'hex').toString('utf8')).toBe('Este é o conteúdo do arquivo 1\n');
+    expect(await explanation()).toContain('31 characters of UTF-8 text, 2 of them longer than one byte');
+
+    // Pointing at the explanation lights exactly the field's bytes, and back.
+    await page.locator('section.field').first().hover();
+    expect(await page.locator('.dump .hex .run.lit i').count()).toBe(33);
+    await page.locator('.dump .hex .run.k-size').first().hover();
+    expect(await page.locator('.dump .hex .run.lit i').count()).toBe(8);
+    await page.locator('.dump .hex .run.k-payload:not(.ctx) i').nth(5).hover();
+    expect(await page.locator('.byte-info').textContent()).toBe('Byte at stream offset 145 (0x91) · byte 5 of file[1].payload');
+
+    await page.keyboard.press('ArrowLeft');
+    await page.waitForURL(/steps\/3\?by=field/);
+    await page.keyboard.press('End');
+    await page.waitForURL(/steps\/31\?by=field/);
+    await page.keyboard.press('Home');
+    await page.waitForURL(/steps\/1\?by=field/);
+    await page.goto(`${site.url}/captures/demo-10-files/steps/4?by=field`);
+    await page.screenshot({ path: path.join(TEST_OUTPUT, 'step-payload-1.png'), fullPage: true });
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it('steps with plain links when JavaScript is off', async () => {
+    const context = await browser.newContext({ javaScriptEnabled: false });
+    const page = await context.newPage();
+    await page.goto(`${site.url}/captures/demo-10-files/steps/1?by=op`);
+    await page.getByRole('link', { name: 'Next' }).click();
+    await page.waitForURL(/steps\/2\?by=op/);
+    await page.getByRole('link', { name: 'Last' }).click();
+    await page.waitForURL(/steps\/\d+\?by=op/);
+    expect(await page.locator('.stepbar .position').textContent()).toMatch(/^Step (\d+) of \1/);
+    await context.close();
+  });
+});
