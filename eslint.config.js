@@ -1,5 +1,6 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+import globals from 'globals';
 
 const io = ['node:net', 'node:fs', 'node:fs/promises', 'node:http', 'node:child_process', 'node:dgram', 'net', 'fs', 'fs/promises', 'http', 'child_process', 'express'];
 
@@ -11,6 +12,10 @@ export default tseslint.config(
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
     },
+  },
+  {
+    files: ['views/static/**/*.js'],
+    languageOptions: { globals: globals.browser, sourceType: 'script' },
   },
   {
     // The protocol core has no I/O: bytes in, fields and problems out (STYLE.md).

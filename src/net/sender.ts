@@ -144,7 +144,7 @@ export async function sendFiles(options: SenderOptions): Promise<SendResult> {
     socket.end();
     recorder.ended();
     // The receiver closes once it has read everything; the bytes are in the kernel by now.
-    await Promise.race([closed, sleep(10_000)]);
+    await Promise.race([closed, sleep(10_000, undefined, { ref: false })]);
     if (socketError) throw socketError;
   } catch (err) {
     status = 'aborted';
