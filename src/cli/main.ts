@@ -192,7 +192,7 @@ program
       const last = opts.step ?? total;
       for (let n = first; n <= last; n++) {
         const step = await loadStep(reader, d, opts.by, n, opts.lang, opts.page ?? null);
-        process.stdout.write(renderStepText(step, process.stdout.isTTY === true));
+        process.stdout.write(renderStepText(step, process.stdout.isTTY === true, opts.lang));
       }
     } catch (err) {
       if (err instanceof StepRangeError) fail(`no such step: ${err.message}`, EXIT.usage);

@@ -1,4 +1,5 @@
-import type { Field } from '../protocol/index.js';
+import type { Field, Lang } from '../protocol/index.js';
+import { t, tn } from '../web/i18n.js';
 import type { StepView } from '../web/steps.js';
 
 const COLORS: Readonly<Record<Field['kind'], string>> = {
@@ -16,13 +17,12 @@ const SPACE_MARK = '·';
  * A step as terminal text: the hex rows (laid out by hexy, bytes outside the step left blank),
  * then each field with its offset, value and explanation. `color` adds ANSI colours per field.
  */
-export function renderStepText(step: StepView, color: boolean): string {
+export function renderStepText(step: StepView, color: boolean, lang: Lang): string {
   const paint = (kind: Field['kind'] | null, s: string): string => (color && kind ? `${COLORS[kind]}${s}${RESET}` : s);
   const out: string[] = [];
-  const by = step.by === 'field' ? 'by field' : 'by operation';
-  out.push(`── step ${step.n}/${step.total} (${by}): ${step.title}`);
+  out.push(`── ${t(lang, 'step.position', { n: step.n, total: step.total })} (${t(lang, `step.by.${step.by}`)}): ${step.title}`);
   if (step.event) {
-    out.push(`   ${step.event.time}  ${step.event.side} ${step.event.type}`);
+    out.push(`   ${step.event.time}  ${t(lang, `side.${step.event.side}`)}: ${t(lang, `event.kind.${step.event.type}`)}`);
   }
   for (const block of step.blocks) {
     for (const row of block.rows) {
@@ -40,20 +40,27 @@ export function renderStepText(step: StepView, color: boolean): string {
       }
       out.push(`${row.address}: ${hex}  ${text}`);
     }
-    if (block.gapAfter > 0) out.push(color ? `${DIM}   … ${block.gapAfter} bytes not shown …${RESET}` : `   … ${block.gapAfter} bytes not shown …`);
+    if (block.gapAfter > 0) {
+      const gap = `   ${t(lang, 'step.gap', { n: block.gapAfter })}`;
+      out.push(color ? `${DIM}${gap}${RESET}` : gap);
+    }
   }
   for (const f of step.fields) {
     const value = f.value === null ? '' : ` = ${f.value}`;
-    out.push(paint(f.kind, `${f.id}`) + ` at offset ${f.offset}, ${f.length} of ${f.expected} bytes${value}`);
-    if (f.littleEndian !== null) out.push(`   (read little-endian it would be ${f.littleEndian})`);
-    if (f.referenceName !== null) out.push(`   (the reference server.py would save it as ${JSON.stringify(f.referenceName)})`);
+    out.push(`${paint(f.kind, f.id)} ${t(lang, 'dump.field', { offset: f.offset, length: f.length, expected: f.expected })}${value}`);
+    if (f.portion) {
+      const key = step.event?.side === 'sender' ? 'field.portionWrite' : 'field.portionRead';
+      out.push(`   ${t(lang, key, { n: f.portion.length, of: f.length, from: f.portion.from, to: f.portion.to })}`);
+    }
     out.push(`   ${f.explanation}`);
+    if (f.littleEndian !== null) out.push(`   ${t(lang, 'dump.littleEndian', { value: f.littleEndian })}`);
+    if (f.referenceName !== null) out.push(`   ${t(lang, 'field.reference')} ${JSON.stringify(f.referenceName)}`);
   }
   for (const c of step.carriers) {
     if (c.total === 0) continue;
-    const list = c.events.map((e) => `#${e.step} (${e.length} bytes at ${e.offset})`).join(', ');
-    const more = c.total > c.events.length ? `, and ${c.total - c.events.length} more` : '';
-    out.push(`   carried by ${c.total} ${c.side === 'sender' ? 'write' : 'read'}${c.total === 1 ? '' : 's'}: ${list}${more}`);
+    const list = c.events.map((e) => t(lang, 'step.chip', { step: e.step, n: e.length, offset: e.offset })).join(', ');
+    const more = c.moreCount > 0 ? `, ${t(lang, 'step.more', { n: c.moreCount })}` : '';
+    out.push(`   ${tn(lang, `step.carriedBy.${c.side}`, c.total, { n: c.total })}: ${list}${more}`);
   }
   if (step.stateAfter) out.push(`   ${step.stateAfter.description}`);
   for (const p of step.problems) out.push(`   ${p.severity === 'error' ? '✗' : '!'} ${p.kind}: ${p.message}`);

@@ -26,6 +26,7 @@ export const EXPLANATIONS: Readonly<Record<Lang, Catalog>> = {
     'name.unpadded': 'The name “{name}” fills all 128 bytes with no space after it: either it is exactly 128 bytes long, or a longer name was cut here and its rest spilled into the next field.',
     'name.invalid': 'These {bytes} bytes are not valid UTF-8, so they are no name at all (shown with � where a byte is wrong), followed by {padding} spaces (0x20).',
     'size': 'A size of {size} bytes, read big-endian as struct \'!Q\' reads it: the next {size} bytes are the contents of file {file}.',
+    'size.zero': 'A size of 0, read big-endian as struct \'!Q\' reads it: file {file} is empty, so the next field starts right after this one.',
     'payload': 'The {length} bytes of “{name}”, exactly as many as its size field announced.',
     'payload.text': 'The {length} bytes of “{name}”, exactly as many as its size field announced: {characters} characters of UTF-8 text, {multiByte} of them longer than one byte.',
     'payload.empty': 'File {file} is empty: its size is 0, so no bytes follow and the next field starts right away.',
@@ -62,6 +63,7 @@ export const EXPLANATIONS: Readonly<Record<Lang, Catalog>> = {
     'name.unpadded': 'O nome “{name}” ocupa os 128 bytes sem nenhum espaço no fim: ou ele tem exatamente 128 bytes, ou era maior, foi cortado aqui e o resto invadiu o campo seguinte.',
     'name.invalid': 'Estes {bytes} bytes não são UTF-8 válido, então não formam um nome (aparecem com � onde o byte está errado), seguidos de {padding} espaços (0x20).',
     'size': 'Tamanho de {size} bytes, lido em big-endian como o struct \'!Q\' lê: os próximos {size} bytes são o conteúdo do arquivo {file}.',
+    'size.zero': 'Tamanho 0, lido em big-endian como o struct \'!Q\' lê: o arquivo {file} está vazio, então o próximo campo começa logo depois deste.',
     'payload': 'Os {length} bytes de “{name}”, exatamente a quantidade que o campo de tamanho anunciou.',
     'payload.text': 'Os {length} bytes de “{name}”, exatamente a quantidade que o campo de tamanho anunciou: {characters} caracteres de texto em UTF-8, {multiByte} deles com mais de um byte.',
     'payload.empty': 'O arquivo {file} está vazio: o tamanho é 0, então nenhum byte vem em seguida e o próximo campo começa logo depois.',
@@ -141,7 +143,7 @@ export function explainField(field: Field, lang: Lang, ctx: ExplainContext = {})
     if (name.padding === 0) return message(lang, 'name.unpadded', values);
     return message(lang, name.multiByteCharacters > 0 ? 'name.utf8' : 'name.ascii', values);
   }
-  if (v?.kind === 'size') return message(lang, 'size', { size: n(v.size), file: field.file ?? 0 });
+  if (v?.kind === 'size') return message(lang, v.size === 0n ? 'size.zero' : 'size', { size: n(v.size), file: field.file ?? 0 });
   if (field.kind === 'payload') {
     if (field.length === 0) return message(lang, 'payload.empty', { file: field.file ?? 0 });
     const values = { length: n(field.length), name: ctx.name ?? fieldTitle(field, lang) };

@@ -97,6 +97,8 @@ export const en = {
   'step.chip': '#{step}: {n} bytes at {offset}',
   'step.more': 'and {n} more',
   'step.keys': 'Keys: ← previous, → next, Home first, End last. Point at an explanation to see its bytes.',
+  'dump.field': 'at offset {offset}, {length} of {expected} bytes',
+  'dump.littleEndian': '(read little-endian the same bytes would say {value})',
   'field.where': 'Bytes {from} to {to} of the stream ({length} bytes).',
   'field.whereEmpty': 'No bytes, at offset {from}.',
   'field.cut': 'cut short: {length} of {expected} bytes',
