@@ -10,7 +10,7 @@ import { createApp } from '../web/app.js';
 import { listFiles, runDemo, sendFiles, startReceiver, transferSize } from '../net/index.js';
 import type { Lang } from '../protocol/index.js';
 import { type StepBy, StepRangeError, loadStep, stepCount } from '../web/steps.js';
-import { renderStepText } from './render.js';
+import { renderStepText, terminalSafe } from './render.js';
 
 /** Exit codes: 0 done, 1 the transfer or capture went wrong, 2 the command line was wrong. */
 const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
@@ -37,7 +37,7 @@ function stamp(): string {
 }
 
 function logLine(line: string): void {
-  process.stdout.write(`${stamp()} ${line}\n`);
+  process.stdout.write(`${stamp()} ${terminalSafe(line)}\n`);
 }
 
 function fail(message: string, code: number = EXIT.failed): never {

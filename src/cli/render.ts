@@ -9,6 +9,15 @@ const COLORS: Readonly<Record<Field['kind'], string>> = {
   payload: '\x1b[32m',
   trailing: '\x1b[31m',
 };
+/**
+ * Control characters from the network (a file name holding ESC sequences or a newline, say)
+ * shown as \xNN, so they cannot move the cursor, recolour or fake lines in a terminal.
+ */
+export function terminalSafe(text: string): string {
+  // eslint-disable-next-line no-control-regex -- these are exactly what must not reach a terminal
+  return text.replace(/[\x00-\x1f\x7f-\x9f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+}
+
 const RESET = '\x1b[0m';
 const DIM = '\x1b[2m';
 const SPACE_MARK = '·';
@@ -20,7 +29,8 @@ const SPACE_MARK = '·';
 export function renderStepText(step: StepView, color: boolean, lang: Lang): string {
   const paint = (kind: Field['kind'] | null, s: string): string => (color && kind ? `${COLORS[kind]}${s}${RESET}` : s);
   const out: string[] = [];
-  out.push(`── ${t(lang, 'step.position', { n: step.n, total: step.total })} (${t(lang, `step.by.${step.by}`)}): ${step.title}`);
+  const safe = terminalSafe;
+  out.push(`── ${t(lang, 'step.position', { n: step.n, total: step.total })} (${t(lang, `step.by.${step.by}`)}): ${safe(step.title)}`);
   if (step.event) {
     out.push(`   ${step.event.time}  ${t(lang, `side.${step.event.side}`)}: ${t(lang, `event.kind.${step.event.type}`)}`);
   }
@@ -46,15 +56,16 @@ export function renderStepText(step: StepView, color: boolean, lang: Lang): stri
     }
   }
   for (const f of step.fields) {
-    const value = f.value === null ? '' : ` = ${f.value}`;
+    const value = f.value === null ? '' : ` = ${safe(f.value)}`;
     out.push(`${paint(f.kind, f.id)} ${t(lang, 'dump.field', { offset: f.offset, length: f.length, expected: f.expected })}${value}`);
     if (f.portion) {
       const key = step.event?.side === 'sender' ? 'field.portionWrite' : 'field.portionRead';
       out.push(`   ${t(lang, key, { n: f.portion.length, of: f.length, from: f.portion.from, to: f.portion.to })}`);
     }
-    out.push(`   ${f.explanation}`);
+    out.push(`   ${safe(f.explanation)}`);
     if (f.littleEndian !== null) out.push(`   ${t(lang, 'dump.littleEndian', { value: f.littleEndian })}`);
-    if (f.referenceName !== null) out.push(`   ${t(lang, 'field.reference')} ${JSON.stringify(f.referenceName)}`);
+    if (f.referenceName !== null) out.push(`   ${t(lang, 'field.reference')} ${safe(JSON.stringify(f.referenceName))}`);
+    for (const p of f.problems) out.push(`   ${p.severity === 'error' ? '✗' : '!'} ${p.kind}: ${safe(p.message)}`);
   }
   for (const c of step.carriers) {
     if (c.total === 0) continue;
@@ -62,7 +73,7 @@ export function renderStepText(step: StepView, color: boolean, lang: Lang): stri
     const more = c.moreCount > 0 ? `, ${t(lang, 'step.more', { n: c.moreCount })}` : '';
     out.push(`   ${tn(lang, `step.carriedBy.${c.side}`, c.total, { n: c.total })}: ${list}${more}`);
   }
-  if (step.stateAfter) out.push(`   ${step.stateAfter.description}`);
-  for (const p of step.problems) out.push(`   ${p.severity === 'error' ? '✗' : '!'} ${p.kind}: ${p.message}`);
+  if (step.stateAfter) out.push(`   ${safe(step.stateAfter.description)}`);
+  for (const p of step.problems) out.push(`   ${p.severity === 'error' ? '✗' : '!'} ${p.kind}: ${safe(p.message)}`);
   return `${out.join('\n')}\n`;
 }
