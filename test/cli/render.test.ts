@@ -24,6 +24,7 @@ describe('terminal dump of hostile bytes', () => {
         expect(text).toContain('\\x1b[2Jevil\\x0afake line.txt');
         expect(text).toContain('name-unsafe');
         // Colour codes are ours: each ESC is followed by our own SGR sequences only.
+        // eslint-disable-next-line no-control-regex -- looking for stray ESC bytes is the point
         expect(text.match(/\x1b\[(?!0m|2m|3[1-6]m)/g)).toBeNull();
       } finally {
         await r.close();
