@@ -7,5 +7,6 @@ export default defineConfig({
     hookTimeout: 30_000,
     // Socket tests open real ports and processes: two workers on the two cores.
     maxWorkers: 2,
+    reporters: ['default', './test/helpers/summary-reporter.ts'],
   },
 });

@@ -83,11 +83,26 @@ function createdAt(l: Listed): string {
  * Throws CaptureError when neither exists.
  */
 export async function resolveCapture(ref: string, root: string): Promise<string> {
-  try {
-    await stat(path.join(ref, CAPTURE_FILES.meta));
+  // Anything that looks like a path, or exists as one, is a path; the rest is an id.
+  const isPath = ref.includes('/') || ref.includes(path.sep) || ref === '.' || ref === '..';
+  const exists = await stat(ref).then((s) => s.isDirectory(), () => false);
+  if (isPath || (exists && !isCaptureId(ref))) {
+    if (!exists) throw new CaptureError('not-found', `no such folder: ${ref}`);
+    try {
+      await stat(path.join(ref, CAPTURE_FILES.meta));
+    } catch {
+      throw new CaptureError('not-found', `${ref} is not a capture (it has no ${CAPTURE_FILES.meta})`);
+    }
     return ref;
-  } catch {
-    // Not a folder with a capture in it: try it as an id.
   }
-  return new CaptureStore([root]).locate(ref);
+  try {
+    return await new CaptureStore([root]).locate(ref);
+  } catch (err) {
+    if (!exists) throw err;
+    // A folder of that name in the working directory, when no capture has that id.
+    await stat(path.join(ref, CAPTURE_FILES.meta)).catch(() => {
+      throw err;
+    });
+    return ref;
+  }
 }

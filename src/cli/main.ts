@@ -8,7 +8,8 @@ import path from 'node:path';
 import { CaptureError, CaptureReader, CaptureStore, TOOL, resolveCapture } from '../capture/index.js';
 import { createApp } from '../web/app.js';
 import { listFiles, runDemo, sendFiles, startReceiver, transferSize } from '../net/index.js';
-import type { Lang } from '../protocol/index.js';
+import { type Lang, formatInteger } from '../protocol/index.js';
+import { t } from '../web/i18n.js';
 import { type StepBy, StepRangeError, loadStep, stepCount } from '../web/steps.js';
 import { renderStepText, terminalSafe } from './render.js';
 
@@ -187,7 +188,16 @@ program
       const d = await reader.dissection();
       const total = stepCount(reader, d, opts.by);
       const meta = reader.meta;
-      process.stdout.write(`capture ${meta.id}: ${meta.sides.join(' + ')}, ${reader.streamLength} bytes, ${meta.outcome.status}${meta.outcome.message ? ` (${meta.outcome.message})` : ''}, ${total} steps by ${opts.by}\n`);
+      if (opts.step !== undefined && opts.step > total) throw new StepRangeError(`step ${opts.step} of ${total}`);
+      const header = t(opts.lang, 'dump.header', {
+        id: meta.id,
+        sides: meta.sides.map((s) => t(opts.lang, `side.${s}`)).join(' + '),
+        bytes: formatInteger(reader.streamLength, opts.lang),
+        status: t(opts.lang, `status.${meta.outcome.status}`),
+        total,
+        by: t(opts.lang, `step.by.${opts.by}`),
+      });
+      process.stdout.write(`${terminalSafe(header)}${meta.outcome.message ? ` (${terminalSafe(meta.outcome.message)})` : ''}\n`);
       const first = opts.step ?? 1;
       const last = opts.step ?? total;
       for (let n = first; n <= last; n++) {

@@ -98,7 +98,8 @@ export async function sendFiles(options: SenderOptions): Promise<SendResult> {
   socket.on('error', (err) => {
     socketError ??= err;
   });
-  const closed = once(socket, 'close');
+  // Not events.once: that rejects on 'error', and nobody may be awaiting it then.
+  const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
   try {
     await once(socket, 'connect');
   } catch (err) {

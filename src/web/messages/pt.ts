@@ -99,6 +99,7 @@ export const pt: Readonly<Record<MessageKey, string>> = {
   'step.chip': '#{step}: {n} bytes no offset {offset}',
   'step.more': 'e mais {n}',
   'step.keys': 'Teclas: ← anterior, → próximo, Home primeiro, End último. Passe o mouse numa explicação para ver os bytes dela.',
+  'dump.header': 'captura {id}: gravada por {sides}, {bytes} bytes, {status}, {total} passos {by}',
   'dump.field': 'no offset {offset}, {length} de {expected} bytes',
   'dump.littleEndian': '(lidos em little-endian, os mesmos bytes dariam {value})',
   'field.where': 'Bytes {from} a {to} da transmissão ({length} bytes).',
