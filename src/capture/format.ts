@@ -84,6 +84,20 @@ export interface FileOutcome {
   readonly reason?: string;
 }
 
+/** The groups the sample library is shown in. */
+export const SAMPLE_CATEGORIES = ['normal', 're-cut', 'malformed', 'hostile'] as const;
+/** A group of samples. */
+export type SampleCategory = (typeof SAMPLE_CATEGORIES)[number];
+
+/** What a bundled sample is for. */
+export interface SampleInfo {
+  readonly category: SampleCategory;
+  /** Slug of the lesson the sample serves. */
+  readonly lesson: string;
+  /** Problem kinds the dissector must report on it, in order. */
+  readonly expect: readonly string[];
+}
+
 /** The contents of `capture.json`. */
 export interface CaptureMeta {
   readonly format: typeof CAPTURE_FORMAT;
@@ -101,6 +115,8 @@ export interface CaptureMeta {
   readonly options: Readonly<Record<string, unknown>>;
   /** A short human description (samples have one per language). */
   readonly description?: Readonly<Record<string, string>>;
+  /** Present on the bundled samples. */
+  readonly sample?: SampleInfo;
   readonly outcome: { readonly status: OutcomeStatus; readonly message?: string };
   /** Bytes in `stream.bin` when the capture was finished. */
   readonly streamBytes: number;

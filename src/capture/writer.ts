@@ -13,6 +13,7 @@ import {
   type EventType,
   type FileOutcome,
   type OutcomeStatus,
+  type SampleInfo,
   type Side,
   encodeEvent,
   isCaptureId,
@@ -34,6 +35,7 @@ export interface CaptureInit {
   readonly server?: Endpoint;
   readonly options?: Readonly<Record<string, unknown>>;
   readonly description?: Readonly<Record<string, string>>;
+  readonly sample?: SampleInfo;
   readonly clock?: Clock;
 }
 
@@ -130,6 +132,7 @@ export class CaptureWriter {
       ...(init.server ? { server: init.server } : {}),
       options: init.options ?? {},
       ...(init.description ? { description: init.description } : {}),
+      ...(init.sample ? { sample: init.sample } : {}),
       outcome: { status: 'recording' },
       streamBytes: 0,
       durationUs: 0,

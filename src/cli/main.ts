@@ -8,7 +8,7 @@ import path from 'node:path';
 import { CaptureError, CaptureReader, CaptureStore, TOOL, resolveCapture } from '../capture/index.js';
 import { createApp } from '../web/app.js';
 import { listFiles, runDemo, sendFiles, startReceiver, transferSize } from '../net/index.js';
-import { type Lang, formatInteger } from '../protocol/index.js';
+import { type Lang, NAME_LENGTH, formatInteger } from '../protocol/index.js';
 import { t } from '../web/i18n.js';
 import { type StepBy, StepRangeError, loadStep, stepCount } from '../web/steps.js';
 import { renderStepText, terminalSafe } from './render.js';
@@ -51,6 +51,21 @@ process.stdout.on('error', (err: NodeJS.ErrnoException) => {
   if (err.code === 'EPIPE') process.exit(EXIT.ok);
   throw err;
 });
+
+interface SendCommandOptions {
+  host: string;
+  port: number;
+  chunk: number;
+  delayMs: number;
+  captures: string;
+  capture: boolean;
+  jitterMs?: number;
+  writePerField?: boolean;
+  stopAfter?: number;
+  lieSize?: bigint;
+  padNameTo?: number;
+  count?: number;
+}
 
 const program = new Command();
 program
@@ -111,10 +126,16 @@ program
   .option('--delay-ms <ms>', 'pause between writes', integer(0, 600_000), 0)
   .option('--captures <dir>', 'folder for the capture', 'captures')
   .option('--no-capture', 'record nothing')
-  .action(async (paths: string[], opts: { host: string; port: number; chunk: number; delayMs: number; captures: string; capture: boolean }) => {
+  .option('--jitter-ms <ms>', 'fault: a random extra pause of 0 to this many ms before each write', integer(0, 600_000))
+  .option('--write-per-field', 'fault: one write per field, payloads whole (up to 64 MiB)')
+  .option('--stop-after <bytes>', 'fault: close the connection after this many bytes', integer(0))
+  .option('--lie-size <bytes>', 'fault: declare this size for every file', byteSize)
+  .option('--pad-name-to <bytes>', 'fault: pad names to this many bytes instead of 128 (longer names go whole, as the reference sends them)', integer(0, 1 << 20))
+  .option('--count <n>', 'fault: declare this many files', integer(0, 0xffff_ffff))
+  .action(async (paths: string[], opts: SendCommandOptions) => {
     let files;
     try {
-      files = await listFiles(paths);
+      files = await listFiles(paths, opts.padNameTo === undefined ? NAME_LENGTH : Number.MAX_SAFE_INTEGER);
     } catch (err) {
       fail((err as Error).message, EXIT.usage);
     }
@@ -133,11 +154,19 @@ program
         chunk: opts.chunk,
         delayMs: opts.delayMs,
         capturesDir: opts.capture ? opts.captures : null,
+        ...(opts.jitterMs === undefined ? {} : { jitterMs: opts.jitterMs }),
+        ...(opts.writePerField ? { writePerField: true } : {}),
+        ...(opts.stopAfter === undefined ? {} : { stopAfter: opts.stopAfter }),
+        ...(opts.lieSize === undefined ? {} : { lieSize: opts.lieSize }),
+        ...(opts.padNameTo === undefined ? {} : { padNameTo: opts.padNameTo }),
+        ...(opts.count === undefined ? {} : { count: opts.count }),
         ...(bar ? { onProgress: (written: number) => bar.update(written) } : {}),
       });
       bar?.stop();
       const where = result.captureDir ? `; capture ${result.captureDir}` : '';
-      if (result.status !== 'complete') fail(`transfer ${result.status}: ${result.message ?? ''} after ${result.bytes} bytes${where}`);
+      const staged = result.status === 'truncated' && opts.stopAfter !== undefined;
+      if (result.status !== 'complete' && !staged) fail(`transfer ${result.status}: ${result.message ?? ''} after ${result.bytes} bytes${where}`);
+      if (staged) logLine(result.message ?? '');
       logLine(`sent ${result.bytes} bytes in ${result.writes} writes${where}`);
     } catch (err) {
       bar?.stop();

@@ -2,9 +2,9 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { once } from 'node:events';
-import { CaptureWriter, type CaptureMeta } from '../capture/index.js';
+import { CaptureWriter, type CaptureMeta, type SampleInfo } from '../capture/index.js';
 import { type ConnectionResult, startReceiver } from './receiver.js';
-import { type FileToSend, sendFiles } from './sender.js';
+import { type FileToSend, type SendResult, sendFiles } from './sender.js';
 
 /** The reference client's test files: `arquivo_N.txt` holding `Este é o conteúdo do arquivo N\n`. */
 export function referenceFiles(count = 10): { name: string; text: string }[] {
@@ -14,54 +14,55 @@ export function referenceFiles(count = 10): { name: string; text: string }[] {
   }));
 }
 
-/** Options of the demo. */
-export interface DemoOptions {
+/** What a transfer recorded in one process made. */
+export interface LocalResult {
+  readonly capture: CaptureMeta;
+  readonly captureDir: string;
+  readonly receiver: ConnectionResult;
+  readonly sender: SendResult;
+}
+
+/** Options of a transfer recorded in one process. */
+export interface LocalTransferOptions {
   readonly capturesDir: string;
   /** Capture id; default a fresh one. */
   readonly id?: string;
   /** Where the receiver saves the files; default a temporary folder removed afterwards. */
   readonly outDir?: string;
-  readonly chunk?: number;
   readonly description?: Readonly<Record<string, string>>;
+  readonly sample?: SampleInfo;
+  /** Options stored in the capture (the sender's, staged faults included). */
+  readonly options?: Readonly<Record<string, unknown>>;
+  readonly maxFileSize?: bigint;
   readonly log?: (line: string) => void;
+  /** Sends to the receiver at `port`, recording into `writer`. */
+  readonly send: (port: number, writer: CaptureWriter) => Promise<SendResult>;
 }
 
-/** What the demo made. */
-export interface DemoResult {
-  readonly capture: CaptureMeta;
-  readonly captureDir: string;
-  readonly receiver: ConnectionResult;
-}
+const DEFAULT_MAX_FILE_SIZE = 4n * 1024n ** 3n;
 
 /**
- * Runs a receiver and a sender in this process on a free loopback port, sends the reference's
- * ten files, and records both sides into one capture.
+ * Runs a receiver on a free loopback port in this process, lets `send` talk to it, and records
+ * both sides into one capture, finished with the receiver's outcome.
  */
-export async function runDemo(options: DemoOptions): Promise<DemoResult> {
-  const work = await mkdtemp(path.join(tmpdir(), 'wirestep-demo-'));
+export async function recordLocalTransfer(options: LocalTransferOptions): Promise<LocalResult> {
+  const work = options.outDir ? null : await mkdtemp(path.join(tmpdir(), 'wirestep-local-'));
   try {
-    const source = path.join(work, 'arquivos_para_enviar');
-    const outDir = options.outDir ?? path.join(work, 'received');
-    const files: FileToSend[] = [];
-    await mkdir(source);
-    for (const f of referenceFiles()) {
-      const p = path.join(source, f.name);
-      await writeFile(p, f.text);
-      files.push({ name: f.name, path: p, size: Buffer.byteLength(f.text) });
-    }
-    const chunk = options.chunk ?? 1024;
+    const maxFileSize = options.maxFileSize ?? DEFAULT_MAX_FILE_SIZE;
     const writer = await CaptureWriter.create({
       root: options.capturesDir,
       ...(options.id ? { id: options.id } : {}),
       sides: ['sender', 'receiver'],
-      options: { command: 'demo', chunk, delayMs: 0 },
+      options: { ...options.options, maxFileSize: String(maxFileSize) },
       ...(options.description ? { description: options.description } : {}),
+      ...(options.sample ? { sample: options.sample } : {}),
     });
     const receiver = await startReceiver({
       host: '127.0.0.1',
       port: 0,
-      outDir,
+      outDir: options.outDir ?? path.join(work!, 'received'),
       capturesDir: null,
+      maxFileSize,
       ...(options.log ? { log: options.log } : {}),
       recordInto: (client, server) => {
         writer.setEndpoints(client, server);
@@ -70,14 +71,48 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     });
     try {
       const result = once(receiver, 'result') as Promise<[ConnectionResult]>;
-      await sendFiles({ host: '127.0.0.1', port: receiver.address.port, files, chunk, capturesDir: null, recordInto: writer });
+      const sender = await options.send(receiver.address.port, writer);
       const [received] = await result;
       const capture = await writer.finish(received.status, received.message);
-      return { capture, captureDir: writer.dir, receiver: received };
+      return { capture, captureDir: writer.dir, receiver: received, sender };
     } finally {
       await receiver.close();
     }
   } finally {
-    await rm(work, { recursive: true, force: true });
+    if (work) await rm(work, { recursive: true, force: true });
+  }
+}
+
+/** Options of the demo. */
+export interface DemoOptions {
+  readonly capturesDir: string;
+  readonly id?: string;
+  readonly outDir?: string;
+  readonly chunk?: number;
+  readonly description?: Readonly<Record<string, string>>;
+  readonly sample?: SampleInfo;
+  readonly log?: (line: string) => void;
+}
+
+/** Sends the reference's ten files between a receiver and a sender in this process, recording both sides. */
+export async function runDemo(options: DemoOptions): Promise<LocalResult> {
+  const source = await mkdtemp(path.join(tmpdir(), 'wirestep-demo-'));
+  try {
+    const folder = path.join(source, 'arquivos_para_enviar');
+    await mkdir(folder);
+    const files: FileToSend[] = [];
+    for (const f of referenceFiles()) {
+      const p = path.join(folder, f.name);
+      await writeFile(p, f.text);
+      files.push({ name: f.name, path: p, size: Buffer.byteLength(f.text) });
+    }
+    const chunk = options.chunk ?? 1024;
+    return await recordLocalTransfer({
+      ...options,
+      options: { command: 'demo', chunk, delayMs: 0 },
+      send: (port, writer) => sendFiles({ host: '127.0.0.1', port, files, chunk, capturesDir: null, recordInto: writer }),
+    });
+  } finally {
+    await rm(source, { recursive: true, force: true });
   }
 }

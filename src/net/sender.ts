@@ -14,8 +14,27 @@ export interface FileToSend {
   readonly size: number;
 }
 
+/**
+ * Faults a teacher stages on purpose to show what the lessons describe. Each is stored in the
+ * capture's options, so the overview can say the fault was staged.
+ */
+export interface SendFaults {
+  /** Random extra pause of 0 to this many milliseconds before each write. */
+  readonly jitterMs?: number;
+  /** One write per field, payloads included (up to 64 MiB each). */
+  readonly writePerField?: boolean;
+  /** Close the connection after this many bytes, mid-stream. */
+  readonly stopAfter?: number;
+  /** Declare this size for every file, whatever its real size. */
+  readonly lieSize?: bigint;
+  /** Pad names to this many bytes instead of 128 (and send longer names whole, as the reference does). */
+  readonly padNameTo?: number;
+  /** Declare this file count instead of the number of files sent. */
+  readonly count?: number;
+}
+
 /** Options of one transfer. */
-export interface SenderOptions {
+export interface SenderOptions extends SendFaults {
   readonly host?: string;
   readonly port?: number;
   readonly files: readonly FileToSend[];
@@ -49,9 +68,9 @@ export class SendError extends Error {
 /**
  * The files to send for command-line paths: files as given, folders as their regular files
  * (not recursing, as the reference lists one folder), in natural order (2 before 10). Throws SendError for a
- * missing path or a name longer than the 128-byte field.
+ * missing path or a name longer than `nameField` bytes (128 unless a fault pads names otherwise).
  */
-export async function listFiles(paths: readonly string[]): Promise<FileToSend[]> {
+export async function listFiles(paths: readonly string[], nameField: number = NAME_LENGTH): Promise<FileToSend[]> {
   const out: FileToSend[] = [];
   for (const p of paths) {
     let st;
@@ -71,8 +90,8 @@ export async function listFiles(paths: readonly string[]): Promise<FileToSend[]>
   }
   for (const f of out) {
     const n = nameByteLength(f.name);
-    if (n > NAME_LENGTH) {
-      throw new SendError(`the name ${JSON.stringify(f.name)} is ${n} bytes of UTF-8; the name field holds ${NAME_LENGTH}, and a longer name would derail the receiver`);
+    if (n > nameField) {
+      throw new SendError(`the name ${JSON.stringify(f.name)} is ${n} bytes of UTF-8; the name field holds ${NAME_LENGTH}, and a longer name would derail the receiver (--pad-name-to stages that on purpose)`);
     }
   }
   return out;
@@ -87,82 +106,185 @@ const READ_BLOCK = 1 << 20;
 // arquivo_2 before arquivo_10, as a person would list them.
 const byName = new Intl.Collator('en', { numeric: true });
 
+/** The faults set in `options`, as stored in a capture (bigints as decimal strings). */
+export function faultOptions(options: SendFaults): Record<string, string | number | boolean> {
+  const out: Record<string, string | number | boolean> = {};
+  if (options.jitterMs) out.jitterMs = options.jitterMs;
+  if (options.writePerField) out.writePerField = true;
+  if (options.stopAfter !== undefined) out.stopAfter = options.stopAfter;
+  if (options.lieSize !== undefined) out.lieSize = options.lieSize.toString();
+  if (options.padNameTo !== undefined) out.padNameTo = options.padNameTo;
+  if (options.count !== undefined) out.count = options.count;
+  return out;
+}
+
+/** Where to connect and what to record: what every sending connection shares. */
+interface ConnectionOptions {
+  readonly host?: string;
+  readonly port?: number;
+  readonly capturesDir: string | null;
+  readonly recordInto?: CaptureWriter;
+  /** Options stored in the capture. */
+  readonly record: Readonly<Record<string, unknown>>;
+}
+
+/** A recorded connection to a receiver, written to with {@link SendingConnection.write}. */
+class SendingConnection {
+  writes = 0;
+  readonly #socket: net.Socket;
+  readonly #recorder: Recorder;
+  readonly #writer: CaptureWriter | null;
+  readonly #ownsCapture: boolean;
+  readonly #closed: Promise<void>;
+  #error: Error | null = null;
+
+  private constructor(socket: net.Socket, closed: Promise<void>, writer: CaptureWriter | null, ownsCapture: boolean) {
+    this.#socket = socket;
+    this.#closed = closed;
+    this.#writer = writer;
+    this.#ownsCapture = ownsCapture;
+    this.#recorder = new Recorder(writer, 'sender');
+    socket.on('error', (err) => {
+      this.#error ??= err;
+    });
+    this.#recorder.opened();
+  }
+
+  /** Connects and starts the capture. Throws SendError when nothing answers. */
+  static async open(options: ConnectionOptions): Promise<SendingConnection> {
+    const host = options.host ?? '127.0.0.1';
+    const port = options.port ?? 8181;
+    const socket = net.connect({ host, port });
+    let early: Error | null = null;
+    socket.on('error', (err) => {
+      early ??= err;
+    });
+    // Not events.once: that rejects on 'error', and nobody may be awaiting it then.
+    const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+    try {
+      await once(socket, 'connect');
+    } catch (err) {
+      throw new SendError(`cannot connect to ${host}:${port}: ${(err as Error).message}`);
+    }
+    const client: Endpoint = { address: socket.localAddress ?? '?', port: socket.localPort ?? 0 };
+    const server: Endpoint = { address: socket.remoteAddress ?? '?', port: socket.remotePort ?? 0 };
+    const writer = options.recordInto
+      ?? (options.capturesDir === null
+        ? null
+        : await CaptureWriter.create({ root: options.capturesDir, sides: ['sender'], client, server, options: options.record }));
+    const conn = new SendingConnection(socket, closed, writer, !options.recordInto);
+    conn.#error = early;
+    return conn;
+  }
+
+  /** Stream bytes written so far. */
+  get offset(): number {
+    return this.#recorder.offset;
+  }
+
+  /** One write of `bytes`, recorded; waits while the socket or the capture is full. */
+  async write(bytes: Uint8Array): Promise<void> {
+    if (this.#error) throw this.#error;
+    if (this.#socket.destroyed || this.#socket.writableEnded) throw new Error('the receiver closed the connection');
+    const fits = this.#recorder.data(bytes);
+    this.writes++;
+    if (!this.#socket.write(bytes)) await Promise.race([once(this.#socket, 'drain'), this.#closed]);
+    if (!fits) await this.#recorder.drain();
+  }
+
+  /**
+   * Ends the stream (or, after `failure`, drops the connection), records it and finishes the
+   * capture it owns. `status` is what the stream came to when nothing failed.
+   */
+  async finish(failure: Error | null, status: OutcomeStatus = 'complete', message?: string): Promise<SendResult> {
+    let outcome: { status: OutcomeStatus; message?: string } = message === undefined ? { status } : { status, message };
+    if (!failure) {
+      this.#socket.end();
+      this.#recorder.ended();
+      // The receiver closes once it has read everything; the bytes are in the kernel by now.
+      await Promise.race([this.#closed, sleep(10_000, undefined, { ref: false })]);
+      failure = this.#error;
+    }
+    if (failure) {
+      outcome = { status: 'aborted', message: failure.message };
+      this.#recorder.error(failure.message);
+      this.#socket.destroy();
+    }
+    this.#recorder.closed();
+    if (this.#writer && this.#ownsCapture) await this.#writer.finish(outcome.status, outcome.message);
+    return {
+      ...outcome,
+      bytes: this.#recorder.offset,
+      writes: this.writes,
+      ...(this.#writer ? { captureDir: this.#writer.dir } : {}),
+    };
+  }
+}
+
+/** Thrown inside a transfer when `--stop-after` is reached. */
+class StopHere extends Error {}
+
 /** Sends `files` over one connection, recording every write. Never throws for network errors. */
 export async function sendFiles(options: SenderOptions): Promise<SendResult> {
-  const chunk = options.chunk ?? REFERENCE_CHUNK;
+  const chunk = options.writePerField ? Number.MAX_SAFE_INTEGER : options.chunk ?? REFERENCE_CHUNK;
   if (!Number.isInteger(chunk) || chunk < 1) throw new SendError(`--chunk must be a whole number of bytes ≥ 1, not ${chunk}`);
-  const delayMs = options.delayMs ?? 0;
-  const total = transferSize(options.files);
-  const socket = net.connect({ host: options.host ?? '127.0.0.1', port: options.port ?? 8181 });
-  let socketError: Error | null = null;
-  socket.on('error', (err) => {
-    socketError ??= err;
-  });
-  // Not events.once: that rejects on 'error', and nobody may be awaiting it then.
-  const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
-  try {
-    await once(socket, 'connect');
-  } catch (err) {
-    throw new SendError(`cannot connect to ${options.host ?? '127.0.0.1'}:${options.port ?? 8181}: ${(err as Error).message}`);
+  if (options.writePerField) {
+    const big = options.files.find((f) => f.size > WHOLE_PAYLOAD_LIMIT);
+    if (big) throw new SendError(`--write-per-field sends a payload in one write, up to ${WHOLE_PAYLOAD_LIMIT} bytes; ${big.name} has ${big.size}`);
   }
-  const client: Endpoint = { address: socket.localAddress ?? '?', port: socket.localPort ?? 0 };
-  const server: Endpoint = { address: socket.remoteAddress ?? '?', port: socket.remotePort ?? 0 };
-  const writer = options.recordInto
-    ?? (options.capturesDir === null
-      ? null
-      : await CaptureWriter.create({
-          root: options.capturesDir,
-          sides: ['sender'],
-          client,
-          server,
-          options: { chunk, delayMs },
-        }));
-  const recorder = new Recorder(writer, 'sender');
-  recorder.opened();
-  let writes = 0;
+  const delayMs = options.delayMs ?? 0;
+  const jitterMs = options.jitterMs ?? 0;
+  const total = options.stopAfter ?? transferSize(options.files);
+  const conn = await SendingConnection.open({
+    ...options,
+    record: { chunk: options.chunk ?? REFERENCE_CHUNK, delayMs, ...faultOptions(options) },
+  });
   const write = async (bytes: Uint8Array): Promise<void> => {
-    if (writes > 0 && delayMs > 0) await sleep(delayMs);
-    if (socketError) throw socketError;
-    if (socket.destroyed || socket.writableEnded) throw new Error('the receiver closed the connection');
-    const fits = recorder.data(bytes);
-    writes++;
-    if (!socket.write(bytes)) await Promise.race([once(socket, 'drain'), closed]);
-    if (!fits) await recorder.drain();
-    options.onProgress?.(recorder.offset, total);
+    if (conn.writes > 0 && delayMs + jitterMs > 0) await sleep(delayMs + Math.floor(Math.random() * (jitterMs + 1)));
+    const room = options.stopAfter === undefined ? bytes.length : options.stopAfter - conn.offset;
+    if (room < bytes.length) {
+      if (room > 0) await conn.write(bytes.subarray(0, room));
+      throw new StopHere();
+    }
+    await conn.write(bytes);
+    options.onProgress?.(conn.offset, total);
   };
   const writeField = async (bytes: Uint8Array): Promise<void> => {
     for (let at = 0; at < bytes.length; at += chunk) await write(bytes.subarray(at, at + chunk));
   };
-  let status: OutcomeStatus = 'complete';
-  let message: string | undefined;
   try {
-    await writeField(encodeCount(options.files.length));
+    await writeField(encodeCount(options.count ?? options.files.length));
     for (const f of options.files) {
-      await writeField(encodeName(f.name));
-      await writeField(encodeSize(f.size));
+      await writeField(encodeName(f.name, options.padNameTo ?? NAME_LENGTH));
+      await writeField(encodeSize(options.lieSize ?? f.size));
       await sendPayload(f, chunk, write);
     }
-    socket.end();
-    recorder.ended();
-    // The receiver closes once it has read everything; the bytes are in the kernel by now.
-    await Promise.race([closed, sleep(10_000, undefined, { ref: false })]);
-    if (socketError) throw socketError;
+    if (options.stopAfter !== undefined && conn.offset < options.stopAfter) throw new StopHere();
+    return await conn.finish(null);
   } catch (err) {
-    status = 'aborted';
-    message = (err as Error).message;
-    recorder.error(message);
-    socket.destroy();
+    if (err instanceof StopHere) {
+      return conn.finish(null, 'truncated', `stopped on purpose after ${conn.offset} bytes (--stop-after)`);
+    }
+    return conn.finish(err as Error);
   }
-  recorder.closed();
-  if (writer && !options.recordInto) await writer.finish(status, message);
-  return {
-    status,
-    ...(message === undefined ? {} : { message }),
-    bytes: recorder.offset,
-    writes,
-    ...(writer ? { captureDir: writer.dir } : {}),
-  };
 }
+
+/**
+ * Writes `pieces` as they are, one write each, recording them: for streams wirestep's own
+ * sender would refuse to make (the samples' malformed and hostile transfers).
+ */
+export async function sendBytes(options: Omit<ConnectionOptions, 'record'> & { pieces: readonly Uint8Array[]; record?: Readonly<Record<string, unknown>> }): Promise<SendResult> {
+  const conn = await SendingConnection.open({ ...options, record: options.record ?? { raw: true } });
+  try {
+    for (const p of options.pieces) await conn.write(p);
+    return await conn.finish(null);
+  } catch (err) {
+    return conn.finish(err as Error);
+  }
+}
+
+/** Largest payload `--write-per-field` sends in one write. */
+const WHOLE_PAYLOAD_LIMIT = 64 * 1024 * 1024;
 
 async function sendPayload(f: FileToSend, chunk: number, write: (b: Uint8Array) => Promise<void>): Promise<void> {
   if (f.size === 0) return;
@@ -174,7 +296,7 @@ async function sendPayload(f: FileToSend, chunk: number, write: (b: Uint8Array) 
   }
   try {
     // Blocks are a whole number of chunks, so writes keep their size across blocks.
-    const block = Math.max(chunk, Math.floor(READ_BLOCK / chunk) * chunk);
+    const block = Math.max(Math.min(chunk, f.size), Math.floor(READ_BLOCK / chunk) * chunk);
     let sent = 0;
     while (sent < f.size) {
       const buf = new Uint8Array(Math.min(block, f.size - sent));

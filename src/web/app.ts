@@ -5,7 +5,7 @@ import helmet from 'helmet';
 import { CAPTURE_FILES, CaptureError, CaptureReader, type CaptureStore, type Dissection } from '../capture/index.js';
 import { LANGS, type Lang, formatInteger } from '../protocol/index.js';
 import { t, tn } from './i18n.js';
-import { loadOverview, summarize } from './overview.js';
+import { groupCaptures, loadOverview, summarize } from './overview.js';
 import { packageRoot } from './paths.js';
 import { type StepBy, StepRangeError, loadStep, stepCount } from './steps.js';
 import { toJson } from './json.js';
@@ -207,7 +207,7 @@ export function createApp(options: AppOptions): express.Express & { closeCapture
   };
 
   app.get('/', wrap(async (_req, res) => {
-    res.render('home', { captures: await listCaptures(res.locals.lang as Lang) });
+    res.render('home', { groups: groupCaptures(await listCaptures(res.locals.lang as Lang)) });
   }));
 
   app.get('/captures/:id', wrap(async (req, res) => {

@@ -1,4 +1,4 @@
-import type { CaptureEvent, CaptureMeta, CaptureReader, Dissection, Listed, Side } from '../capture/index.js';
+import { type CaptureEvent, type CaptureMeta, type CaptureReader, type Dissection, type Listed, SAMPLE_CATEGORIES, type SampleCategory, type Side } from '../capture/index.js';
 import { type Lang, describeProblem, fieldTitle, formatInteger } from '../protocol/index.js';
 import { type ProblemView, fileName, formatMs } from './steps.js';
 
@@ -14,12 +14,23 @@ export interface CaptureSummary {
   readonly problems: number | null;
   readonly description: string | null;
   readonly error: string | null;
+  /** The sample group, for bundled samples. */
+  readonly category: SampleCategory | null;
+}
+
+/** Captures in the order and groups the home page shows: recorded ones first, then samples by category. */
+export function groupCaptures(list: readonly CaptureSummary[]): { key: 'recorded' | SampleCategory; captures: CaptureSummary[] }[] {
+  const groups = [
+    { key: 'recorded' as const, captures: list.filter((c) => c.category === null) },
+    ...SAMPLE_CATEGORIES.map((key) => ({ key, captures: list.filter((c) => c.category === key).sort((a, b) => a.id.localeCompare(b.id)) })),
+  ];
+  return groups.filter((g) => g.captures.length > 0);
 }
 
 /** The home page's line for a capture; `dissection` when it could be read. */
 export function summarize(listed: Listed, lang: Lang, d: Dissection | null, streamLength: number | null): CaptureSummary {
   if ('error' in listed) {
-    return { id: listed.id, createdAt: '', sides: '', files: null, bytes: '', duration: '', status: 'damaged', problems: null, description: null, error: listed.error.message };
+    return { id: listed.id, createdAt: '', sides: '', files: null, bytes: '', duration: '', status: 'damaged', problems: null, description: null, error: listed.error.message, category: null };
   }
   const m = listed.meta;
   return {
@@ -33,6 +44,7 @@ export function summarize(listed: Listed, lang: Lang, d: Dissection | null, stre
     problems: d ? d.problems.length : null,
     description: m.description?.[lang] ?? m.description?.en ?? null,
     error: null,
+    category: m.sample && SAMPLE_CATEGORIES.includes(m.sample.category) ? m.sample.category : null,
   };
 }
 
@@ -90,6 +102,8 @@ export interface OverviewView {
   readonly opSteps: number;
   /** Options that change what goes on the wire (staged faults), as `name=value`. */
   readonly faults: readonly string[];
+  /** The stream was written raw by a script, not by wirestep's sender. */
+  readonly raw: boolean;
 }
 
 /** Fields drawn in the ruler at most. */
@@ -97,7 +111,7 @@ const RULER_MAX = 240;
 /** Writes or reads drawn per side at most. */
 const TIMELINE_MAX = 600;
 
-const NOT_FAULTS = new Set(['command', 'maxFileSize', 'idleTimeoutMs']);
+const NOT_FAULTS = new Set(['command', 'maxFileSize', 'idleTimeoutMs', 'raw']);
 
 /** The overview of a capture: files, layout ruler, both sides' chunks on one scale, problems. */
 export async function loadOverview(reader: CaptureReader, d: Dissection, lang: Lang): Promise<OverviewView> {
@@ -184,5 +198,6 @@ export async function loadOverview(reader: CaptureReader, d: Dissection, lang: L
     fieldSteps: d.fields.length,
     opSteps: reader.opCount,
     faults,
+    raw: meta.options.raw === true,
   };
 }

@@ -94,4 +94,30 @@ describe('stepping through the demo capture in Chromium', () => {
     expect(await page.locator('.stepbar .position').textContent()).toMatch(/^Step (\d+) of \1/);
     await context.close();
   });
+
+  it.each([
+    ['html-script-name', '<script>alert(1)</script>.txt'],
+    ['html-img-name', '<img src=x onerror=alert(1)>'],
+  ])('shows the name of %s as text and runs no script from it', async (id, name) => {
+    const page = await browser.newPage();
+    const dialogs: string[] = [];
+    const errors: string[] = [];
+    page.on('dialog', (d) => {
+      dialogs.push(d.message());
+      void d.dismiss();
+    });
+    page.on('pageerror', (e) => errors.push(String(e)));
+    page.on('console', (m) => {
+      if (m.type() === 'error') errors.push(m.text());
+    });
+    for (const url of [`/captures/${id}`, `/captures/${id}/steps/2`, `/captures/${id}/steps/1?by=op`, '/']) {
+      await page.goto(`${site.url}${url}`);
+      await page.waitForLoadState('load');
+      if (url !== '/' && !url.endsWith('by=op')) expect(await page.locator('body').innerText()).toContain(name);
+      expect(await page.locator('img[src="x"], main script').count()).toBe(0);
+    }
+    expect(dialogs).toEqual([]);
+    expect(errors).toEqual([]);
+    await page.close();
+  });
 });
