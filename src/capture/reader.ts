@@ -1,5 +1,5 @@
 import { constants } from 'node:fs';
-import { type FileHandle, open, readFile } from 'node:fs/promises';
+import { type FileHandle, open } from 'node:fs/promises';
 import path from 'node:path';
 import { Dissector, type Field, type Problem, collect } from '../protocol/index.js';
 import {
@@ -68,8 +68,70 @@ function validateMeta(raw: unknown, file: string): CaptureMeta {
   if (typeof meta.outcome !== 'object' || meta.outcome === null || typeof meta.outcome.status !== 'string') return bad('"outcome" has no "status"');
   if (!Array.isArray(meta.errors)) return bad('"errors" is not a list');
   if (!Array.isArray(meta.files)) return bad('"files" is not a list');
-  if (typeof meta.options !== 'object' || meta.options === null) return bad('"options" is not an object');
+  if (!isObject(meta.options)) return bad('"options" is not an object');
+  if (!isObject(meta.tool) || typeof meta.tool.name !== 'string' || typeof meta.tool.version !== 'string') return bad('"tool" is not { name, version }');
+  if (!isCount(meta.streamBytes)) return bad('"streamBytes" is not a whole number');
+  if (!isCount(meta.durationUs)) return bad('"durationUs" is not a whole number');
+  for (const key of ['client', 'server'] as const) {
+    const e = meta[key] as unknown;
+    if (e !== undefined && !(isObject(e) && typeof e.address === 'string' && isCount(e.port))) return bad(`"${key}" is not { address, port }`);
+  }
+  meta.errors.forEach((e: unknown, i) => {
+    if (!isObject(e) || typeof e.message !== 'string' || typeof e.side !== 'string' || !isCount(e.timeUs)) bad(`"errors"[${i}] is not { side, timeUs, message }`);
+  });
+  meta.files.forEach((f: unknown, i) => {
+    if (!isObject(f) || !isCount(f.file) || typeof f.name !== 'string' || typeof f.size !== 'string' || typeof f.status !== 'string') {
+      bad(`"files"[${i}] is not { file, name, size, status }`);
+    }
+    if (isObject(f) && ((f.savedAs !== undefined && typeof f.savedAs !== 'string') || (f.reason !== undefined && typeof f.reason !== 'string'))) {
+      bad(`"files"[${i}] has a "savedAs" or "reason" that is not text`);
+    }
+  });
+  if (meta.description !== undefined && !(isObject(meta.description) && Object.values(meta.description).every((v) => typeof v === 'string'))) {
+    return bad('"description" is not text by language');
+  }
+  if (meta.outcome.message !== undefined && typeof meta.outcome.message !== 'string') return bad('"outcome.message" is not text');
+  if (meta.sample !== undefined) {
+    const s = meta.sample as unknown;
+    if (!isObject(s) || typeof s.category !== 'string' || typeof s.lesson !== 'string' || !Array.isArray(s.expect)) return bad('"sample" is not { category, lesson, expect }');
+  }
   return meta;
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function isCount(v: unknown): v is number {
+  return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+}
+
+/** Reads and checks `capture.json` of the capture in `dir`, refusing a link. */
+async function loadMeta(dir: string): Promise<CaptureMeta> {
+  const metaFile = path.join(dir, CAPTURE_FILES.meta);
+  let text: string;
+  try {
+    const fh = await openNoFollow(metaFile);
+    try {
+      text = await fh.readFile('utf8');
+    } finally {
+      await fh.close();
+    }
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new CaptureError('not-found', `no capture here (${CAPTURE_FILES.meta} is missing)`, { cause: err });
+    if (code === 'ELOOP') throw new CaptureError('damaged', `${CAPTURE_FILES.meta} is a link, which wirestep does not follow`, { cause: err });
+    throw new CaptureError('damaged', `${CAPTURE_FILES.meta} cannot be read (${code ?? 'error'})`, { cause: err });
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (err) {
+    // The parser's message quotes the file: name only where it broke.
+    const at = /position (\d+)/.exec((err as Error).message)?.[1];
+    throw new CaptureError('damaged', `${CAPTURE_FILES.meta} is not valid JSON${at ? ` (at character ${at})` : ''}`, { cause: err });
+  }
+  return validateMeta(raw, CAPTURE_FILES.meta);
 }
 
 /**
@@ -95,26 +157,7 @@ export class CaptureReader {
 
   /** Opens the capture in folder `dir`. */
   static async open(dir: string): Promise<CaptureReader> {
-    const metaFile = path.join(dir, CAPTURE_FILES.meta);
-    let text: string;
-    try {
-      const fh = await openNoFollow(metaFile);
-      try {
-        text = await fh.readFile('utf8');
-      } finally {
-        await fh.close();
-      }
-    } catch (err) {
-      if (isNotFound(err)) throw new CaptureError('not-found', `no capture at ${dir} (${CAPTURE_FILES.meta} is missing)`, { cause: err });
-      throw new CaptureError('damaged', `${metaFile}: cannot be read (${(err as Error).message})`, { cause: err });
-    }
-    let raw: unknown;
-    try {
-      raw = JSON.parse(text);
-    } catch (err) {
-      throw new CaptureError('damaged', `${CAPTURE_FILES.meta} is not valid JSON (${(err as Error).message})`, { cause: err });
-    }
-    const meta = validateMeta(raw, CAPTURE_FILES.meta);
+    const meta = await loadMeta(dir);
     const handles: FileHandle[] = [];
     try {
       const stream = await openNoFollow(path.join(dir, CAPTURE_FILES.stream));
@@ -130,9 +173,9 @@ export class CaptureReader {
       return new CaptureReader(dir, meta, stream, streamLength, events);
     } catch (err) {
       await Promise.all(handles.map((h) => h.close()));
-      const what = isNotFound(err) ? 'is missing' : 'cannot be read';
-      const name = path.basename((err as NodeJS.ErrnoException).path ?? '?');
-      throw new CaptureError('damaged', `${name} ${what} (${(err as Error).message})`, { cause: err });
+      const e = err as NodeJS.ErrnoException;
+      const what = isNotFound(err) ? 'is missing' : e.code === 'ELOOP' ? 'is a link, which wirestep does not follow' : `cannot be read (${e.code ?? 'error'})`;
+      throw new CaptureError('damaged', `${path.basename(e.path ?? '?')} ${what}`, { cause: err });
     }
   }
 
@@ -259,6 +302,19 @@ export class CaptureReader {
     return lo;
   }
 
+  /**
+   * Microseconds from the start to the last event of either side, read from the events
+   * themselves: right even for a capture whose recorder was killed before it could say.
+   */
+  async durationUs(): Promise<number> {
+    let last = 0;
+    for (const side of this.meta.sides) {
+      const n = this.eventCount(side);
+      if (n > 0) last = Math.max(last, (await this.event(side, n - 1)).timeUs);
+    }
+    return last;
+  }
+
   /** Up to `length` stream bytes from `offset`; fewer at the end of the stream. */
   async read(offset: number, length: number): Promise<Uint8Array> {
     const start = Math.max(0, Math.min(offset, this.streamLength));
@@ -318,20 +374,7 @@ export function isData(e: CaptureEvent): boolean {
   return e.type === 'write' || e.type === 'read';
 }
 
-/** Reads only `capture.json` of a capture (for listings). */
+/** Reads only `capture.json` of a capture (for listings), with the same checks as opening it. */
 export async function readMeta(dir: string): Promise<CaptureMeta> {
-  const file = path.join(dir, CAPTURE_FILES.meta);
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (err) {
-    if (isNotFound(err)) throw new CaptureError('not-found', `no capture at ${dir}`, { cause: err });
-    throw new CaptureError('damaged', `${file}: cannot be read`, { cause: err });
-  }
-  try {
-    return validateMeta(JSON.parse(text), CAPTURE_FILES.meta);
-  } catch (err) {
-    if (err instanceof CaptureError) throw err;
-    throw new CaptureError('damaged', `${CAPTURE_FILES.meta} is not valid JSON (${(err as Error).message})`, { cause: err });
-  }
+  return loadMeta(dir);
 }

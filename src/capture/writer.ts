@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { type WriteStream, createWriteStream } from 'node:fs';
 import { mkdir, rename, writeFile } from 'node:fs/promises';
-import { once } from 'node:events';
 import path from 'node:path';
 import {
   CAPTURE_FILES,
@@ -53,9 +52,14 @@ class EventLog {
   #buf = Buffer.alloc(EVENTS_PER_FLUSH * EVENT_RECORD_SIZE);
   #used = 0;
   count = 0;
+  /** A write error (disk full): later events are dropped, the capture says so when finished. */
+  error: Error | null = null;
 
   constructor(file: string) {
     this.#out = createWriteStream(file, { flags: 'wx' });
+    this.#out.on('error', (err) => {
+      this.error ??= err;
+    });
   }
 
   add(type: EventType, offset: number, length: number, timeUs: number): void {
@@ -67,16 +71,27 @@ class EventLog {
 
   flush(): void {
     if (this.#used === 0) return;
-    this.#out.write(this.#buf.subarray(0, this.#used));
+    if (!this.error) this.#out.write(this.#buf.subarray(0, this.#used));
     this.#buf = Buffer.alloc(EVENTS_PER_FLUSH * EVENT_RECORD_SIZE);
     this.#used = 0;
   }
 
   async close(): Promise<void> {
     this.flush();
-    this.#out.end();
-    await once(this.#out, 'close');
+    await closeStream(this.#out);
   }
+}
+
+/** Ends a write stream and waits until it is closed, also when it already failed. */
+async function closeStream(out: WriteStream): Promise<void> {
+  if (out.closed) return;
+  const closed = new Promise<void>((resolve) => out.once('close', () => resolve()));
+  if (out.destroyed) {
+    await closed;
+    return;
+  }
+  out.end();
+  await closed;
 }
 
 /**
@@ -93,6 +108,9 @@ export class CaptureWriter {
   readonly #events = new Map<Side, EventLog>();
   readonly #timer: NodeJS.Timeout;
   #meta: CaptureMeta;
+  readonly #files = new Map<number, FileOutcome>();
+  #metaDirty = false;
+  #metaWriting: Promise<void> = Promise.resolve();
   #streamBytes = 0;
   #lastUs = 0;
   #finished = false;
@@ -109,7 +127,11 @@ export class CaptureWriter {
       this.#streamError = err;
     });
     for (const side of meta.sides) this.#events.set(side, new EventLog(path.join(dir, CAPTURE_FILES.events[side])));
-    this.#timer = setInterval(() => this.flush(), FLUSH_INTERVAL_MS).unref();
+    this.#timer = setInterval(() => {
+      this.flush();
+      // What the receiver did with each file survives a kill too, a flush interval late at most.
+      if (this.#metaDirty) void this.#writeMeta().catch(() => {});
+    }, FLUSH_INTERVAL_MS).unref();
   }
 
   /** Creates the capture folder `root/id` and its files. Throws if it exists or cannot be written. */
@@ -171,6 +193,7 @@ export class CaptureWriter {
     log.add(type, offset, length, t);
     if (bytes && side === this.#meta.streamSide && bytes.length > 0) {
       this.#streamBytes += bytes.length;
+      if (this.#streamError || this.#stream.destroyed) return true;
       return this.#stream.write(bytes);
     }
     return true;
@@ -191,15 +214,24 @@ export class CaptureWriter {
 
   /** Records what happened to an announced file (replacing an earlier note of the same file). */
   setFile(outcome: FileOutcome): void {
-    const files = this.#meta.files.filter((f) => f.file !== outcome.file);
-    files.push(outcome);
-    files.sort((a, b) => a.file - b.file);
-    this.#meta = { ...this.#meta, files };
+    this.#files.set(outcome.file, outcome);
+    this.#metaDirty = true;
   }
 
-  /** Resolves once the stream file has taken what was given to it. */
+  /**
+   * Resolves once the stream file has taken what was given to it, or at once when it failed:
+   * a capture that cannot be written does not stall the transfer it records.
+   */
   async drain(): Promise<void> {
-    if (this.#stream.writableNeedDrain) await once(this.#stream, 'drain');
+    const out = this.#stream;
+    if (!out.writableNeedDrain || out.destroyed || this.#streamError) return;
+    await new Promise<void>((resolve) => {
+      const done = (): void => {
+        out.off('drain', done).off('error', done).off('close', done);
+        resolve();
+      };
+      out.on('drain', done).on('error', done).on('close', done);
+    });
   }
 
   /** Writes buffered events to disk. */
@@ -213,9 +245,8 @@ export class CaptureWriter {
     this.#finished = true;
     clearInterval(this.#timer);
     for (const log of this.#events.values()) await log.close();
-    this.#stream.end();
-    if (!this.#stream.closed) await once(this.#stream, 'close');
-    if (this.#streamError) throw this.#streamError;
+    await closeStream(this.#stream);
+    const failure = this.#streamError ?? [...this.#events.values()].find((l) => l.error)?.error;
     this.#meta = {
       ...this.#meta,
       outcome: message === undefined ? { status } : { status, message },
@@ -223,18 +254,25 @@ export class CaptureWriter {
       durationUs: this.#lastUs,
     };
     await this.#writeMeta();
-    return this.#meta;
+    if (failure) throw new Error(`the capture ${this.id} could not be written whole: ${failure.message}`, { cause: failure });
+    return this.meta;
   }
 
   /** The metadata as it stands. */
   get meta(): CaptureMeta {
-    return this.#meta;
+    return { ...this.#meta, files: [...this.#files.values()].sort((a, b) => a.file - b.file) };
   }
 
-  async #writeMeta(): Promise<void> {
+  /** Writes capture.json whole (tmp, then rename); one write at a time, in order. */
+  #writeMeta(): Promise<void> {
+    this.#metaDirty = false;
+    const text = `${JSON.stringify(this.meta, null, 2)}\n`;
     const file = path.join(this.dir, CAPTURE_FILES.meta);
     const tmp = `${file}.tmp`;
-    await writeFile(tmp, `${JSON.stringify(this.#meta, null, 2)}\n`);
-    await rename(tmp, file);
+    this.#metaWriting = this.#metaWriting.catch(() => {}).then(async () => {
+      await writeFile(tmp, text);
+      await rename(tmp, file);
+    });
+    return this.#metaWriting;
   }
 }

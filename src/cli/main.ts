@@ -230,7 +230,7 @@ program
       const first = opts.step ?? 1;
       const last = opts.step ?? total;
       for (let n = first; n <= last; n++) {
-        const step = await loadStep(reader, d, opts.by, n, opts.lang, opts.page ?? null);
+        const step = await loadStep(path.basename(path.resolve(reader.dir)), reader, d, opts.by, n, opts.lang, opts.page ?? null);
         process.stdout.write(renderStepText(step, process.stdout.isTTY === true, opts.lang));
       }
     } catch (err) {

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { type FileHandle, link, mkdir, open, unlink } from 'node:fs/promises';
+import { type FileHandle, link, mkdir, open, rename, unlink } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import {
@@ -79,6 +79,36 @@ export function candidateName(name: string, n: number): string {
   return `${stem} (${n})${ext}`;
 }
 
+/** Writes all of `data`, however many calls the file system needs. */
+async function writeAll(handle: FileHandle, data: Uint8Array): Promise<void> {
+  let done = 0;
+  while (done < data.length) {
+    const { bytesWritten } = await handle.write(data, done, data.length - done);
+    if (bytesWritten === 0) throw new Error('the disk took no more bytes');
+    done += bytesWritten;
+  }
+}
+
+/**
+ * Gives the complete temporary file its final name, never replacing a file there (EEXIST if
+ * one is). link() does it with no race; where links are not supported (FAT, some network
+ * shares) the name is claimed with an exclusive create and the file renamed onto it.
+ */
+async function placeWithoutOverwrite(temp: string, target: string): Promise<void> {
+  try {
+    await link(temp, target);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP' && code !== 'ENOSYS') throw err;
+    const claim = await open(target, 'wx');
+    await claim.close();
+    await rename(temp, target);
+    return;
+  }
+  // The file is saved; a temporary name left behind is only clutter.
+  await unlink(temp).catch(() => {});
+}
+
 /** Starts a receiver: listens, and saves each connection's files and capture. */
 export async function startReceiver(options: ReceiverOptions): Promise<Receiver> {
   const log = options.log ?? (() => {});
@@ -122,6 +152,8 @@ interface OpenFile {
   /** Null when the name was refused or writing failed: the payload is read and dropped. */
   handle: FileHandle | null;
   readonly temp: string;
+  /** Bytes written to the temporary file. */
+  written: number;
   failure?: string;
 }
 
@@ -137,9 +169,10 @@ class Connection {
   readonly #ownsCapture: boolean;
   readonly #tag = randomBytes(4).toString('hex');
   readonly #problems: Problem[] = [];
-  readonly #files: FileOutcome[] = [];
+  readonly #files = new Map<number, FileOutcome>();
   #queue: Promise<void> = Promise.resolve();
-  #names = new Map<number, Field>();
+  /** The name field of the file whose size comes next, with its problems. */
+  #name: { field: Field; problems: readonly Problem[] } | null = null;
   #file: OpenFile | null = null;
   #abort: { status: OutcomeStatus; message: string } | null = null;
   #resolve!: (r: ConnectionResult) => void;
@@ -241,7 +274,8 @@ class Connection {
       const f = this.#file;
       if (f?.handle) {
         try {
-          await f.handle.write(event.data);
+          await writeAll(f.handle, event.data);
+          f.written += event.data.length;
         } catch (err) {
           await this.#failFile(f, err as Error);
         }
@@ -258,7 +292,7 @@ class Connection {
     if (v?.kind === 'count') {
       this.#log(`count: ${formatInteger(v.count, 'en')} file${v.count === 1 ? '' : 's'} announced`);
     } else if (v?.kind === 'name') {
-      this.#names.set(field.file!, field);
+      this.#name = { field, problems };
     } else if (v?.kind === 'size') {
       await this.#openFile(field.file!, v.size, problems);
     } else if (field.kind === 'payload' && field.complete) {
@@ -269,12 +303,13 @@ class Connection {
   }
 
   async #openFile(number: number, size: bigint, sizeProblems: readonly Problem[]): Promise<void> {
-    const nameField = this.#names.get(number);
+    const nameField = this.#name?.field;
     const decoded = nameField?.value?.kind === 'name' ? nameField.value.name : null;
     const name = decoded?.text ?? '';
-    const nameProblems = this.#problems.filter((p) => p.field === `file[${number}].name` && p.severity === 'error');
+    const nameProblems = (this.#name?.problems ?? []).filter((p) => p.severity === 'error');
+    this.#name = null;
     const temp = path.join(this.#outDir, `.wirestep-${this.#tag}-${number}.part`);
-    const file: OpenFile = { number, name, size, handle: null, temp };
+    const file: OpenFile = { number, name, size, handle: null, temp, written: 0 };
     this.#file = file;
     const over = sizeProblems.find((p) => p.kind === 'size-over-limit');
     if (over) {
@@ -302,9 +337,7 @@ class Connection {
   }
 
   #setFile(outcome: FileOutcome): void {
-    const i = this.#files.findIndex((f) => f.file === outcome.file);
-    if (i >= 0) this.#files[i] = outcome;
-    else this.#files.push(outcome);
+    this.#files.set(outcome.file, outcome);
     this.#recorder.writer?.setFile(outcome);
   }
 
@@ -323,22 +356,29 @@ class Connection {
     const file = this.#file;
     this.#file = null;
     if (!file?.handle) return;
-    await file.handle.close();
+    try {
+      await file.handle.close();
+    } catch (err) {
+      await this.#failFile(file, err as Error);
+      return;
+    }
     file.handle = null;
+    if (BigInt(file.written) !== file.size) {
+      await this.#failFile(file, new Error(`${file.written} of ${file.size} bytes reached the disk`));
+      return;
+    }
     for (let n = 0; n < 1000; n++) {
       const final = candidateName(file.name, n);
       const target = path.join(this.#outDir, final);
       // The name was checked to be one plain component; this keeps it so whatever changes.
       if (path.dirname(target) !== this.#outDir) break;
       try {
-        // link() fails if the target exists: nothing is overwritten, with no race.
-        await link(file.temp, target);
+        await placeWithoutOverwrite(file.temp, target);
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code === 'EEXIST') continue;
         await this.#failFile(file, err as Error);
         return;
       }
-      await unlink(file.temp);
       this.#setFile({ file: file.number, name: file.name, size: String(file.size), status: 'saved', savedAs: final });
       const renamed = n > 0 ? ` (${JSON.stringify(file.name)} already existed)` : '';
       this.#log(`file ${file.number}: saved ${path.join(this.#outDir, final)}, ${formatInteger(file.size, 'en')} bytes${renamed}`);
@@ -355,7 +395,7 @@ class Connection {
       this.#file = null;
       await open.handle?.close().catch(() => {});
       await unlink(open.temp).catch(() => {});
-      if (!this.#files.some((f) => f.file === open.number)) {
+      if (!this.#files.has(open.number)) {
         const got = formatInteger(this.#dissector.state().offset, 'en');
         this.#setFile({ file: open.number, name: open.name, size: String(open.size), status: 'incomplete', reason: `the stream ended at byte ${got}, before the whole file came` });
         this.#log(`file ${open.number}: incomplete, not saved (the stream ended at byte ${got})`);
@@ -385,13 +425,14 @@ class Connection {
         this.#log(`capture ${writer.id} could not be finished: ${(err as Error).message}`);
       }
     }
-    const saved = this.#files.filter((f) => f.status === 'saved').length;
+    const files = [...this.#files.values()].sort((a, b) => a.file - b.file);
+    const saved = files.filter((f) => f.status === 'saved').length;
     this.#log(`closed: ${status}${message ? ` (${message})` : ''}; ${saved} file${saved === 1 ? '' : 's'} saved, ${formatInteger(recorder.offset, 'en')} bytes${writer ? `, capture ${writer.dir}` : ''}`);
     this.#resolve({
       client: this.client,
       status,
       ...(message === undefined ? {} : { message }),
-      files: [...this.#files].sort((a, b) => a.file - b.file),
+      files,
       bytes: recorder.offset,
       problems: this.#problems,
       ...(capture ? { capture } : {}),

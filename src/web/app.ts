@@ -1,13 +1,13 @@
-import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import helmet from 'helmet';
-import { CAPTURE_FILES, CaptureError, CaptureReader, type CaptureStore, type Dissection } from '../capture/index.js';
+import { CaptureError, type CaptureStore } from '../capture/index.js';
+import { ReaderCache } from './cache.js';
 import { LANGS, type Lang, formatInteger } from '../protocol/index.js';
 import { t, tn } from './i18n.js';
 import { groupCaptures, loadOverview, summarize } from './overview.js';
 import { packageRoot } from './paths.js';
-import { type StepBy, StepRangeError, loadStep, stepCount } from './steps.js';
+import { type StepBy, StepRangeError, loadStep } from './steps.js';
 import { toJson } from './json.js';
 
 /** What the site is built on. */
@@ -22,79 +22,6 @@ class HttpError extends Error {
   constructor(readonly status: number, message: string) {
     super(message);
   }
-}
-
-interface Opened {
-  readonly reader: CaptureReader;
-  readonly dissection: Dissection;
-  readonly stamp: string;
-}
-
-/**
- * Keeps recently used captures open, reopening one when its files change (a capture still
- * being recorded grows). Evicted readers are closed.
- */
-class ReaderCache {
-  readonly #store: CaptureStore;
-  readonly #open = new Map<string, Promise<Opened>>();
-  static readonly MAX = 8;
-
-  constructor(store: CaptureStore) {
-    this.#store = store;
-  }
-
-  async get(id: string): Promise<Opened> {
-    const dir = await this.#store.locate(id);
-    const stamp = await fileStamp(dir);
-    const cached = this.#open.get(id);
-    if (cached) {
-      const opened = await cached.catch(() => null);
-      if (opened && opened.stamp === stamp) {
-        this.#open.delete(id);
-        this.#open.set(id, cached);
-        return opened;
-      }
-      this.#open.delete(id);
-      if (opened) void opened.reader.close();
-    }
-    const pending = (async (): Promise<Opened> => {
-      const reader = await CaptureReader.open(dir);
-      try {
-        return { reader, dissection: await reader.dissection(), stamp };
-      } catch (err) {
-        await reader.close();
-        throw err;
-      }
-    })();
-    this.#open.set(id, pending);
-    pending.catch(() => this.#open.delete(id));
-    while (this.#open.size > ReaderCache.MAX) {
-      const [oldest, p] = this.#open.entries().next().value!;
-      this.#open.delete(oldest);
-      void p.then((o) => o.reader.close(), () => {});
-    }
-    return pending;
-  }
-
-  async closeAll(): Promise<void> {
-    const all = [...this.#open.values()];
-    this.#open.clear();
-    await Promise.all(all.map((p) => p.then((o) => o.reader.close(), () => {})));
-  }
-}
-
-async function fileStamp(dir: string): Promise<string> {
-  const parts = await Promise.all(
-    [CAPTURE_FILES.meta, CAPTURE_FILES.stream].map(async (f) => {
-      try {
-        const s = await stat(path.join(dir, f));
-        return `${s.size}:${s.mtimeMs}`;
-      } catch {
-        return '-';
-      }
-    }),
-  );
-  return parts.join('|');
 }
 
 function langOf(req: Request): Lang {
@@ -197,8 +124,7 @@ export function createApp(options: AppOptions): express.Express & { closeCapture
       listed.map(async (l) => {
         if ('error' in l) return summarize(l, lang, null, null);
         try {
-          const { reader, dissection } = await cache.get(l.id);
-          return summarize(l, lang, dissection, reader.streamLength);
+          return await cache.use(l.id, async ({ reader, dissection }) => summarize(l, lang, dissection, reader.streamLength));
         } catch (err) {
           return summarize({ id: l.id, dir: l.dir, error: err instanceof CaptureError ? err : new CaptureError('damaged', String(err)) }, lang, null, null);
         }
@@ -211,17 +137,18 @@ export function createApp(options: AppOptions): express.Express & { closeCapture
   }));
 
   app.get('/captures/:id', wrap(async (req, res) => {
-    const { reader, dissection } = await cache.get(String(req.params.id));
-    res.render('capture', { view: await loadOverview(reader, dissection, res.locals.lang as Lang) });
+    const id = String(req.params.id);
+    const view = await cache.use(id, ({ reader, dissection }) => loadOverview(id, reader, dissection, res.locals.lang as Lang));
+    res.render('capture', { view });
   }));
 
   app.get('/captures/:id/steps/:n', wrap(async (req, res) => {
     const by = byOf(req);
     const n = positiveInt(req.params.n, 'the step');
     const page = req.query.page === undefined ? null : positiveInt(req.query.page, 'the page');
-    const { reader, dissection } = await cache.get(String(req.params.id));
-    const step = await loadStep(reader, dissection, by, n, res.locals.lang as Lang, page);
-    res.render('step', { step, meta: reader.meta, otherTotal: stepCount(reader, dissection, by === 'field' ? 'op' : 'field') });
+    const id = String(req.params.id);
+    const step = await cache.use(id, ({ reader, dissection }) => loadStep(id, reader, dissection, by, n, res.locals.lang as Lang, page));
+    res.render('step', { step });
   }));
 
   app.get('/api/captures', wrap(async (_req, res) => {
@@ -229,17 +156,21 @@ export function createApp(options: AppOptions): express.Express & { closeCapture
   }));
 
   app.get('/api/captures/:id', wrap(async (req, res) => {
-    const { reader, dissection } = await cache.get(String(req.params.id));
-    const overview = await loadOverview(reader, dissection, res.locals.lang as Lang);
-    res.type('application/json').send(toJson({ id: reader.meta.id, ...overview, fields: dissection.fields }));
+    const id = String(req.params.id);
+    const body = await cache.use(id, async ({ reader, dissection }) => ({
+      ...(await loadOverview(id, reader, dissection, res.locals.lang as Lang)),
+      fields: dissection.fields,
+    }));
+    res.type('application/json').send(toJson(body));
   }));
 
   app.get('/api/captures/:id/steps/:n', wrap(async (req, res) => {
     const by = byOf(req);
     const n = positiveInt(req.params.n, 'the step');
     const page = req.query.page === undefined ? null : positiveInt(req.query.page, 'the page');
-    const { reader, dissection } = await cache.get(String(req.params.id));
-    res.type('application/json').send(toJson(await loadStep(reader, dissection, by, n, res.locals.lang as Lang, page)));
+    const id = String(req.params.id);
+    const step = await cache.use(id, ({ reader, dissection }) => loadStep(id, reader, dissection, by, n, res.locals.lang as Lang, page));
+    res.type('application/json').send(toJson(step));
   }));
 
   app.use((req: Request, _res: Response, next: NextFunction) => {

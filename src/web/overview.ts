@@ -84,6 +84,8 @@ export interface TimelineChunk {
 
 /** Everything the capture overview shows. */
 export interface OverviewView {
+  /** The capture's id in the store: its folder name, which links use. */
+  readonly id: string;
   readonly meta: CaptureMeta;
   readonly streamLength: number;
   readonly duration: string;
@@ -114,7 +116,7 @@ const TIMELINE_MAX = 600;
 const NOT_FAULTS = new Set(['command', 'maxFileSize', 'idleTimeoutMs', 'raw']);
 
 /** The overview of a capture: files, layout ruler, both sides' chunks on one scale, problems. */
-export async function loadOverview(reader: CaptureReader, d: Dissection, lang: Lang): Promise<OverviewView> {
+export async function loadOverview(id: string, reader: CaptureReader, d: Dissection, lang: Lang): Promise<OverviewView> {
   const meta = reader.meta;
   const names = new Map(d.fields.filter((f) => f.kind === 'name').map((f) => [f.file!, f]));
   const sizes = new Map(d.fields.filter((f) => f.kind === 'size').map((f) => [f.file!, f]));
@@ -187,9 +189,10 @@ export async function loadOverview(reader: CaptureReader, d: Dissection, lang: L
     .map(([k, v]) => `${k}=${String(v)}`);
 
   return {
+    id,
     meta,
     streamLength: reader.streamLength,
-    duration: formatMs(meta.durationUs, lang),
+    duration: formatMs(await reader.durationUs(), lang),
     files,
     ruler,
     rulerMore: d.fields.length - Math.min(d.fields.length, RULER_MAX),

@@ -397,10 +397,11 @@ function receiverState(d: Dissection, end: number, streamLength: number, lang: L
 }
 
 /**
- * One step of a capture, `n` from 1. Reads only the bytes and events the step shows.
+ * One step of capture `captureId` (its folder name, which links use), `n` from 1. Reads only the bytes and events the step shows.
  * Throws StepRangeError when there is no such step.
  */
 export async function loadStep(
+  captureId: string,
   reader: CaptureReader,
   d: Dissection,
   by: StepBy,
@@ -410,7 +411,7 @@ export async function loadStep(
 ): Promise<StepView> {
   const total = stepCount(reader, d, by);
   if (!Number.isInteger(n) || n < 1 || n > total) throw new StepRangeError(`step ${n} of ${total}`);
-  const base = { captureId: reader.meta.id, by, n, total };
+  const base = { captureId, by, n, total };
   if (by === 'field') {
     const field = d.fields[n - 1]!;
     const view = await fieldView(reader, d, field, lang);

@@ -205,6 +205,47 @@ describe('damaged captures', () => {
     });
   });
 
+  it.each([
+    ['files', [null], '"files"[0] is not { file, name, size, status }'],
+    ['tool', null, '"tool" is not { name, version }'],
+    ['durationUs', 'abc', '"durationUs" is not a whole number'],
+    ['errors', [{ side: 'sender' }], '"errors"[0] is not { side, timeUs, message }'],
+    ['client', { address: 1 }, '"client" is not { address, port }'],
+  ])('names a hand-edited %s', async (key, value, message) => {
+    await withTempDir(async (root) => {
+      const { dir } = await writeTwoSided(root);
+      const meta = JSON.parse(await readFile(path.join(dir, 'capture.json'), 'utf8'));
+      await writeFile(path.join(dir, 'capture.json'), JSON.stringify({ ...meta, [key]: value }));
+      const err = await openError(dir);
+      expect(err.code).toBe('damaged');
+      expect(err.message).toContain(message);
+    });
+  });
+
+  it('does not follow a capture.json that is a link, nor quote what it points at', async () => {
+    await withTempDir(async (root) => {
+      const { dir } = await writeTwoSided(root);
+      await writeFile(path.join(root, 'secret.txt'), 'password=hunter2');
+      const { rm } = await import('node:fs/promises');
+      await rm(path.join(dir, 'capture.json'));
+      await symlink(path.join(root, 'secret.txt'), path.join(dir, 'capture.json'));
+      const err = await openError(dir);
+      expect(err.message).toBe('capture.json is a link, which wirestep does not follow');
+      const listed = await new CaptureStore([root]).list();
+      expect(JSON.stringify(listed.map((l) => ('error' in l ? l.error.message : '')))).not.toContain('hunter2');
+    });
+  });
+
+  it('names where invalid JSON broke without quoting the file', async () => {
+    await withTempDir(async (root) => {
+      const { dir } = await writeTwoSided(root);
+      await writeFile(path.join(dir, 'capture.json'), 'password=hunter2');
+      const err = await openError(dir);
+      expect(err.message).toMatch(/^capture\.json is not valid JSON/);
+      expect(err.message).not.toContain('hunter2');
+    });
+  });
+
   it('names a missing stream file', async () => {
     await withTempDir(async (root) => {
       const { dir } = await writeTwoSided(root);

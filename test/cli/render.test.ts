@@ -20,7 +20,7 @@ describe('terminal dump of hostile bytes', () => {
       const r = await CaptureReader.open(path.join(root, 'evil'));
       try {
         const d = await r.dissection();
-        const text = renderStepText(await loadStep(r, d, 'field', 2, 'en'), true, 'en');
+        const text = renderStepText(await loadStep('evil', r, d, 'field', 2, 'en'), true, 'en');
         expect(text).toContain('\\x1b[2Jevil\\x0afake line.txt');
         expect(text).toContain('name-unsafe');
         // Colour codes are ours: each ESC is followed by our own SGR sequences only.

@@ -24,10 +24,8 @@ async function record(root: string, id: string, pieces: Uint8Array[]): Promise<v
     const done = new Promise<{ captureDir?: string }>((resolve) => receiver.once('result', resolve));
     await sendRaw(receiver.address.port, pieces);
     const { captureDir } = await done;
+    // Copied under a new folder name: the folder name is the id, whatever capture.json says.
     await cp(captureDir!, path.join(root, id), { recursive: true });
-    const metaFile = path.join(root, id, 'capture.json');
-    const meta = JSON.parse(await readFile(metaFile, 'utf8'));
-    await writeFile(metaFile, JSON.stringify({ ...meta, id }));
   } finally {
     await receiver.close();
     await rm(work, { recursive: true, force: true });

@@ -41,12 +41,21 @@ describe('terminal dump of a capture', () => {
       try {
         const d = await r.dissection();
         let text = '';
-        for (let n = 1; n <= d.fields.length; n++) text += renderStepText(await loadStep(r, d, 'field', n, 'en'), false, 'en');
-        for (let n = 1; n <= r.opCount; n++) text += renderStepText(await loadStep(r, d, 'op', n, 'pt'), false, 'pt');
+        for (let n = 1; n <= d.fields.length; n++) text += renderStepText(await loadStep('golden', r, d, 'field', n, 'en'), false, 'en');
+        for (let n = 1; n <= r.opCount; n++) text += renderStepText(await loadStep('golden', r, d, 'op', n, 'pt'), false, 'pt');
         await expect(text).toMatchFileSnapshot(golden('dump-two-files.txt'));
       } finally {
         await r.close();
       }
     });
+  });
+});
+
+describe('hex dump addresses', () => {
+  it('goes past 4 GiB (hexy alone throws there) and shows DEL as a dot', () => {
+    const rows = hexRows(new Uint8Array([0x41, 0x7f, 0x42]), 0x1_0000_0000);
+    expect(rows[0]!.address).toBe('100000000');
+    expect(rows[0]!.cells.map((c) => c.char).join('')).toBe('A.B');
+    expect(renderHexText(new Uint8Array([1]), 0x1_0000_0010)).toMatch(/^100000010: 01 +\.\n$/);
   });
 });
