@@ -79,10 +79,10 @@ function createdAt(l: Listed): string {
 }
 
 /**
- * Finds a capture given on the command line: a path to a capture folder, or an id in `root`.
- * Throws CaptureError when neither exists.
+ * Finds a capture given on the command line: a path to a capture folder, or an id in one of
+ * `roots`. Throws CaptureError when neither exists.
  */
-export async function resolveCapture(ref: string, root: string): Promise<string> {
+export async function resolveCapture(ref: string, roots: readonly string[]): Promise<string> {
   // Anything that looks like a path, or exists as one, is a path; the rest is an id.
   const isPath = ref.includes('/') || ref.includes(path.sep) || ref === '.' || ref === '..';
   const exists = await stat(ref).then((s) => s.isDirectory(), () => false);
@@ -96,7 +96,7 @@ export async function resolveCapture(ref: string, root: string): Promise<string>
     return ref;
   }
   try {
-    return await new CaptureStore([root]).locate(ref);
+    return await new CaptureStore(roots).locate(ref);
   } catch (err) {
     if (!exists) throw err;
     // A folder of that name in the working directory, when no capture has that id.

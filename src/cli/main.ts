@@ -7,7 +7,8 @@ import { networkInterfaces } from 'node:os';
 import path from 'node:path';
 import { CaptureError, CaptureReader, CaptureStore, TOOL, resolveCapture } from '../capture/index.js';
 import { createApp } from '../web/app.js';
-import { listFiles, runDemo, sendFiles, startReceiver, transferSize } from '../net/index.js';
+import { packageRoot } from '../web/paths.js';
+import { DEFAULT_MAX_FILE_SIZE, listFiles, runDemo, sendFiles, startReceiver, transferSize } from '../net/index.js';
 import { type Lang, NAME_LENGTH, formatInteger } from '../protocol/index.js';
 import { t } from '../web/i18n.js';
 import { type StepBy, StepRangeError, loadStep, stepCount } from '../web/steps.js';
@@ -42,7 +43,7 @@ function logLine(line: string): void {
 }
 
 function fail(message: string, code: number = EXIT.failed): never {
-  process.stderr.write(`wirestep: ${message}\n`);
+  process.stderr.write(`wirestep: ${terminalSafe(message)}\n`);
   process.exit(code);
 }
 
@@ -72,7 +73,12 @@ program
   .name('wirestep')
   .description('Record, replay and explain the course’s socket file transfer, byte by byte.')
   .version(TOOL.version)
-  .showHelpAfterError();
+  .showHelpAfterError()
+  // A command line commander rejects is a usage error: exit 2, as the README says. Subcommands
+  // made after this inherit it.
+  .exitOverride((err) => {
+    process.exit(err.exitCode === 0 ? EXIT.ok : EXIT.usage);
+  });
 
 program
   .command('receive')
@@ -82,9 +88,9 @@ program
   .option('--out <dir>', 'folder the received files are saved in', 'received')
   .option('--captures <dir>', 'folder for the captures', 'captures')
   .option('--no-capture', 'record nothing (to measure what recording costs)')
-  .option('--max-file-size <bytes>', 'largest size a file may declare', byteSize, 4n * 1024n ** 3n)
+  .option('--max-file-size <bytes>', 'largest size a file may declare (default: 4G)', byteSize)
   .option('--idle-timeout <seconds>', 'cut a connection silent for this long (0: never)', integer(0), 30)
-  .action(async (opts: { host: string; port: number; out: string; captures: string; capture: boolean; maxFileSize: bigint; idleTimeout: number }) => {
+  .action(async (opts: { host: string; port: number; out: string; captures: string; capture: boolean; maxFileSize?: bigint; idleTimeout: number }) => {
     let receiver;
     try {
       receiver = await startReceiver({
@@ -92,7 +98,7 @@ program
         port: opts.port,
         outDir: opts.out,
         capturesDir: opts.capture ? opts.captures : null,
-        maxFileSize: opts.maxFileSize,
+        maxFileSize: opts.maxFileSize ?? DEFAULT_MAX_FILE_SIZE,
         idleTimeoutMs: opts.idleTimeout * 1000,
         log: logLine,
       });
@@ -122,7 +128,7 @@ program
   .argument('<paths...>', 'files, or folders whose files are sent')
   .option('--host <address>', 'receiver address', '127.0.0.1')
   .option('--port <port>', 'receiver port', integer(1, 65535), 8181)
-  .option('--chunk <bytes>', 'largest write, in bytes (writes never cross a field)', integer(1, 1 << 30), 1024)
+  .option('--chunk <bytes>', 'largest write, in bytes; every field is cut into writes of at most this size', integer(1, 1 << 26), 1024)
   .option('--delay-ms <ms>', 'pause between writes', integer(0, 600_000), 0)
   .option('--captures <dir>', 'folder for the capture', 'captures')
   .option('--no-capture', 'record nothing')
@@ -143,8 +149,9 @@ program
     const bar = process.stdout.isTTY && total >= 1 << 20
       ? new cliProgress.SingleBar({ format: 'sending [{bar}] {percentage}% | {value}/{total} bytes', hideCursor: true }, cliProgress.Presets.shades_classic)
       : null;
-    logLine(`sending ${files.length} file${files.length === 1 ? '' : 's'} (${total} bytes on the wire) to ${opts.host}:${opts.port}`);
-    for (const [i, f] of files.entries()) logLine(`  ${i + 1}. ${f.name} (${f.size} bytes)`);
+    const n = (v: number | bigint): string => formatInteger(v, 'en');
+    logLine(`sending ${files.length} file${files.length === 1 ? '' : 's'} (${n(total)} bytes on the wire) to ${opts.host}:${opts.port}`);
+    for (const [i, f] of files.entries()) logLine(`  ${i + 1}. ${f.name} (${n(f.size)} bytes)`);
     bar?.start(total, 0);
     try {
       const result = await sendFiles({
@@ -165,9 +172,9 @@ program
       bar?.stop();
       const where = result.captureDir ? `; capture ${result.captureDir}` : '';
       const staged = result.status === 'truncated' && opts.stopAfter !== undefined;
-      if (result.status !== 'complete' && !staged) fail(`transfer ${result.status}: ${result.message ?? ''} after ${result.bytes} bytes${where}`);
+      if (result.status !== 'complete' && !staged) fail(`transfer ${result.status}: ${result.message ?? ''} after ${n(result.bytes)} bytes${where}`);
       if (staged) logLine(result.message ?? '');
-      logLine(`sent ${result.bytes} bytes in ${result.writes} writes${where}`);
+      logLine(`sent ${n(result.bytes)} bytes in ${n(result.writes)} writes${where}`);
     } catch (err) {
       bar?.stop();
       fail((err as Error).message);
@@ -188,10 +195,11 @@ program
         ...(opts.out ? { outDir: opts.out } : {}),
         log: logLine,
       });
-      logLine(`capture ${result.capture.id}: ${result.capture.outcome.status}, ${result.capture.streamBytes} bytes`);
+      logLine(`capture ${result.capture.id}: ${result.capture.outcome.status}, ${formatInteger(result.capture.streamBytes, 'en')} bytes`);
+      if (!opts.out) logLine('(the received files went to a temporary folder, now removed; --out DIR keeps them)');
       logLine(`saved in ${result.captureDir}`);
-      logLine(`view it:  wirestep dump ${result.captureDir} --by field`);
-      logLine(`     or:  wirestep serve --captures ${opts.captures}   then open the capture ${result.capture.id}`);
+      logLine(`view it:  npx wirestep dump ${result.captureDir} --by field`);
+      logLine(`     or:  npx wirestep serve --captures ${opts.captures}   and open the capture ${result.capture.id}`);
     } catch (err) {
       fail((err as Error).message);
     }
@@ -201,15 +209,16 @@ program
   .command('dump')
   .description('print a capture as annotated hex, step by step')
   .argument('<capture>', 'a capture folder, or a capture id in --captures')
-  .option('--captures <dir>', 'folder to look the id up in', 'captures')
+  .option('--captures <dir>', 'folder to look the id up in (default: ./captures, then the bundled samples)')
   .addOption(new Option('--by <how>', 'step by protocol field or by socket operation').choices(['field', 'op']).default('field'))
   .option('--step <n>', 'only this step (from 1)', integer(1))
   .option('--page <n>', 'page through the middle of a long step', integer(1))
   .addOption(new Option('--lang <lang>', 'language of the explanations').choices(['en', 'pt']).default('en'))
-  .action(async (ref: string, opts: { captures: string; by: StepBy; step?: number; page?: number; lang: Lang }) => {
+  .action(async (ref: string, opts: { captures?: string; by: StepBy; step?: number; page?: number; lang: Lang }) => {
     let reader: CaptureReader;
     try {
-      reader = await CaptureReader.open(await resolveCapture(ref, opts.captures));
+      const roots = opts.captures ? [opts.captures] : ['captures', path.join(packageRoot(), 'samples')];
+      reader = await CaptureReader.open(await resolveCapture(ref, roots));
     } catch (err) {
       fail(err instanceof CaptureError ? err.message : String(err));
     }

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { once } from 'node:events';
 import { CaptureWriter, type CaptureMeta, type SampleInfo } from '../capture/index.js';
-import { type ConnectionResult, startReceiver } from './receiver.js';
+import { type ConnectionResult, DEFAULT_MAX_FILE_SIZE, startReceiver } from './receiver.js';
 import { type FileToSend, type SendResult, sendFiles } from './sender.js';
 
 /** The reference client's test files: `arquivo_N.txt` holding `Este é o conteúdo do arquivo N\n`. */
@@ -39,8 +39,6 @@ export interface LocalTransferOptions {
   readonly send: (port: number, writer: CaptureWriter) => Promise<SendResult>;
 }
 
-const DEFAULT_MAX_FILE_SIZE = 4n * 1024n ** 3n;
-
 /**
  * Runs a receiver on a free loopback port in this process, lets `send` talk to it, and records
  * both sides into one capture, finished with the receiver's outcome.
@@ -71,7 +69,13 @@ export async function recordLocalTransfer(options: LocalTransferOptions): Promis
     });
     try {
       const result = once(receiver, 'result') as Promise<[ConnectionResult]>;
-      const sender = await options.send(receiver.address.port, writer);
+      let sender: SendResult;
+      try {
+        sender = await options.send(receiver.address.port, writer);
+      } catch (err) {
+        await writer.finish('aborted', (err as Error).message).catch(() => {});
+        throw err;
+      }
       const [received] = await result;
       const capture = await writer.finish(received.status, received.message);
       return { capture, captureDir: writer.dir, receiver: received, sender };

@@ -65,7 +65,8 @@ export interface Receiver extends EventEmitter {
 }
 
 const DEFAULT_IDLE_MS = 30_000;
-const DEFAULT_MAX_FILE_SIZE = 4n * 1024n ** 3n;
+/** The receiver's default limit on a file's declared size: 4 GiB. */
+export const DEFAULT_MAX_FILE_SIZE = 4n * 1024n ** 3n;
 
 function endpoint(address: string | undefined, port: number | undefined): Endpoint {
   return { address: address ?? '?', port: port ?? 0 };

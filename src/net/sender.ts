@@ -80,8 +80,11 @@ export async function listFiles(paths: readonly string[], nameField: number = NA
       throw new SendError(`no such file or folder: ${p}`);
     }
     if (st.isDirectory()) {
-      const entries = (await readdir(p, { withFileTypes: true })).filter((e) => e.isFile()).map((e) => e.name).sort(byName.compare);
-      for (const name of entries) out.push({ name, path: path.join(p, name), size: (await stat(path.join(p, name))).size });
+      // Regular files, links to them included, as the reference's os.path.isfile() picks them.
+      for (const name of (await readdir(p)).sort(byName.compare)) {
+        const s = await stat(path.join(p, name)).catch(() => null);
+        if (s?.isFile()) out.push({ name, path: path.join(p, name), size: s.size });
+      }
     } else if (st.isFile()) {
       out.push({ name: path.basename(p), path: p, size: st.size });
     } else {
@@ -168,10 +171,16 @@ class SendingConnection {
     }
     const client: Endpoint = { address: socket.localAddress ?? '?', port: socket.localPort ?? 0 };
     const server: Endpoint = { address: socket.remoteAddress ?? '?', port: socket.remotePort ?? 0 };
-    const writer = options.recordInto
-      ?? (options.capturesDir === null
-        ? null
-        : await CaptureWriter.create({ root: options.capturesDir, sides: ['sender'], client, server, options: options.record }));
+    let writer: CaptureWriter | null;
+    try {
+      writer = options.recordInto
+        ?? (options.capturesDir === null
+          ? null
+          : await CaptureWriter.create({ root: options.capturesDir, sides: ['sender'], client, server, options: options.record }));
+    } catch (err) {
+      socket.destroy();
+      throw new SendError(`cannot record a capture in ${options.capturesDir}: ${(err as Error).message}`);
+    }
     const conn = new SendingConnection(socket, closed, writer, !options.recordInto);
     conn.#error = early;
     return conn;
@@ -224,7 +233,10 @@ class SendingConnection {
 /** Thrown inside a transfer when `--stop-after` is reached. */
 class StopHere extends Error {}
 
-/** Sends `files` over one connection, recording every write. Never throws for network errors. */
+/**
+ * Sends `files` over one connection, recording every write. Throws SendError when it cannot
+ * connect or start its capture; any failure after that is in the result, not thrown.
+ */
 export async function sendFiles(options: SenderOptions): Promise<SendResult> {
   const chunk = options.writePerField ? Number.MAX_SAFE_INTEGER : options.chunk ?? REFERENCE_CHUNK;
   if (!Number.isInteger(chunk) || chunk < 1) throw new SendError(`--chunk must be a whole number of bytes ≥ 1, not ${chunk}`);

@@ -32,12 +32,14 @@ export const EXPLANATIONS: Readonly<Record<Lang, Catalog>> = {
     'payload.empty': 'File {file} is empty: its size is 0, so no bytes follow and the next field starts right away.',
     'truncated': 'The stream ended inside this field: {length} of its {expected} bytes came.',
     'trailing': '{length} bytes after the last file: the count announced {count} files, all of them are complete, so the receiver expects nothing more.',
+    'trailing.one': '{length} bytes after the last file: the count announced 1 file, it is complete, so the receiver expects nothing more.',
     'problem.truncated': 'At offset {end} the stream ended inside “{title}”: it needed {needed} bytes and {available} came.',
-    'problem.fewer-files-than-count': 'The count announced {declared} files but the stream ended at offset {offset} after {received}.',
+    'problem.fewer-files-than-count': 'The count announced {declared} files but only {received} arrived whole before the stream ended at offset {offset}.',
+    'problem.fewer-files-than-count.receivedOne': 'The count announced {declared} files but only 1 arrived whole before the stream ended at offset {offset}.',
     'problem.fewer-files-than-count.one': 'The count announced 1 file but the stream ended at offset {offset} before it was complete.',
     'problem.name-invalid-utf8': 'The name of file {file} is not valid UTF-8: the reference server’s decode() raises an error here and the transfer stops.',
     'problem.name-unsafe': 'The name “{name}” is refused ({reasons}): written as given it could land outside the receiver’s folder or break it.',
-    'problem.name-unpadded': 'The name of file {file} has no padding: if the real name was longer than 128 bytes, its next bytes were read as the size and the stream lost step from offset {end}.',
+    'problem.name-unpadded': 'The name of file {file} has no padding: if the real name was longer than 128 bytes, its next bytes were read as the size, and from offset {end} on the receiver reads every field in the wrong place.',
     'problem.size-over-limit': 'At offset {offset} the size of file {file} says {size} bytes, above the receiver’s limit of {limit} bytes.',
     'problem.trailing-bytes': '{count} bytes came after the last file the count announced, from offset {offset}.',
     'reason.empty': 'it is empty',
@@ -49,6 +51,7 @@ export const EXPLANATIONS: Readonly<Record<Lang, Catalog>> = {
     'reason.dot': 'it names the folder itself',
     'reason.drive': 'it starts with a drive letter',
     'reason.reserved': 'it is a device name reserved on Windows',
+    'reason.bidi': 'it holds text-direction controls that make it display as another name',
   },
   pt: {
     'title.count': 'Quantidade de arquivos',
@@ -67,14 +70,16 @@ export const EXPLANATIONS: Readonly<Record<Lang, Catalog>> = {
     'payload': 'Os {length} bytes de “{name}”, exatamente a quantidade que o campo de tamanho anunciou.',
     'payload.text': 'Os {length} bytes de “{name}”, exatamente a quantidade que o campo de tamanho anunciou: {characters} caracteres de texto em UTF-8, {multiByte} deles com mais de um byte.',
     'payload.empty': 'O arquivo {file} está vazio: o tamanho é 0, então nenhum byte vem em seguida e o próximo campo começa logo depois.',
-    'truncated': 'A transmissão terminou no meio deste campo: chegaram {length} dos {expected} bytes.',
-    'trailing': '{length} bytes depois do último arquivo: a quantidade anunciada era {count} e todos os arquivos já chegaram completos, então o servidor não espera mais nada.',
-    'problem.truncated': 'No offset {end} a transmissão terminou no meio de “{title}”: o campo tem {needed} bytes e só chegaram {available}.',
-    'problem.fewer-files-than-count': 'A quantidade anunciada era {declared} arquivos, mas a transmissão terminou no offset {offset} depois de {received}.',
-    'problem.fewer-files-than-count.one': 'A quantidade anunciada era 1 arquivo, mas a transmissão terminou no offset {offset} antes de ele chegar inteiro.',
+    'truncated': 'O fluxo terminou no meio deste campo: chegaram {length} dos {expected} bytes.',
+    'trailing': '{length} bytes depois do último arquivo: a quantidade anunciada era de {count} arquivos, todos já chegaram completos, então o servidor não espera mais nada.',
+    'trailing.one': '{length} bytes depois do último arquivo: a quantidade anunciada era de 1 arquivo, que já chegou completo, então o servidor não espera mais nada.',
+    'problem.truncated': 'No offset {end} o fluxo terminou no meio de “{title}”: o campo tem {needed} bytes e só chegaram {available}.',
+    'problem.fewer-files-than-count': 'A quantidade anunciada era de {declared} arquivos, mas só {received} chegaram inteiros antes de o fluxo terminar no offset {offset}.',
+    'problem.fewer-files-than-count.receivedOne': 'A quantidade anunciada era de {declared} arquivos, mas só 1 chegou inteiro antes de o fluxo terminar no offset {offset}.',
+    'problem.fewer-files-than-count.one': 'A quantidade anunciada era de 1 arquivo, mas o fluxo terminou no offset {offset} antes de ele chegar inteiro.',
     'problem.name-invalid-utf8': 'O nome do arquivo {file} não é UTF-8 válido: o decode() do servidor de referência dá erro aqui e a transferência para.',
     'problem.name-unsafe': 'O nome “{name}” foi recusado ({reasons}): gravado do jeito que veio, ele poderia parar fora da pasta do servidor ou estragá-la.',
-    'problem.name-unpadded': 'O nome do arquivo {file} não tem espaços de preenchimento: se o nome verdadeiro passava de 128 bytes, o resto dele foi lido como tamanho e a transmissão perdeu o passo a partir do offset {end}.',
+    'problem.name-unpadded': 'O nome do arquivo {file} não tem espaços de preenchimento: se o nome verdadeiro passava de 128 bytes, o resto dele foi lido como tamanho, e a partir do offset {end} o servidor lê cada campo no lugar errado.',
     'problem.size-over-limit': 'No offset {offset} o tamanho do arquivo {file} diz {size} bytes, acima do limite do servidor, que é de {limit} bytes.',
     'problem.trailing-bytes': 'Chegaram {count} bytes depois do último arquivo anunciado pela quantidade, a partir do offset {offset}.',
     'reason.empty': 'está vazio',
@@ -86,6 +91,7 @@ export const EXPLANATIONS: Readonly<Record<Lang, Catalog>> = {
     'reason.dot': 'aponta para a própria pasta',
     'reason.drive': 'começa com letra de unidade',
     'reason.reserved': 'é um nome de dispositivo reservado no Windows',
+    'reason.bidi': 'contém caracteres de controle de direção do texto, que fazem ele aparecer como outro nome',
   },
 };
 
@@ -150,7 +156,7 @@ export function explainField(field: Field, lang: Lang, ctx: ExplainContext = {})
     if (ctx.text) return message(lang, 'payload.text', { ...values, characters: n(ctx.text.characters), multiByte: n(ctx.text.multiByte) });
     return message(lang, 'payload', values);
   }
-  return message(lang, 'trailing', { length: n(field.length), count: n(ctx.count ?? 0) });
+  return message(lang, ctx.count === 1 ? 'trailing.one' : 'trailing', { length: n(field.length), count: n(ctx.count ?? 0) });
 }
 
 /** Joins reasons into one phrase. */
@@ -171,7 +177,7 @@ export function describeProblem(problem: Problem, lang: Lang): string {
       return message(lang, 'problem.truncated', { ...base, title, needed: n(problem.needed), available: n(problem.available) });
     }
     case 'fewer-files-than-count':
-      return message(lang, problem.declared === 1 ? 'problem.fewer-files-than-count.one' : 'problem.fewer-files-than-count', { ...base, declared: n(problem.declared), received: n(problem.received) });
+      return message(lang, problem.declared === 1 ? 'problem.fewer-files-than-count.one' : problem.received === 1 ? 'problem.fewer-files-than-count.receivedOne' : 'problem.fewer-files-than-count', { ...base, declared: n(problem.declared), received: n(problem.received) });
     case 'name-unsafe':
       return message(lang, 'problem.name-unsafe', { ...base, name: problem.name, reasons: reasonList(problem.reasons, lang) });
     case 'size-over-limit':

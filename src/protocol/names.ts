@@ -10,7 +10,8 @@ export type UnsafeReason =
   | 'dot-dot'
   | 'dot'
   | 'drive'
-  | 'reserved';
+  | 'reserved'
+  | 'bidi';
 
 /** What a 128-byte name field says, decoded. */
 export interface DecodedName {
@@ -90,7 +91,9 @@ export function unsafeNameReasons(name: string): UnsafeReason[] {
   if (name.includes('\0')) reasons.push('nul');
   // C0 controls other than NUL, DEL and C1 controls: exactly what this check is for.
   // eslint-disable-next-line no-control-regex
-  if (/[\x01-\x1f\x7f\x80-\x9f]/.test(name)) reasons.push('control');
+  if (/[\x01-\x1f\x7f\x80-\x9f\u2028\u2029]/.test(name)) reasons.push('control');
+  // Direction overrides make a name display as another (evil\u202Etxt.exe shows as evilexe.txt).
+  if (/[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/.test(name)) reasons.push('bidi');
   if (name.startsWith('/') || name.startsWith('\\')) reasons.push('absolute');
   if (/^[A-Za-z]:/.test(name)) reasons.push('drive');
   if (name.includes('/') || name.includes('\\')) reasons.push('separator');

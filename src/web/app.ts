@@ -180,15 +180,20 @@ export function createApp(options: AppOptions): express.Express & { closeCapture
   // Errors become a page (or JSON under /api) with the right status; never a stack trace.
   app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
     let status = 500;
-    let message = 'Something went wrong inside wirestep while building this page.';
+    let kind = 'internal';
+    let message = 'an internal error; the server’s log says more';
     if (err instanceof HttpError) {
       status = err.status;
+      kind = status === 404 ? 'no-step' : 'bad-request';
+      if (err.message.startsWith('nothing at')) kind = 'bad-request';
       message = err.message;
     } else if (err instanceof CaptureError) {
       status = err.code === 'not-found' ? 404 : 422;
+      kind = err.code === 'not-found' ? 'not-found' : err.code === 'unsupported-version' ? 'unsupported-version' : 'damaged';
       message = err.message;
     } else if (err instanceof StepRangeError) {
       status = 404;
+      kind = 'no-step';
       message = `no such step (${err.message})`;
     } else {
       console.error(err);
@@ -208,7 +213,7 @@ export function createApp(options: AppOptions): express.Express & { closeCapture
     res.locals.path ??= req.path;
     res.locals.query ??= {};
     res.locals.sharedAt ??= options.sharedAt ?? [];
-    res.render('error', { status, message });
+    res.render('error', { status, message, kind });
   });
 
   return Object.assign(app, { closeCaptures: () => cache.closeAll() });

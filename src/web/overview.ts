@@ -1,6 +1,13 @@
 import { type CaptureEvent, type CaptureMeta, type CaptureReader, type Dissection, type Listed, SAMPLE_CATEGORIES, type SampleCategory, type Side } from '../capture/index.js';
-import { type Lang, describeProblem, fieldTitle, formatInteger } from '../protocol/index.js';
-import { type ProblemView, fileName, formatMs } from './steps.js';
+import { type Lang, fieldTitle, formatInteger } from '../protocol/index.js';
+import { type ProblemView, fileName, formatMs, problemView } from './steps.js';
+
+/** An ISO time as the language writes it, in UTC: "Nov 23, 2026, 11:44:47 PM" or "23 de nov. de 2026, 23:44:47". */
+export function formatDate(iso: string, lang: Lang): string {
+  const date = new Date(iso);
+  if (Number.isNaN(date.getTime())) return iso;
+  return new Intl.DateTimeFormat(lang === 'pt' ? 'pt-BR' : 'en-US', { dateStyle: 'medium', timeStyle: 'medium', timeZone: 'UTC' }).format(date);
+}
 
 /** One capture in the home page's list. */
 export interface CaptureSummary {
@@ -89,6 +96,10 @@ export interface OverviewView {
   readonly meta: CaptureMeta;
   readonly streamLength: number;
   readonly duration: string;
+  /** When it was recorded, in words, UTC. */
+  readonly recordedAt: string;
+  /** The timeline shows the whole stream. */
+  readonly wholeTimeline: boolean;
   readonly files: readonly FileRow[];
   readonly ruler: readonly RulerBlock[];
   readonly rulerMore: number;
@@ -102,7 +113,7 @@ export interface OverviewView {
   readonly problems: readonly ProblemView[];
   readonly fieldSteps: number;
   readonly opSteps: number;
-  /** Options that change what goes on the wire (staged faults), as `name=value`. */
+  /** Sender options that shaped the stream (staged faults), as `wirestep send` flags. */
   readonly faults: readonly string[];
   /** The stream was written raw by a script, not by wirestep's sender. */
   readonly raw: boolean;
@@ -113,7 +124,17 @@ const RULER_MAX = 240;
 /** Writes or reads drawn per side at most. */
 const TIMELINE_MAX = 600;
 
-const NOT_FAULTS = new Set(['command', 'maxFileSize', 'idleTimeoutMs', 'raw']);
+/** The sender options that shape the stream, as `wirestep send` spells them. */
+const FAULT_FLAGS: Readonly<Record<string, string>> = {
+  chunk: '--chunk',
+  delayMs: '--delay-ms',
+  jitterMs: '--jitter-ms',
+  writePerField: '--write-per-field',
+  stopAfter: '--stop-after',
+  lieSize: '--lie-size',
+  padNameTo: '--pad-name-to',
+  count: '--count',
+};
 
 /** The overview of a capture: files, layout ruler, both sides' chunks on one scale, problems. */
 export async function loadOverview(id: string, reader: CaptureReader, d: Dissection, lang: Lang): Promise<OverviewView> {
@@ -152,10 +173,10 @@ export async function loadOverview(id: string, reader: CaptureReader, d: Dissect
   let scale = 0;
   const laneEvents: { side: Side; events: CaptureEvent[]; total: number }[] = [];
   for (const side of meta.sides) {
-    const all = await reader.events(side, 0, TIMELINE_MAX + 8);
-    const data = all.filter((e) => (e.type === 'write' || e.type === 'read') && e.length > 0).slice(0, TIMELINE_MAX);
+    const all = (await reader.events(side, 0, TIMELINE_MAX + 8)).filter((e) => (e.type === 'write' || e.type === 'read') && e.length > 0);
+    const data = all.slice(0, TIMELINE_MAX);
     const total = reader.eventCount(side) <= TIMELINE_MAX + 8
-      ? data.length
+      ? all.length
       : (await reader.eventsCovering(side, 0, reader.streamLength, 0)).total;
     laneEvents.push({ side, events: data, total });
     const last = data.at(-1);
@@ -185,19 +206,21 @@ export async function loadOverview(id: string, reader: CaptureReader, d: Dissect
     .map((f) => ({ kind: f.kind, id: f.id, x: (f.offset / scale) * 1000, w: (Math.min(f.length, scale - f.offset) / scale) * 1000 }));
 
   const faults = Object.entries(meta.options)
-    .filter(([k, v]) => !NOT_FAULTS.has(k) && v !== undefined && v !== null && v !== false && !(k === 'chunk' && v === 1024) && !(k === 'delayMs' && v === 0))
-    .map(([k, v]) => `${k}=${String(v)}`);
+    .filter(([k, v]) => k in FAULT_FLAGS && v !== undefined && v !== null && v !== false && !(k === 'chunk' && v === 1024) && !(k === 'delayMs' && v === 0))
+    .map(([k, v]) => (v === true ? FAULT_FLAGS[k]! : `${FAULT_FLAGS[k]} ${String(v)}`));
 
   return {
     id,
     meta,
     streamLength: reader.streamLength,
     duration: formatMs(await reader.durationUs(), lang),
+    recordedAt: formatDate(meta.createdAt, lang),
+    wholeTimeline: scale >= reader.streamLength,
     files,
     ruler,
     rulerMore: d.fields.length - Math.min(d.fields.length, RULER_MAX),
     timeline: { scale, lanes, fields: timelineFields },
-    problems: d.problems.map((p) => ({ kind: p.kind, severity: p.severity, field: p.field, offset: p.offset, length: p.length, message: describeProblem(p, lang) })),
+    problems: d.problems.map((p) => problemView(p, lang)),
     fieldSteps: d.fields.length,
     opSteps: reader.opCount,
     faults,

@@ -11,6 +11,7 @@ import {
   formatInteger,
   hexBytes,
   nextField,
+  parseFieldId,
 } from '../protocol/index.js';
 import { BYTES_PER_ROW, type HexCell, hexRows } from './hexdump.js';
 import { t } from './i18n.js';
@@ -32,6 +33,8 @@ const CARRIERS_LISTED = 24;
 /** A problem, ready to show. */
 export interface ProblemView {
   readonly kind: Problem['kind'];
+  /** The problem's name in words. */
+  readonly title: string;
   readonly severity: Problem['severity'];
   readonly field: string;
   readonly offset: number;
@@ -86,6 +89,8 @@ export interface ByteView extends HexCell {
 /** Consecutive bytes of one row that belong to the same field, for compact markup. */
 export interface ByteRun {
   readonly field: string | null;
+  /** The field's title in words ("Contents of file 1"). */
+  readonly title: string | null;
   readonly kind: Field['kind'] | null;
   readonly inFocus: boolean;
   /** Stream offset of the run's first byte. */
@@ -172,8 +177,9 @@ export function stepCount(reader: CaptureReader, dissection: Dissection, by: Ste
   return by === 'field' ? dissection.fields.length : reader.opCount;
 }
 
-function problemView(p: Problem, lang: Lang): ProblemView {
-  return { kind: p.kind, severity: p.severity, field: p.field, offset: p.offset, length: p.length, message: describeProblem(p, lang) };
+/** A problem ready to show, in `lang`. */
+export function problemView(p: Problem, lang: Lang): ProblemView {
+  return { kind: p.kind, title: t(lang, `problemTitle.${p.kind}`), severity: p.severity, field: p.field, offset: p.offset, length: p.length, message: describeProblem(p, lang) };
 }
 
 function declaredCount(d: Dissection): number | null {
@@ -221,6 +227,8 @@ export async function fieldView(reader: CaptureReader, d: Dissection, field: Fie
   } else if (field.kind === 'payload' || field.kind === 'trailing') {
     value = t(lang, 'bytes', { n: formatInteger(field.length, lang) });
   }
+  // Bytes that read the same both ways (00 00 … 00, or 78 78 … 78) teach nothing about byte order.
+  if (littleEndian === value) littleEndian = null;
   const problems = d.problems
     .filter((p) => p.field === field.id || (p.length > 0 && p.offset < field.offset + field.length && field.offset < p.offset + p.length))
     .map((p) => problemView(p, lang));
@@ -264,12 +272,13 @@ async function dumpRange(
   start: number,
   end: number,
   focus: { offset: number; length: number },
+  lang: Lang,
 ): Promise<DumpBlock['rows']> {
   const from = Math.floor(start / BYTES_PER_ROW) * BYTES_PER_ROW;
   const to = Math.min(reader.streamLength, Math.ceil(end / BYTES_PER_ROW) * BYTES_PER_ROW);
   const bytes = await reader.read(from, to - from);
   const problemRanges = d.problems.filter((p) => p.length > 0);
-  return hexRows(bytes, from).map((row) => withRuns({
+  return hexRows(bytes, from).map((row) => withRuns(lang, {
     address: row.address,
     offset: row.offset,
     cells: row.cells.map((cell): ByteView => {
@@ -290,14 +299,16 @@ async function dumpRange(
   }));
 }
 
-function withRuns(row: { address: string; offset: number; cells: ByteView[] }): DumpRow {
+function withRuns(lang: Lang, row: { address: string; offset: number; cells: ByteView[] }): DumpRow {
   const runs: ByteRun[] = [];
   for (const c of row.cells) {
     const last = runs.at(-1);
     if (last && last.field === c.field && last.inFocus === c.inFocus) {
       (last.cells as ByteView[]).push(c);
     } else {
-      runs.push({ field: c.field, kind: c.kind, inFocus: c.inFocus, offset: c.offset, fieldOffset: c.fieldOffset, cells: [c] });
+      const parsed = c.field ? parseFieldId(c.field) : null;
+      const title = parsed ? fieldTitle(parsed, lang) : null;
+      runs.push({ field: c.field, title, kind: c.kind, inFocus: c.inFocus, offset: c.offset, fieldOffset: c.fieldOffset, cells: [c] });
     }
   }
   return { ...row, runs, pad: BYTES_PER_ROW - row.cells.length };
@@ -309,24 +320,25 @@ async function dumpFocus(
   d: Dissection,
   focus: { offset: number; length: number },
   page: number | null,
+  lang: Lang,
 ): Promise<{ blocks: DumpBlock[]; paging: StepView['paging'] }> {
   const end = focus.offset + focus.length;
   if (focus.length <= SHOW_WHOLE) {
-    return { blocks: [{ rows: await dumpRange(reader, d, focus.offset, Math.max(end, focus.offset + 1), focus), gapAfter: 0 }], paging: null };
+    return { blocks: [{ rows: await dumpRange(reader, d, focus.offset, Math.max(end, focus.offset + 1), focus, lang), gapAfter: 0 }], paging: null };
   }
   const pages = Math.ceil(focus.length / PAGE_SIZE);
   if (page !== null) {
     const p = Math.min(Math.max(1, page), pages);
     const from = focus.offset + (p - 1) * PAGE_SIZE;
     const to = Math.min(end, from + PAGE_SIZE);
-    return { blocks: [{ rows: await dumpRange(reader, d, from, to, focus), gapAfter: 0 }], paging: { page: p, pages } };
+    return { blocks: [{ rows: await dumpRange(reader, d, from, to, focus, lang), gapAfter: 0 }], paging: { page: p, pages } };
   }
   const headEnd = Math.ceil((focus.offset + HEAD_TAIL) / BYTES_PER_ROW) * BYTES_PER_ROW;
   const tailStart = Math.floor((end - HEAD_TAIL) / BYTES_PER_ROW) * BYTES_PER_ROW;
   return {
     blocks: [
-      { rows: await dumpRange(reader, d, focus.offset, headEnd, focus), gapAfter: tailStart - headEnd },
-      { rows: await dumpRange(reader, d, tailStart, end, focus), gapAfter: 0 },
+      { rows: await dumpRange(reader, d, focus.offset, headEnd, focus, lang), gapAfter: tailStart - headEnd },
+      { rows: await dumpRange(reader, d, tailStart, end, focus, lang), gapAfter: 0 },
     ],
     paging: { page: 0, pages },
   };
@@ -386,7 +398,7 @@ function receiverState(d: Dissection, end: number, streamLength: number, lang: L
     return { field: null, title: '', have: 0, needed: '0', description: t(lang, 'state.done') };
   }
   const title = fieldTitle(field, lang);
-  const key = field.kind === 'trailing' ? 'state.trailing' : 'state.in';
+  const key = field.kind === 'trailing' ? 'state.trailing' : have === 0 ? 'state.next' : 'state.in';
   return {
     field: field.id,
     title,
@@ -416,9 +428,10 @@ export async function loadStep(
     const field = d.fields[n - 1]!;
     const view = await fieldView(reader, d, field, lang);
     const focus = { offset: field.offset, length: field.length };
-    const { blocks, paging } = await dumpFocus(reader, d, focus, page);
+    const { blocks, paging } = await dumpFocus(reader, d, focus, page, lang);
     const carriers = [];
-    for (const side of reader.meta.sides) {
+    // An empty field has no bytes, so no write or read carried it.
+    for (const side of field.length > 0 ? reader.meta.sides : []) {
       const { events, total: count } = await reader.eventsCovering(side, field.offset, field.length, CARRIERS_LISTED);
       const views = [];
       for (const e of events) views.push(eventView(e, (await reader.opIndex(e)) + 1, lang, reader));
@@ -455,7 +468,7 @@ export async function loadStep(
       const whole = from === f.offset && to === f.offset + f.length - 1;
       fields.push(whole ? view : { ...view, portion: { from, to, length: to - from + 1 } });
     }
-    ({ blocks, paging } = await dumpFocus(reader, d, focus, page));
+    ({ blocks, paging } = await dumpFocus(reader, d, focus, page, lang));
   }
   const stateAfter = e.side === 'receiver' && isData ? receiverState(d, e.offset + e.length, reader.streamLength, lang) : null;
   const onFields = new Set(fields.flatMap((f) => f.problems.map((p) => `${p.kind}@${p.offset}`)));
@@ -463,7 +476,10 @@ export async function loadStep(
     ? d.problems
         .filter((p) => p.offset < e.offset + e.length && e.offset <= p.offset + p.length && !onFields.has(`${p.kind}@${p.offset}`))
         .map((p) => problemView(p, lang))
-    : e.type === 'close' || e.type === 'end' ? d.problems.filter((p) => p.kind === 'fewer-files-than-count').map((p) => problemView(p, lang)) : [];
+    : e.type === 'close' || e.type === 'end'
+      // What is missing shows where the stream stopped: zero-length problems at its end.
+      ? d.problems.filter((p) => p.length === 0 && p.offset >= e.offset).map((p) => problemView(p, lang))
+      : [];
   return {
     ...base,
     title: event.description,

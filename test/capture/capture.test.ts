@@ -80,6 +80,30 @@ describe('capture writer and reader', () => {
     });
   });
 
+  it('merges both sides in time order with the sender first on equal times', async () => {
+    await withTempDir(async (root) => {
+      // Times come in pairs, so the sides tie often; the order of records is shuffled but sorted per side.
+      const times = [1, 1, 2, 2, 2, 3, 5, 5, 8, 8, 8, 8, 9, 13, 13];
+      let i = 0;
+      const w = await CaptureWriter.create({ root, id: 'ties', sides: ['sender', 'receiver'], clock: () => BigInt(times[Math.min(i++, times.length - 1)]!) * 1000n });
+      const sides = ['receiver', 'sender', 'sender', 'receiver', 'sender', 'receiver', 'receiver', 'sender', 'sender', 'receiver', 'sender', 'receiver', 'receiver', 'sender'] as const;
+      i = 0;
+      sides.forEach((side, n) => w.record(side, side === 'sender' ? 'write' : 'read', n, 1, new Uint8Array([n])));
+      await w.finish('complete');
+      const r = await CaptureReader.open(path.join(root, 'ties'));
+      try {
+        const all = [...(await r.events('sender', 0, 100)), ...(await r.events('receiver', 0, 100))];
+        const expected = all.sort((a, b) => a.timeUs - b.timeUs || (a.side === b.side ? a.index - b.index : a.side === 'sender' ? -1 : 1));
+        const merged = [];
+        for (let n = 0; n < r.opCount; n++) merged.push(await r.op(n));
+        expect(merged.map((e) => `${e.side}${e.index}`)).toEqual(expected.map((e) => `${e.side}${e.index}`));
+        for (let n = 0; n < merged.length; n++) expect(await r.opIndex(merged[n]!)).toBe(n);
+      } finally {
+        await r.close();
+      }
+    });
+  });
+
   it('finds the writes and reads that carried a byte range', async () => {
     await withTempDir(async (root) => {
       const { dir } = await writeTwoSided(root);
@@ -299,8 +323,8 @@ describe('capture store', () => {
       for (const bad of ['../outside/secret', '..', '.hidden', 'a/b', 'linked', '%2e%2e']) {
         await expect(store.locate(bad)).rejects.toMatchObject({ code: 'not-found' });
       }
-      expect(await resolveCapture(path.join(caps, 'one'), '/nonexistent')).toBe(path.join(caps, 'one'));
-      expect(await resolveCapture('one', caps)).toBe(path.join(caps, 'one'));
+      expect(await resolveCapture(path.join(caps, 'one'), ['/nonexistent'])).toBe(path.join(caps, 'one'));
+      expect(await resolveCapture('one', [caps])).toBe(path.join(caps, 'one'));
     });
   });
 

@@ -9,6 +9,7 @@ import { withTempDir } from '../helpers/net.js';
 describe('terminal dump of hostile bytes', () => {
   it('shows control characters as \\xNN', () => {
     expect(terminalSafe('a\x1b[2Jb\nc\x07')).toBe('a\\x1b[2Jb\\x0ac\\x07');
+    expect(terminalSafe('evil\u202etxt.exe')).toBe('evil\\u202etxt.exe');
   });
 
   it('prints a name holding an escape sequence and a newline without passing them to the terminal', async () => {

@@ -31,7 +31,9 @@ export interface ReceiverFixture {
  */
 export async function withReceiver<T>(fn: (r: ReceiverFixture) => Promise<T>, options: Partial<ReceiverOptions> = {}): Promise<T> {
   return withTempDir(async (root) => {
-    const outDir = path.join(root, 'out');
+    // Two folders deep, so that a name climbing out with ../../ would still land inside `root`,
+    // where the tests can see it.
+    const outDir = path.join(root, 'srv', 'data', 'out');
     const capturesDir = path.join(root, 'captures');
     const results: ConnectionResult[] = [];
     const waiting: ((r: ConnectionResult) => void)[] = [];

@@ -143,6 +143,7 @@ describe('dissect', () => {
     expect(reasons('drive')).toEqual(['drive']);
     expect(reasons('reserved')).toEqual(['reserved']);
     expect(reasons('empty-name')).toEqual(['empty']);
+    expect(reasons('bidi')).toEqual(['bidi']);
   });
 
   it('puts name problems on the 128 name bytes', () => {

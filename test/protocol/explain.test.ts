@@ -50,7 +50,7 @@ describe('explanations', () => {
   it('says where a cut stream lost step, in numbers', () => {
     const { problems } = collect(dissect(streamCase('truncated-size').bytes));
     expect(describeProblem(problems[0]!, 'en')).toBe('At offset 135 the stream ended inside “Size of file 1”: it needed 8 bytes and 3 came.');
-    expect(describeProblem(problems[0]!, 'pt')).toBe('No offset 135 a transmissão terminou no meio de “Tamanho do arquivo 1”: o campo tem 8 bytes e só chegaram 3.');
+    expect(describeProblem(problems[0]!, 'pt')).toBe('No offset 135 o fluxo terminou no meio de “Tamanho do arquivo 1”: o campo tem 8 bytes e só chegaram 3.');
   });
 
   it('has the same keys in English and Portuguese', () => {

@@ -96,11 +96,13 @@ describe('hostile samples replayed to a real receiver', () => {
       await sendRaw(rx.port, [bytes]);
       const result = await rx.nextResult();
       expect(result.problems.map((p) => p.kind).filter((k) => s.sample.expect.includes(k))).toEqual(result.problems.map((p) => p.kind));
-      expect((await readdir(rx.root)).sort()).toEqual(['captures', 'out']);
+      expect((await readdir(rx.root)).sort()).toEqual(['captures', 'srv']);
+      expect(await readdir(path.join(rx.root, 'srv'))).toEqual(['data']);
+      expect(await readdir(path.join(rx.root, 'srv', 'data'))).toEqual(['out']);
       const saved = result.files.filter((f) => f.status === 'saved').map((f) => f.savedAs).sort();
       expect((await readdir(rx.outDir)).sort()).toEqual(saved);
       // Where a refused name would have landed, had it been joined to the folder as given.
-      for (const f of result.files.filter((x) => x.status === 'refused')) {
+      for (const f of result.files.filter((x) => x.status === 'refused' && x.name !== '')) {
         expect(existsSync(path.resolve(rx.outDir, f.name))).toBe(false);
       }
     });

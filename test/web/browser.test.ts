@@ -69,7 +69,7 @@ describe('stepping through the demo capture in Chromium', () => {
     await page.locator('.dump .hex .run.k-size').first().hover();
     expect(await page.locator('.dump .hex .run.lit i').count()).toBe(8);
     await page.locator('.dump .hex .run.k-payload:not(.ctx) i').nth(5).hover();
-    expect(await page.locator('.byte-info').textContent()).toBe('Byte at stream offset 145 (0x91) · byte 5 of file[1].payload');
+    expect(await page.locator('.byte-info').textContent()).toBe('Byte at stream offset 145 (0x91) · byte 5 of “Contents of file 1”, counting from 0');
 
     await page.keyboard.press('ArrowLeft');
     await page.waitForURL(/steps\/3\?by=field/);

@@ -53,7 +53,7 @@
     const id = run.dataset.field;
     if (id && hexRun && hexRun.dataset.fstart !== undefined) {
       const within = Number(hexRun.dataset.fstart) + index;
-      text += ' · ' + info.dataset.within.replace('{n}', String(within)).replace('{field}', id);
+      text += ' · ' + info.dataset.within.replace('{n}', String(within)).replace('{field}', hexRun.dataset.title || id);
     }
     info.textContent = text;
   });
