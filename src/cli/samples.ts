@@ -82,8 +82,8 @@ const SAMPLES: readonly Sample[] = [
   },
   {
     id: 'recut-write-per-field', category: 're-cut', lesson: 'byte-stream', expect: [],
-    en: 'One file sent with exactly one write per field (4 + 128 + 8 + 154 bytes): the receiver may still read them glued together or split.',
-    pt: 'Um arquivo enviado com exatamente uma escrita por campo (4 + 128 + 8 + 154 bytes): mesmo assim o servidor pode ler tudo grudado ou picado.',
+    en: `One file sent with exactly one write per field (4 + 128 + 8 + ${POEM.length} bytes): the receiver may still read them glued together or split.`,
+    pt: `Um arquivo enviado com exatamente uma escrita por campo (4 + 128 + 8 + ${POEM.length} bytes): mesmo assim o servidor pode ler tudo grudado ou picado.`,
     files: [{ name: 'poema.txt', data: POEM }],
     send: { writePerField: true },
   },
@@ -102,7 +102,7 @@ const SAMPLES: readonly Sample[] = [
   },
   {
     id: 'long-name-derails', category: 'malformed', lesson: 'text-in-fields', expect: ['name-unpadded', 'size-over-limit', 'truncated', 'fewer-files-than-count'],
-    en: 'A 140-byte name sent whole, as the reference client does: the receiver takes bytes 128 to 135 of the name as the size and loses step.',
+    en: 'A 140-byte name sent whole, as the reference client does: the receiver takes bytes 128 to 135 of the name as the size and loses its place in the stream.',
     pt: 'Um nome de 140 bytes enviado inteiro, como faz o cliente de referência: o servidor lê os bytes 128 a 135 do nome como tamanho e perde o passo.',
     // Raw, so all four writes go out before the receiver gives up: the capture is the same every time.
     raw: [encodeCount(1), encodeName(LONG_NAME), encodeSize(9), te.encode('conteúdo\n')],
