@@ -255,13 +255,17 @@ function collect(value: string, previous: string[] | undefined): string[] {
 }
 
 /** The URLs others on the network can open, when `host` listens beyond this machine. */
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host.startsWith('127.');
+}
+
 function sharedUrls(host: string, port: number): string[] {
-  if (host === '127.0.0.1' || host === 'localhost' || host === '::1' || host.startsWith('127.')) return [];
+  if (isLoopback(host)) return [];
   if (host !== '0.0.0.0' && host !== '::') return [`http://${host.includes(':') ? `[${host}]` : host}:${port}/`];
   return Object.values(networkInterfaces())
     .flat()
-    .filter((i) => i && !i.internal && i.family === 'IPv4')
-    .map((i) => `http://${i!.address}:${port}/`);
+    .filter((i) => i && !i.internal && (i.family === 'IPv4' || (host === '::' && !i.address.startsWith('fe80'))))
+    .map((i) => (i!.family === 'IPv4' ? `http://${i!.address}:${port}/` : `http://[${i!.address}]:${port}/`));
 }
 
 program
@@ -280,12 +284,13 @@ program
     }).catch((err: Error) => fail(`cannot listen on ${opts.host}:${opts.port}: ${err.message}`));
     const port = (server.address() as AddressInfo).port;
     const sharedAt = sharedUrls(opts.host, port);
-    const app = createApp({ store, sharedAt });
+    const shared = !isLoopback(opts.host);
+    const app = createApp({ store, shared, sharedAt });
     server.on('request', app);
     const local = opts.host === '0.0.0.0' || opts.host === '::' ? '127.0.0.1' : opts.host;
     logLine(`wirestep is showing the captures in ${dirs.map((d) => path.resolve(d)).join(', ')}`);
     logLine(`open http://${local.includes(':') ? `[${local}]` : local}:${port}/`);
-    if (sharedAt.length > 0) logLine(`others on the network can open: ${sharedAt.join('  ')}`);
+    if (shared) logLine(sharedAt.length > 0 ? `others on the network can open: ${sharedAt.join('  ')}` : 'open to the network, at this machine’s address');
     const stop = (): void => {
       server.close();
       void app.closeCaptures().then(() => process.exit(EXIT.ok));

@@ -13,9 +13,15 @@ import { toJson } from './json.js';
 /** What the site is built on. */
 export interface AppOptions {
   readonly store: CaptureStore;
-  /** Addresses others can reach the site at, when it listens beyond this machine; else empty. */
+  /** Whether the site listens beyond this machine (`--host 0.0.0.0`, say). */
+  readonly shared?: boolean;
+  /** Addresses others can reach the site at, when known. */
   readonly sharedAt?: readonly string[];
 }
+
+// A site on the loopback answers only to loopback names: a web page elsewhere cannot point a
+// DNS name at 127.0.0.1 and read the captures through the visitor's browser (DNS rebinding).
+const LOOPBACK_HOSTS = /^(localhost|127\.\d{1,3}\.\d{1,3}\.\d{1,3}|\[::1\])(:\d+)?$/i;
 
 /** An error with the HTTP status it should produce. */
 class HttpError extends Error {
@@ -95,6 +101,15 @@ export function createApp(options: AppOptions): express.Express & { closeCapture
       strictTransportSecurity: false,
     }),
   );
+  if (!options.shared) {
+    app.use((req, res, next) => {
+      if (LOOPBACK_HOSTS.test(req.headers.host ?? '')) {
+        next();
+        return;
+      }
+      res.status(421).type('text/plain').send('This wirestep site answers only to localhost and 127.0.0.1. Start it with --host to share it.');
+    });
+  }
   app.use('/static', express.static(path.join(root, 'views', 'static'), { maxAge: '1h', index: false }));
   app.use((req, res, next) => {
     // The site takes no request bodies.
@@ -110,6 +125,7 @@ export function createApp(options: AppOptions): express.Express & { closeCapture
     res.locals.url = urls(lang);
     res.locals.path = req.path;
     res.locals.query = req.query;
+    res.locals.shared = options.shared === true;
     res.locals.sharedAt = options.sharedAt ?? [];
     next();
   });
@@ -213,6 +229,7 @@ export function createApp(options: AppOptions): express.Express & { closeCapture
     res.locals.path ??= req.path;
     res.locals.query ??= {};
     res.locals.sharedAt ??= options.sharedAt ?? [];
+    res.locals.shared ??= options.shared === true;
     res.render('error', { status, message, kind });
   });
 

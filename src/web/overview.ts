@@ -1,6 +1,6 @@
 import { type CaptureEvent, type CaptureMeta, type CaptureReader, type Dissection, type Listed, SAMPLE_CATEGORIES, type SampleCategory, type Side } from '../capture/index.js';
 import { type Lang, fieldTitle, formatInteger } from '../protocol/index.js';
-import { type ProblemView, fileName, formatMs, problemView } from './steps.js';
+import { type ProblemView, formatMs, problemView } from './steps.js';
 
 /** An ISO time as the language writes it, in UTC: "Nov 23, 2026, 11:44:47 PM" or "23 de nov. de 2026, 23:44:47". */
 export function formatDate(iso: string, lang: Lang): string {
@@ -101,6 +101,8 @@ export interface OverviewView {
   /** The timeline shows the whole stream. */
   readonly wholeTimeline: boolean;
   readonly files: readonly FileRow[];
+  /** Files not listed in the table. */
+  readonly filesMore: number;
   readonly ruler: readonly RulerBlock[];
   readonly rulerMore: number;
   readonly timeline: {
@@ -119,6 +121,8 @@ export interface OverviewView {
   readonly raw: boolean;
 }
 
+/** Files listed in the overview's table at most; the rest are in the field steps. */
+const FILES_LISTED = 500;
 /** Fields drawn in the ruler at most. */
 const RULER_MAX = 240;
 /** Writes or reads drawn per side at most. */
@@ -142,13 +146,15 @@ export async function loadOverview(id: string, reader: CaptureReader, d: Dissect
   const names = new Map(d.fields.filter((f) => f.kind === 'name').map((f) => [f.file!, f]));
   const sizes = new Map(d.fields.filter((f) => f.kind === 'size').map((f) => [f.file!, f]));
   const stepOf = new Map(d.fields.map((f, i) => [f, i + 1]));
+  const outcomes = new Map(meta.files.map((f) => [f.file, f]));
   const fileNumbers = [...new Set([...names.keys(), ...meta.files.map((f) => f.file)])].sort((a, b) => a - b);
-  const files: FileRow[] = fileNumbers.map((n) => {
-    const outcome = meta.files.find((f) => f.file === n);
+  const files: FileRow[] = fileNumbers.slice(0, FILES_LISTED).map((n) => {
+    const outcome = outcomes.get(n);
     const size = sizes.get(n)?.value;
+    const nameValue = names.get(n)?.value;
     return {
       n,
-      name: fileName(d, n) ?? outcome?.name ?? null,
+      name: nameValue?.kind === 'name' ? nameValue.name.text : outcome?.name ?? null,
       size: size?.kind === 'size' ? formatInteger(size.size, lang) : null,
       status: outcome?.status ?? null,
       savedAs: outcome?.savedAs ?? null,
@@ -217,6 +223,7 @@ export async function loadOverview(id: string, reader: CaptureReader, d: Dissect
     recordedAt: formatDate(meta.createdAt, lang),
     wholeTimeline: scale >= reader.streamLength,
     files,
+    filesMore: Math.max(0, fileNumbers.length - FILES_LISTED),
     ruler,
     rulerMore: d.fields.length - Math.min(d.fields.length, RULER_MAX),
     timeline: { scale, lanes, fields: timelineFields },

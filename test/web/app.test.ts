@@ -259,11 +259,22 @@ describe('errors', () => {
 describe('shared on the network', () => {
   it('says where others can reach it', async () => {
     await withTempDir(async (dir) => {
-      const shared = createApp({ store: new CaptureStore([dir]), sharedAt: ['http://192.0.2.10:3000/'] });
+      const shared = createApp({ store: new CaptureStore([dir]), shared: true, sharedAt: ['http://192.0.2.10:3000/'] });
       const res = await request(shared).get('/').expect(200);
       expect(res.text).toContain('open to other machines');
       expect(res.text).toContain('http://192.0.2.10:3000/');
+      await request(shared).get('/').set('Host', '192.0.2.10:3000').expect(200);
       await shared.closeCaptures();
+    });
+  });
+
+  it('answers only to loopback names when not shared, against DNS rebinding', async () => {
+    await withTempDir(async (dir) => {
+      const local = createApp({ store: new CaptureStore([dir]) });
+      await request(local).get('/').set('Host', 'evil.example:3000').expect(421);
+      await request(local).get('/').set('Host', 'localhost:3000').expect(200);
+      await request(local).get('/api/captures').set('Host', '127.0.0.1').expect(200);
+      await local.closeCaptures();
     });
   });
 });

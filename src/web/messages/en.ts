@@ -2,6 +2,7 @@
 export const en = {
   'ui.language': 'Language',
   'ui.shared': 'This site is open to other machines on the network. Others can reach it at',
+  'ui.sharedNoAddress': 'This site is open to other machines on the network, at this machine’s address.',
   'ui.footer': 'wirestep: what went over the wire, byte by byte.',
   'home.title': 'Captures',
   'home.lead': 'Each capture is one recorded transfer: what the sender wrote, what the receiver read, and every byte in between. Open one and step through it.',
@@ -73,6 +74,7 @@ export const en = {
   'capture.chunkTip': '{n} bytes from offset {offset} (step {step})',
   'capture.files': 'Files',
   'capture.noFiles': 'No file was announced.',
+  'capture.filesMore': 'And {n} more files: step through the fields to see them.',
   'capture.name': 'Name',
   'capture.size': 'Size (bytes)',
   'capture.receiverDid': 'Receiver',

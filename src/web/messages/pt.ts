@@ -4,6 +4,7 @@ import type { MessageKey } from './en.js';
 export const pt: Readonly<Record<MessageKey, string>> = {
   'ui.language': 'Idioma',
   'ui.shared': 'Este site está aberto para outras máquinas da rede. Os alunos podem acessar em',
+  'ui.sharedNoAddress': 'Este site está aberto para outras máquinas da rede, no endereço desta máquina.',
   'ui.footer': 'wirestep: o que passou pelo fio, byte a byte.',
   'home.title': 'Capturas',
   'home.lead': 'Cada captura é uma transferência gravada: o que o cliente escreveu, o que o servidor leu e cada byte no meio do caminho. Abra uma e vá passo a passo.',
@@ -75,6 +76,7 @@ export const pt: Readonly<Record<MessageKey, string>> = {
   'capture.chunkTip': '{n} bytes a partir do offset {offset} (passo {step})',
   'capture.files': 'Arquivos',
   'capture.noFiles': 'Nenhum arquivo foi anunciado.',
+  'capture.filesMore': 'E mais {n} arquivos: veja os passos por campo para conhecê-los.',
   'capture.name': 'Nome',
   'capture.size': 'Tamanho (bytes)',
   'capture.receiverDid': 'Servidor',
