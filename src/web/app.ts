@@ -3,6 +3,8 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import helmet from 'helmet';
 import { CaptureError, type CaptureStore } from '../capture/index.js';
 import { ReaderCache } from './cache.js';
+import { findLesson, lessonsIn, loadLessons } from './lessons.js';
+import { lessonFor, renderLessonParts } from './lesson-view.js';
 import { LANGS, type Lang, formatInteger } from '../protocol/index.js';
 import { t, tn } from './i18n.js';
 import { groupCaptures, loadOverview, summarize } from './overview.js';
@@ -17,6 +19,8 @@ export interface AppOptions {
   readonly shared?: boolean;
   /** Addresses others can reach the site at, when known. */
   readonly sharedAt?: readonly string[];
+  /** Folder of the lessons; default the package's lessons/. */
+  readonly lessonsDir?: string;
 }
 
 // A site on the loopback answers only to loopback names: a web page elsewhere cannot point a
@@ -59,6 +63,8 @@ function urls(lang: Lang) {
   return {
     home: () => `/${q({})}`,
     capture: (id: string) => `/captures/${encodeURIComponent(id)}${q({})}`,
+    lessons: () => `/lessons${q({})}`,
+    lesson: (slug: string) => `/lessons/${encodeURIComponent(slug)}${q({})}`,
     step: (id: string, n: number, by: StepBy, page?: number) => `/captures/${encodeURIComponent(id)}/steps/${n}${q({ by, page })}`,
     lang: (path: string, to: Lang, params: Record<string, string | number | undefined> = {}) => {
       const all = { ...params, ...(to === 'en' ? {} : { lang: to }) };
@@ -75,6 +81,8 @@ function urls(lang: Lang) {
 export function createApp(options: AppOptions): express.Express & { closeCaptures(): Promise<void> } {
   const root = packageRoot();
   const cache = new ReaderCache(options.store);
+  // Lessons are read once, at start: a broken lesson file stops the site with its name.
+  const lessons = loadLessons(options.lessonsDir ?? path.join(root, 'lessons'));
   const app = express();
   app.set('view engine', 'ejs');
   app.set('views', path.join(root, 'views'));
@@ -126,6 +134,7 @@ export function createApp(options: AppOptions): express.Express & { closeCapture
     res.locals.path = req.path;
     res.locals.query = req.query;
     res.locals.shared = options.shared === true;
+    res.locals.hasLessons = lessons.length > 0;
     res.locals.sharedAt = options.sharedAt ?? [];
     next();
   });
@@ -163,8 +172,23 @@ export function createApp(options: AppOptions): express.Express & { closeCapture
     const n = positiveInt(req.params.n, 'the step');
     const page = req.query.page === undefined ? null : positiveInt(req.query.page, 'the page');
     const id = String(req.params.id);
-    const step = await cache.use(id, ({ reader, dissection }) => loadStep(id, reader, dissection, by, n, res.locals.lang as Lang, page));
-    res.render('step', { step });
+    const lang = res.locals.lang as Lang;
+    const step = await cache.use(id, ({ reader, dissection }) => loadStep(id, reader, dissection, by, n, lang, page));
+    res.render('step', { step, lesson: lessonFor(lessons, step, lang) });
+  }));
+
+  app.get('/lessons', (_req, res) => {
+    res.render('lessons', { lessons: lessonsIn(lessons, res.locals.lang as Lang) });
+  });
+
+  app.get('/lessons/:slug', wrap(async (req, res) => {
+    const lang = res.locals.lang as Lang;
+    const lesson = findLesson(lessons, String(req.params.slug), lang);
+    if (!lesson) throw new HttpError(404, `no lesson ${JSON.stringify(String(req.params.slug))}`);
+    const parts = await renderLessonParts(cache, lesson, lang);
+    const list = lessonsIn(lessons, lesson.lang);
+    const at = list.findIndex((l) => l.slug === lesson.slug);
+    res.render('lesson', { lesson, parts, prev: list[at - 1] ?? null, next: list[at + 1] ?? null });
   }));
 
   app.get('/api/captures', wrap(async (_req, res) => {
@@ -230,6 +254,7 @@ export function createApp(options: AppOptions): express.Express & { closeCapture
     res.locals.query ??= {};
     res.locals.sharedAt ??= options.sharedAt ?? [];
     res.locals.shared ??= options.shared === true;
+    res.locals.hasLessons ??= lessons.length > 0;
     res.render('error', { status, message, kind });
   });
 

@@ -91,6 +91,8 @@ export interface ByteRun {
   readonly field: string | null;
   /** The field's title in words ("Contents of file 1"). */
   readonly title: string | null;
+  /** Where the run's bytes are, in the stream and in their field, in words (a tooltip). */
+  readonly label: string;
   readonly kind: Field['kind'] | null;
   readonly inFocus: boolean;
   /** Stream offset of the run's first byte. */
@@ -300,17 +302,27 @@ async function dumpRange(
 }
 
 function withRuns(lang: Lang, row: { address: string; offset: number; cells: ByteView[] }): DumpRow {
-  const runs: ByteRun[] = [];
+  const grouped: ByteView[][] = [];
   for (const c of row.cells) {
-    const last = runs.at(-1);
-    if (last && last.field === c.field && last.inFocus === c.inFocus) {
-      (last.cells as ByteView[]).push(c);
-    } else {
-      const parsed = c.field ? parseFieldId(c.field) : null;
-      const title = parsed ? fieldTitle(parsed, lang) : null;
-      runs.push({ field: c.field, title, kind: c.kind, inFocus: c.inFocus, offset: c.offset, fieldOffset: c.fieldOffset, cells: [c] });
-    }
+    const last = grouped.at(-1);
+    if (last && last[0]!.field === c.field && last[0]!.inFocus === c.inFocus) last.push(c);
+    else grouped.push([c]);
   }
+  const runs = grouped.map((cells): ByteRun => {
+    const first = cells[0]!;
+    const last = cells.at(-1)!;
+    const parsed = first.field ? parseFieldId(first.field) : null;
+    const title = parsed ? fieldTitle(parsed, lang) : null;
+    const n = (v: number): string => formatInteger(v, lang);
+    const label = t(lang, title ? 'step.runLabel' : 'step.runLabelNoField', {
+      title: title ?? '',
+      from: n(first.offset),
+      to: n(last.offset),
+      fieldFrom: n(first.fieldOffset),
+      fieldTo: n(last.fieldOffset),
+    });
+    return { field: first.field, title, label, kind: first.kind, inFocus: first.inFocus, offset: first.offset, fieldOffset: first.fieldOffset, cells };
+  });
   return { ...row, runs, pad: BYTES_PER_ROW - row.cells.length };
 }
 

@@ -120,4 +120,28 @@ describe('stepping through the demo capture in Chromium', () => {
     expect(errors).toEqual([]);
     await page.close();
   });
+
+  it('switches a step page and a lesson to Portuguese with the language link', async () => {
+    const page = await browser.newPage();
+    await page.goto(`${site.url}/captures/demo-10-files/steps/1?by=field`);
+    expect(await page.locator('h1').textContent()).toBe('File count');
+    await page.getByRole('link', { name: 'Português' }).click();
+    await page.waitForURL(/lang=pt/);
+    expect(await page.locator('h1').textContent()).toBe('Quantidade de arquivos');
+    expect(await page.locator('section.field .explain').first().textContent()).toContain('00 00 00 0A são 10 arquivos');
+    // The language stays on as one steps on.
+    await page.keyboard.press('ArrowRight');
+    await page.waitForURL(/steps\/2\?by=field&lang=pt/);
+    expect(await page.locator('h1').textContent()).toBe('Nome do arquivo 1');
+
+    await page.goto(`${site.url}/lessons/sockets`);
+    const english = await page.locator('article h1').textContent();
+    await page.getByRole('link', { name: 'Português' }).click();
+    await page.waitForURL(/\/lessons\/sockets\?lang=pt/);
+    expect(await page.locator('html').getAttribute('lang')).toBe('pt-BR');
+    expect(await page.locator('article h1').textContent()).not.toBe(english);
+    expect(await page.locator('.top').textContent()).toContain('Aulas');
+    await page.screenshot({ path: path.join(TEST_OUTPUT, 'lesson-sockets-pt.png'), fullPage: true });
+    await page.close();
+  });
 });

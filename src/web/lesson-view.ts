@@ -1,0 +1,69 @@
+import type { CaptureReader, Dissection } from '../capture/index.js';
+import { type Lang, formatInteger } from '../protocol/index.js';
+import type { ReaderCache } from './cache.js';
+import { type EmbedRequest, FACT, type Fact, type Lesson, renderLesson } from './lessons.js';
+import { type StepView, loadStep } from './steps.js';
+
+/** A lesson part ready for the view: HTML, or a live step with the link to its page. */
+export type LessonViewPart = { readonly html: string } | { readonly step: StepView; readonly request: EmbedRequest };
+
+/** A number a lesson asks of a capture, computed from the capture itself. */
+async function computeFact(reader: CaptureReader, d: Dissection, fact: Fact): Promise<number> {
+  switch (fact) {
+    case 'bytes':
+      return reader.streamLength;
+    case 'files':
+      return d.fields.filter((f) => f.kind === 'payload' && f.complete).length;
+    case 'fields':
+      return d.fields.length;
+    case 'problems':
+      return d.problems.length;
+    case 'writes':
+      return (await reader.eventsCovering('sender', 0, reader.streamLength, 0)).total;
+    case 'reads':
+      return (await reader.eventsCovering('receiver', 0, reader.streamLength, 0)).total;
+  }
+}
+
+/** The step an embed asks for: a field step, or the op step of a side's Nth write or read. */
+async function embedStep(reader: CaptureReader, d: Dissection, request: EmbedRequest, lang: Lang): Promise<StepView> {
+  if (request.by === 'field') return loadStep(request.capture, reader, d, 'field', request.n, lang);
+  const side = request.by === 'write' ? 'sender' : 'receiver';
+  // The Nth data event: connect/accept come first, so look a little past N.
+  const events = (await reader.events(side, 0, request.n + 4)).filter((e) => e.type === request.by && e.length > 0);
+  const e = events[request.n - 1];
+  if (!e) throw new RangeError(`${request.capture} has no ${request.by} ${request.n}`);
+  return loadStep(request.capture, reader, d, 'op', (await reader.opIndex(e)) + 1, lang);
+}
+
+/** Renders a lesson with its facts filled and its embeds loaded from the captures. */
+export async function renderLessonParts(cache: ReaderCache, lesson: Lesson, lang: Lang): Promise<LessonViewPart[]> {
+  const facts = new Map<string, string>();
+  for (const [, capture, name] of lesson.body.matchAll(FACT)) {
+    const key = `${capture}.${name}`;
+    if (facts.has(key)) continue;
+    const n = await cache.use(capture!, ({ reader, dissection }) => computeFact(reader, dissection, name as Fact));
+    facts.set(key, formatInteger(n, lang));
+  }
+  const parts = renderLesson(lesson, (capture, name) => facts.get(`${capture}.${name}`)!);
+  const out: LessonViewPart[] = [];
+  for (const part of parts) {
+    if ('html' in part) {
+      out.push(part);
+      continue;
+    }
+    const request = part.embed;
+    out.push({ request, step: await cache.use(request.capture, ({ reader, dissection }) => embedStep(reader, dissection, request, lang)) });
+  }
+  return out;
+}
+
+/** The lesson that explains what a step shows: its field's kind, or socket operations. */
+export function lessonFor(lessons: readonly Lesson[], step: StepView, lang: Lang): { slug: string; title: string } | null {
+  const mine = lessons.filter((l) => l.lang === lang);
+  const kind = step.fields[0]?.kind;
+  const lesson = step.by === 'op'
+    ? mine.find((l) => l.ops)
+    : mine.find((l) => kind !== undefined && l.fields.includes(kind));
+  return lesson ? { slug: lesson.slug, title: lesson.title } : null;
+}
