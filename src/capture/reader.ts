@@ -336,7 +336,11 @@ export class CaptureReader {
   async #dissect(): Promise<Dissection> {
     const limit = this.meta.options.maxFileSize;
     const maxFileSize = typeof limit === 'string' && /^\d+$/.test(limit) ? BigInt(limit) : undefined;
-    const d = new Dissector(maxFileSize === undefined ? {} : { maxFileSize });
+    const maxFiles = this.meta.options.maxFiles;
+    const d = new Dissector({
+      ...(maxFileSize === undefined ? {} : { maxFileSize }),
+      ...(typeof maxFiles === 'number' && Number.isSafeInteger(maxFiles) ? { maxFiles } : {}),
+    });
     const events = [];
     let block: Uint8Array = new Uint8Array(0);
     let blockAt = 0;

@@ -8,7 +8,8 @@ import path from 'node:path';
 import { CaptureError, CaptureReader, CaptureStore, TOOL, resolveCapture } from '../capture/index.js';
 import { createApp } from '../web/app.js';
 import { packageRoot } from '../web/paths.js';
-import { DEFAULT_MAX_FILE_SIZE, listFiles, runDemo, sendFiles, startReceiver, transferSize } from '../net/index.js';
+import { LiveFeed } from '../web/live.js';
+import { DEFAULT_MAX_FILE_SIZE, RECEIVER_DEFAULTS, listFiles, runDemo, sendFiles, startReceiver, transferSize } from '../net/index.js';
 import { type Lang, NAME_LENGTH, formatInteger } from '../protocol/index.js';
 import { t } from '../web/i18n.js';
 import { type StepBy, StepRangeError, loadStep, stepCount } from '../web/steps.js';
@@ -89,8 +90,11 @@ program
   .option('--captures <dir>', 'folder for the captures', 'captures')
   .option('--no-capture', 'record nothing (to measure what recording costs)')
   .option('--max-file-size <bytes>', 'largest size a file may declare (default: 4G)', byteSize)
-  .option('--idle-timeout <seconds>', 'cut a connection silent for this long (0: never)', integer(0), 30)
-  .action(async (opts: { host: string; port: number; out: string; captures: string; capture: boolean; maxFileSize?: bigint; idleTimeout: number }) => {
+  .option('--max-files <n>', 'largest file count a transfer may announce', integer(0, 0xffff_ffff), RECEIVER_DEFAULTS.maxFiles)
+  .option('--max-total-bytes <bytes>', 'largest sum of sizes one connection may announce (default: 16G)', byteSize)
+  .option('--idle-timeout <seconds>', 'cut a connection silent for this long (0: never)', integer(0), RECEIVER_DEFAULTS.idleTimeoutMs / 1000)
+  .option('--max-connections <n>', 'connections served at once; the next is closed at once and logged', integer(1, 100_000), RECEIVER_DEFAULTS.maxConnections)
+  .action(async (opts: { host: string; port: number; out: string; captures: string; capture: boolean; maxFileSize?: bigint; maxFiles: number; maxTotalBytes?: bigint; idleTimeout: number; maxConnections: number }) => {
     let receiver;
     try {
       receiver = await startReceiver({
@@ -100,6 +104,9 @@ program
         capturesDir: opts.capture ? opts.captures : null,
         maxFileSize: opts.maxFileSize ?? DEFAULT_MAX_FILE_SIZE,
         idleTimeoutMs: opts.idleTimeout * 1000,
+        maxFiles: opts.maxFiles,
+        maxTotalBytes: opts.maxTotalBytes ?? RECEIVER_DEFAULTS.maxTotalBytes,
+        maxConnections: opts.maxConnections,
         log: logLine,
       });
     } catch (err) {
@@ -297,6 +304,67 @@ program
     };
     process.on('SIGINT', stop);
     process.on('SIGTERM', stop);
+  });
+
+/** The addresses students should send to: this machine's on the network, or `host` itself. */
+function studentHosts(host: string): string[] {
+  if (host !== '0.0.0.0' && host !== '::') return [host];
+  const found = Object.values(networkInterfaces())
+    .flat()
+    .filter((i) => i && !i.internal && i.family === 'IPv4')
+    .map((i) => i!.address);
+  return found.length > 0 ? found : ['127.0.0.1'];
+}
+
+program
+  .command('lab')
+  .description('classroom mode: the receiver and the site in one process, with transfers shown live at /live')
+  .option('--host <address>', 'address for both the receiver and the site (0.0.0.0 opens them to the classroom)', '127.0.0.1')
+  .option('--port <port>', 'receiver port, where students send', integer(0, 65535), 8181)
+  .option('--web-port <port>', 'site port, for the projector and the students', integer(0, 65535), 3000)
+  .option('--out <dir>', 'folder the received files are saved in', 'received')
+  .option('--captures <dir>', 'folder for the captures', 'captures')
+  .action(async (opts: { host: string; port: number; webPort: number; out: string; captures: string }) => {
+    let receiver;
+    try {
+      receiver = await startReceiver({ host: opts.host, port: opts.port, outDir: opts.out, capturesDir: opts.captures, log: logLine });
+    } catch (err) {
+      fail(`cannot listen on ${opts.host}:${opts.port}: ${(err as Error).message}`);
+    }
+    const live = new LiveFeed(receiver);
+    const server = createServer();
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(opts.webPort, opts.host, resolve);
+    }).catch((err: Error) => fail(`cannot listen on ${opts.host}:${opts.webPort}: ${err.message}`));
+    const webPort = (server.address() as AddressInfo).port;
+    const hosts = studentHosts(opts.host);
+    const shared = !isLoopback(opts.host);
+    const app = createApp({
+      store: new CaptureStore([opts.captures, path.join(packageRoot(), 'samples')]),
+      shared,
+      sharedAt: sharedUrls(opts.host, webPort),
+      live,
+      lab: { port: receiver.address.port, hosts },
+    });
+    server.on('request', app);
+    const local = opts.host === '0.0.0.0' || opts.host === '::' ? '127.0.0.1' : opts.host;
+    logLine(`receiver on ${receiver.address.address}:${receiver.address.port}; files go to ${path.resolve(opts.out)}, captures to ${path.resolve(opts.captures)}`);
+    logLine(`live page: http://${local}:${webPort}/live`);
+    for (const h of hosts) logLine(`students send with:  npx wirestep send --host ${h} --port ${receiver.address.port} FILES…`);
+    if (!shared) logLine('only this machine can send and watch: start with --host 0.0.0.0 to open the lab to the classroom');
+    let stopping = false;
+    const stop = (signal: string): void => {
+      if (stopping) return;
+      stopping = true;
+      logLine(`${signal}: closing; open transfers are recorded as interrupted`);
+      live.close();
+      server.closeAllConnections();
+      server.close();
+      void Promise.all([receiver.close(), app.closeCaptures()]).then(() => process.exit(EXIT.ok));
+    };
+    process.on('SIGINT', () => stop('SIGINT'));
+    process.on('SIGTERM', () => stop('SIGTERM'));
   });
 
 program.parseAsync(process.argv).catch((err: unknown) => fail(String(err)));

@@ -33,6 +33,12 @@ export interface ReceiverOptions {
   readonly maxFileSize?: bigint;
   /** A connection with no bytes for this long is cut; 0 never. */
   readonly idleTimeoutMs?: number;
+  /** Largest count a transfer may announce; a larger one ends the connection. */
+  readonly maxFiles?: number;
+  /** Largest sum of the sizes one connection may announce; past it the connection ends. */
+  readonly maxTotalBytes?: bigint;
+  /** Connections served at once; the next is closed at once, politely, and logged. */
+  readonly maxConnections?: number;
   /** One line per event a teacher cares about. */
   readonly log?: (line: string) => void;
   /**
@@ -56,7 +62,31 @@ export interface ConnectionResult {
   readonly captureDir?: string;
 }
 
-/** A running receiver. Emits `connection` (client endpoint) and `result` ({@link ConnectionResult}). */
+/** What a live view is told about a connection, as it happens. */
+export type LiveEvent =
+  | { readonly type: 'open'; readonly key: string; readonly client: Endpoint; readonly captureId: string | null }
+  | {
+      readonly type: 'progress';
+      readonly key: string;
+      readonly bytes: number;
+      readonly count: number | null;
+      readonly filesDone: number;
+      /** Id of the field the next byte belongs to, and its kind and file. */
+      readonly field: string | null;
+      readonly kind: string | null;
+      readonly file: number | null;
+      /** The name of the file being received, once its name field came. */
+      readonly name: string | null;
+      readonly have: number;
+      /** Bytes still needed for that field (decimal string). */
+      readonly needed: string;
+    }
+  | { readonly type: 'done'; readonly key: string; readonly status: OutcomeStatus; readonly message: string | null; readonly bytes: number; readonly saved: number; readonly files: number; readonly captureId: string | null };
+
+/**
+ * A running receiver. Emits `connection` (client endpoint), `live` ({@link LiveEvent}, at most
+ * every 100 ms per connection while bytes flow), `refused` and `result` ({@link ConnectionResult}).
+ */
 export interface Receiver extends EventEmitter {
   /** Where it listens. */
   readonly address: Endpoint;
@@ -64,7 +94,14 @@ export interface Receiver extends EventEmitter {
   close(): Promise<void>;
 }
 
-const DEFAULT_IDLE_MS = 30_000;
+/** Defaults of the receiver's limits, as `wirestep receive --help` prints them. */
+export const RECEIVER_DEFAULTS = {
+  idleTimeoutMs: 30_000,
+  maxFiles: 10_000,
+  maxTotalBytes: 16n * 1024n ** 3n,
+  maxConnections: 64,
+} as const;
+const DEFAULT_IDLE_MS = RECEIVER_DEFAULTS.idleTimeoutMs;
 /** The receiver's default limit on a file's declared size: 4 GiB. */
 export const DEFAULT_MAX_FILE_SIZE = 4n * 1024n ** 3n;
 
@@ -117,8 +154,17 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
   await mkdir(outDir, { recursive: true });
   const emitter = new EventEmitter();
   const active = new Set<Connection>();
+  const maxConnections = options.maxConnections ?? RECEIVER_DEFAULTS.maxConnections;
   const server = net.createServer((socket) => {
-    const conn = new Connection(socket, options, outDir, log, server.address() as net.AddressInfo);
+    if (active.size >= maxConnections) {
+      // Closed at once, with a FIN: the sender sees the connection end, not a hang.
+      log(`[${socket.remoteAddress}:${socket.remotePort}] refused: already ${active.size} connections (--max-connections ${maxConnections})`);
+      socket.on('error', () => {});
+      socket.end();
+      emitter.emit('refused', endpoint(socket.remoteAddress, socket.remotePort));
+      return;
+    }
+    const conn = new Connection(socket, options, outDir, log, server.address() as net.AddressInfo, (e) => emitter.emit('live', e));
     active.add(conn);
     emitter.emit('connection', conn.client);
     void conn.done.then((result) => {
@@ -176,15 +222,26 @@ class Connection {
   #name: { field: Field; problems: readonly Problem[] } | null = null;
   #file: OpenFile | null = null;
   #abort: { status: OutcomeStatus; message: string } | null = null;
+  readonly #options: ReceiverOptions;
+  readonly #live: (e: LiveEvent) => void;
+  #lastLive = 0;
+  #captureId: string | null = null;
+  /** Sum of the sizes announced so far. */
+  #announced = 0n;
   #resolve!: (r: ConnectionResult) => void;
 
-  constructor(socket: net.Socket, options: ReceiverOptions, outDir: string, log: (l: string) => void, local: net.AddressInfo) {
+  constructor(socket: net.Socket, options: ReceiverOptions, outDir: string, log: (l: string) => void, local: net.AddressInfo, live: (e: LiveEvent) => void) {
+    this.#live = live;
     this.#socket = socket;
     this.#outDir = outDir;
+    this.#options = options;
     this.client = endpoint(socket.remoteAddress, socket.remotePort);
     const who = `${this.client.address}:${this.client.port}`;
     this.#log = (line) => log(`[${who}] ${line}`);
-    this.#dissector = new Dissector({ maxFileSize: options.maxFileSize ?? DEFAULT_MAX_FILE_SIZE });
+    this.#dissector = new Dissector({
+      maxFileSize: options.maxFileSize ?? DEFAULT_MAX_FILE_SIZE,
+      maxFiles: options.maxFiles ?? RECEIVER_DEFAULTS.maxFiles,
+    });
     this.done = new Promise((resolve) => {
       this.#resolve = resolve;
     });
@@ -200,7 +257,12 @@ class Connection {
             sides: ['receiver'],
             client: this.client,
             server,
-            options: { maxFileSize: String(options.maxFileSize ?? DEFAULT_MAX_FILE_SIZE), idleTimeoutMs: options.idleTimeoutMs ?? DEFAULT_IDLE_MS },
+            options: {
+              maxFileSize: String(options.maxFileSize ?? DEFAULT_MAX_FILE_SIZE),
+              maxFiles: options.maxFiles ?? RECEIVER_DEFAULTS.maxFiles,
+              maxTotalBytes: String(options.maxTotalBytes ?? RECEIVER_DEFAULTS.maxTotalBytes),
+              idleTimeoutMs: options.idleTimeoutMs ?? DEFAULT_IDLE_MS,
+            },
           });
     // Reading waits until the capture exists, so its first event is the accept.
     socket.pause();
@@ -210,12 +272,15 @@ class Connection {
         writer = w;
         this.#recorder = new Recorder(writer, 'receiver');
         this.#recorder.opened();
+        this.#captureId = writer?.id ?? null;
         this.#log(`connected${writer ? `, recording capture ${writer.id}` : ''}`);
+        this.#live({ type: 'open', key: this.#tag, client: this.client, captureId: this.#captureId });
         socket.resume();
       },
       (err: Error) => {
         this.#log(`cannot record a capture (${err.message}); receiving without one`);
         this.#recorder = new Recorder(null, 'receiver');
+        this.#live({ type: 'open', key: this.#tag, client: this.client, captureId: null });
         socket.resume();
       },
     );
@@ -268,6 +333,29 @@ class Connection {
       if (this.#abort) return;
     }
     if (!fits) await recorder.drain();
+    this.#progress(false);
+  }
+
+  /** Tells live views where the transfer is: at most every 100 ms, and always when `now`. */
+  #progress(now: boolean): void {
+    const t = Date.now();
+    if (!now && t - this.#lastLive < 100) return;
+    this.#lastLive = t;
+    const st = this.#dissector.state();
+    const name = this.#file?.name ?? (this.#name?.field.value?.kind === 'name' ? this.#name.field.value.name.text : null);
+    this.#live({
+      type: 'progress',
+      key: this.#tag,
+      bytes: st.offset,
+      count: st.count,
+      filesDone: st.filesDone,
+      field: st.field,
+      kind: st.kind,
+      file: st.file ?? null,
+      name,
+      have: st.have,
+      needed: st.needed.toString(),
+    });
   }
 
   async #handle(event: DissectEvent): Promise<void> {
@@ -292,6 +380,8 @@ class Connection {
     const v = field.value;
     if (v?.kind === 'count') {
       this.#log(`count: ${formatInteger(v.count, 'en')} file${v.count === 1 ? '' : 's'} announced`);
+      const over = problems.find((p) => p.kind === 'count-over-limit');
+      if (over) this.#abortWith('aborted', describeProblem(over, 'en'));
     } else if (v?.kind === 'name') {
       this.#name = { field, problems };
     } else if (v?.kind === 'size') {
@@ -312,6 +402,14 @@ class Connection {
     const temp = path.join(this.#outDir, `.wirestep-${this.#tag}-${number}.part`);
     const file: OpenFile = { number, name, size, handle: null, temp, written: 0 };
     this.#file = file;
+    this.#announced += size;
+    const total = this.#options.maxTotalBytes ?? RECEIVER_DEFAULTS.maxTotalBytes;
+    if (this.#announced > total) {
+      const reason = `the files announced so far add up to ${formatInteger(this.#announced, 'en')} bytes, above the limit of ${formatInteger(total, 'en')} for one connection (--max-total-bytes)`;
+      this.#refuse(file, reason);
+      this.#abortWith('aborted', reason);
+      return;
+    }
     const over = sizeProblems.find((p) => p.kind === 'size-over-limit');
     if (over) {
       const reason = describeProblem(over, 'en');
@@ -429,6 +527,8 @@ class Connection {
     const files = [...this.#files.values()].sort((a, b) => a.file - b.file);
     const saved = files.filter((f) => f.status === 'saved').length;
     this.#log(`closed: ${status}${message ? ` (${message})` : ''}; ${saved} file${saved === 1 ? '' : 's'} saved, ${formatInteger(recorder.offset, 'en')} bytes${writer ? `, capture ${writer.dir}` : ''}`);
+    this.#progress(true);
+    this.#live({ type: 'done', key: this.#tag, status, message: message ?? null, bytes: recorder.offset, saved, files: files.length, captureId: this.#captureId });
     this.#resolve({
       client: this.client,
       status,

@@ -43,6 +43,7 @@ export type Problem = ProblemBase &
     | { readonly kind: 'name-unsafe'; readonly name: string; readonly reasons: readonly UnsafeReason[] }
     | { readonly kind: 'name-unpadded' }
     | { readonly kind: 'size-over-limit'; readonly size: bigint; readonly limit: bigint }
+    | { readonly kind: 'count-over-limit'; readonly count: number; readonly limit: number }
     | { readonly kind: 'trailing-bytes'; readonly count: number }
   );
 
@@ -90,6 +91,8 @@ export interface DissectorState {
 export interface DissectorOptions {
   /** Sizes above this are reported as `size-over-limit`. Default: no limit. */
   readonly maxFileSize?: bigint;
+  /** Counts above this are reported as `count-over-limit`. Default: no limit. */
+  readonly maxFiles?: number;
 }
 
 /**
@@ -100,6 +103,7 @@ export interface DissectorOptions {
  */
 export class Dissector {
   readonly #maxFileSize: bigint | null;
+  readonly #maxFiles: number | null;
   #offset = 0;
   #count: number | null = null;
   #file = 0;
@@ -115,6 +119,7 @@ export class Dissector {
 
   constructor(options: DissectorOptions = {}) {
     this.#maxFileSize = options.maxFileSize ?? null;
+    this.#maxFiles = options.maxFiles ?? null;
   }
 
   /** Feeds the next slice of the stream; payload events are views into `chunk`, not copies. */
@@ -251,6 +256,9 @@ export class Dissector {
       const littleEndian = (reader.u32le(0) as { value: number }).value;
       field = { id: 'count', kind, ...base, value: { kind: 'count', count, littleEndian } };
       this.#count = count;
+      if (this.#maxFiles !== null && count > this.#maxFiles) {
+        problems.push({ kind: 'count-over-limit', severity: 'error', field: 'count', offset: 0, length, count, limit: this.#maxFiles });
+      }
     } else if (kind === 'name') {
       const name = decodeName(bytes);
       const id = fieldId('name', this.#file);

@@ -41,6 +41,7 @@ export const EXPLANATIONS: Readonly<Record<Lang, Catalog>> = {
     'problem.name-unsafe': 'The name “{name}” is refused ({reasons}): written as given it could land outside the receiver’s folder or break it.',
     'problem.name-unpadded': 'The name of file {file} has no padding: if the real name was longer than 128 bytes, its next bytes were read as the size, and from offset {end} on the receiver reads every field in the wrong place.',
     'problem.size-over-limit': 'At offset {offset} the size of file {file} says {size} bytes, above the receiver’s limit of {limit} bytes.',
+    'problem.count-over-limit': 'The count announces {count} files, above the receiver’s limit of {limit} files.',
     'problem.trailing-bytes': '{count} bytes came after the last file the count announced, from offset {offset}.',
     'reason.empty': 'it is empty',
     'reason.nul': 'it holds a NUL byte',
@@ -81,6 +82,7 @@ export const EXPLANATIONS: Readonly<Record<Lang, Catalog>> = {
     'problem.name-unsafe': 'O nome “{name}” foi recusado ({reasons}): gravado do jeito que veio, ele poderia parar fora da pasta do servidor ou estragá-la.',
     'problem.name-unpadded': 'O nome do arquivo {file} não tem espaços de preenchimento: se o nome verdadeiro passava de 128 bytes, o resto dele foi lido como tamanho, e a partir do offset {end} o servidor lê cada campo no lugar errado.',
     'problem.size-over-limit': 'No offset {offset} o tamanho do arquivo {file} diz {size} bytes, acima do limite do servidor, que é de {limit} bytes.',
+    'problem.count-over-limit': 'A quantidade anuncia {count} arquivos, acima do limite do servidor, que é de {limit} arquivos.',
     'problem.trailing-bytes': 'Chegaram {count} bytes depois do último arquivo anunciado pela quantidade, a partir do offset {offset}.',
     'reason.empty': 'está vazio',
     'reason.nul': 'contém um byte NUL',
@@ -180,6 +182,8 @@ export function describeProblem(problem: Problem, lang: Lang): string {
       return message(lang, problem.declared === 1 ? 'problem.fewer-files-than-count.one' : problem.received === 1 ? 'problem.fewer-files-than-count.receivedOne' : 'problem.fewer-files-than-count', { ...base, declared: n(problem.declared), received: n(problem.received) });
     case 'name-unsafe':
       return message(lang, 'problem.name-unsafe', { ...base, name: problem.name, reasons: reasonList(problem.reasons, lang) });
+    case 'count-over-limit':
+      return message(lang, 'problem.count-over-limit', { ...base, count: n(problem.count), limit: n(problem.limit) });
     case 'size-over-limit':
       return message(lang, 'problem.size-over-limit', { ...base, size: n(problem.size), limit: n(problem.limit) });
     case 'trailing-bytes':

@@ -3,6 +3,7 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import helmet from 'helmet';
 import { CaptureError, type CaptureStore } from '../capture/index.js';
 import { ReaderCache } from './cache.js';
+import type { LiveFeed } from './live.js';
 import { findLesson, lessonsIn, loadLessons } from './lessons.js';
 import { lessonFor, renderLessonParts } from './lesson-view.js';
 import { LANGS, type Lang, formatInteger } from '../protocol/index.js';
@@ -21,11 +22,17 @@ export interface AppOptions {
   readonly sharedAt?: readonly string[];
   /** Folder of the lessons; default the package's lessons/. */
   readonly lessonsDir?: string;
+  /** In `wirestep lab`: the receiver's live feed, and where students send to. */
+  readonly live?: LiveFeed;
+  readonly lab?: { readonly port: number; readonly hosts: readonly string[] };
 }
 
 // A site on the loopback answers only to loopback names: a web page elsewhere cannot point a
 // DNS name at 127.0.0.1 and read the captures through the visitor's browser (DNS rebinding).
 const LOOPBACK_HOSTS = /^(localhost|127\.\d{1,3}\.\d{1,3}\.\d{1,3}|\[::1\])(:\d+)?$/i;
+
+/** Bytes shown before the field in a quiz, so that where it starts is a real question. */
+const QUIZ_CONTEXT = 40;
 
 /** An error with the HTTP status it should produce. */
 class HttpError extends Error {
@@ -51,9 +58,10 @@ function positiveInt(value: unknown, what: string): number {
 }
 
 /** Links that keep the language. */
-function urls(lang: Lang) {
+/** Links that keep the language, and presenter mode (`present=1`), from page to page. */
+function urls(lang: Lang, present = false) {
   const q = (params: Record<string, string | number | undefined>): string => {
-    const all = { ...params, ...(lang === 'en' ? {} : { lang }) };
+    const all = { ...params, ...(lang === 'en' ? {} : { lang }), ...(present ? { present: 1 } : {}) };
     const s = Object.entries(all)
       .filter(([, v]) => v !== undefined)
       .map(([k, v]) => `${k}=${encodeURIComponent(String(v))}`)
@@ -64,8 +72,14 @@ function urls(lang: Lang) {
     home: () => `/${q({})}`,
     capture: (id: string) => `/captures/${encodeURIComponent(id)}${q({})}`,
     lessons: () => `/lessons${q({})}`,
+    live: () => `/live${q({})}`,
     lesson: (slug: string) => `/lessons/${encodeURIComponent(slug)}${q({})}`,
     step: (id: string, n: number, by: StepBy, page?: number) => `/captures/${encodeURIComponent(id)}/steps/${n}${q({ by, page })}`,
+    quiz: (id: string, n: number) => `/captures/${encodeURIComponent(id)}/steps/${n}${q({ by: 'field', quiz: 1 })}`,
+    presenter: (id: string, n: number, by: StepBy, on: boolean) => {
+      const base = `/captures/${encodeURIComponent(id)}/steps/${n}?by=${by}${lang === 'en' ? '' : `&lang=${lang}`}`;
+      return on ? `${base}&present=1` : base;
+    },
     lang: (path: string, to: Lang, params: Record<string, string | number | undefined> = {}) => {
       const all = { ...params, ...(to === 'en' ? {} : { lang: to }) };
       const s = Object.entries(all).filter(([, v]) => v !== undefined).map(([k, v]) => `${k}=${encodeURIComponent(String(v))}`).join('&');
@@ -130,12 +144,14 @@ export function createApp(options: AppOptions): express.Express & { closeCapture
     res.locals.t = (key: string, values: Record<string, string | number | bigint> = {}) => t(lang, key, values);
     res.locals.fmt = (n: number | bigint) => formatInteger(n, lang);
     res.locals.tn = (key: string, count: number, values: Record<string, string | number | bigint> = {}) => tn(lang, key, count, values);
-    res.locals.url = urls(lang);
+    res.locals.url = urls(lang, req.query.present === '1');
     res.locals.path = req.path;
     res.locals.query = req.query;
     res.locals.shared = options.shared === true;
     res.locals.hasLessons = lessons.length > 0;
     res.locals.sharedAt = options.sharedAt ?? [];
+    res.locals.hasLive = options.live !== undefined;
+    res.locals.present = req.query.present === '1';
     next();
   });
 
@@ -173,8 +189,9 @@ export function createApp(options: AppOptions): express.Express & { closeCapture
     const page = req.query.page === undefined ? null : positiveInt(req.query.page, 'the page');
     const id = String(req.params.id);
     const lang = res.locals.lang as Lang;
-    const step = await cache.use(id, ({ reader, dissection }) => loadStep(id, reader, dissection, by, n, lang, page));
-    res.render('step', { step, lesson: lessonFor(lessons, step, lang) });
+    const quiz = req.query.quiz === '1' && by === 'field';
+    const step = await cache.use(id, ({ reader, dissection }) => loadStep(id, reader, dissection, by, n, lang, page, quiz ? QUIZ_CONTEXT : 0));
+    res.render('step', { step, lesson: lessonFor(lessons, step, lang), quiz });
   }));
 
   app.get('/lessons', (_req, res) => {
@@ -190,6 +207,14 @@ export function createApp(options: AppOptions): express.Express & { closeCapture
     const at = list.findIndex((l) => l.slug === lesson.slug);
     res.render('lesson', { lesson, parts, prev: list[at - 1] ?? null, next: list[at + 1] ?? null });
   }));
+
+  const live = options.live;
+  if (live) {
+    app.get('/live', (_req, res) => {
+      res.render('live', { transfers: live.snapshot(), lab: options.lab ?? null });
+    });
+    app.get('/live/events', (req, res) => live.stream(req, res));
+  }
 
   app.get('/api/captures', wrap(async (_req, res) => {
     res.type('application/json').send(toJson({ captures: await listCaptures(res.locals.lang as Lang) }));
@@ -255,6 +280,8 @@ export function createApp(options: AppOptions): express.Express & { closeCapture
     res.locals.sharedAt ??= options.sharedAt ?? [];
     res.locals.shared ??= options.shared === true;
     res.locals.hasLessons ??= lessons.length > 0;
+    res.locals.hasLive ??= options.live !== undefined;
+    res.locals.present ??= false;
     res.render('error', { status, message, kind });
   });
 

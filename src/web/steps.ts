@@ -432,6 +432,7 @@ export async function loadStep(
   n: number,
   lang: Lang,
   page: number | null = null,
+  context = 0,
 ): Promise<StepView> {
   const total = stepCount(reader, d, by);
   if (!Number.isInteger(n) || n < 1 || n > total) throw new StepRangeError(`step ${n} of ${total}`);
@@ -440,7 +441,10 @@ export async function loadStep(
     const field = d.fields[n - 1]!;
     const view = await fieldView(reader, d, field, lang);
     const focus = { offset: field.offset, length: field.length };
-    const { blocks, paging } = await dumpFocus(reader, d, focus, page, lang);
+    const { blocks, paging } = context > 0 && field.length <= SHOW_WHOLE
+      // A quiz shows bytes before the field too, so its start has to be found.
+      ? { blocks: [{ rows: await dumpRange(reader, d, Math.max(0, field.offset - context), field.offset + Math.max(field.length, 1), focus, lang), gapAfter: 0 }], paging: null }
+      : await dumpFocus(reader, d, focus, page, lang);
     const carriers = [];
     // An empty field has no bytes, so no write or read carried it.
     for (const side of field.length > 0 ? reader.meta.sides : []) {

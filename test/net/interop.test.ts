@@ -4,23 +4,12 @@ import { mkdir, readFile, readdir, stat, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { type FileToSend, sendFiles, transferSize } from '../../src/net/index.js';
 import { NAME_LENGTH, SIZE_LENGTH } from '../../src/protocol/index.js';
 import { withReceiver, withTempDir } from '../helpers/net.js';
 
-// The reference scripts live beside the repository (see /work/shared/seed/README.md).
-const SEED = process.env.WIRESTEP_SEED ?? fileURLToPath(new URL('../../../shared/seed/', import.meta.url));
-const PYTHON = process.env.PYTHON ?? 'python3';
-const PY_ENV = { ...process.env, PYTHONUTF8: '1', PYTHONIOENCODING: 'utf-8', PYTHONUNBUFFERED: '1' };
-
-/** Replaces every occurrence of `from`, failing loudly unless there are exactly `times`. */
-function replaceExactly(source: string, from: string, to: string, times: number): string {
-  const found = source.split(from).length - 1;
-  if (found !== times) throw new Error(`the seed script has ${found} occurrence(s) of ${JSON.stringify(from)}, expected ${times}: has it changed?`);
-  return source.split(from).join(to);
-}
+import { PYTHON, PY_ENV, SEED, replaceExactly, writeReferenceClient } from '../helpers/reference.js';
 
 async function freePort(): Promise<number> {
   const server = net.createServer();
@@ -167,12 +156,7 @@ describe('interop with the reference Python scripts', () => {
   it('saves every file the reference client.py sends, byte for byte', async () => {
     await withReceiver(async (r) => {
       const folder = path.join(r.root, 'arquivos_para_enviar');
-      let script = await readFile(path.join(SEED, 'client.py'), 'utf8');
-      script = replaceExactly(script, "host='127.0.0.1'", "host='127.0.0.1'", 1);
-      script = replaceExactly(script, 'port=8181', `port=${r.port}`, 1);
-      script = replaceExactly(script, '"/home/ALUNO/arquivos_para_enviar"', JSON.stringify(folder), 2);
-      const file = path.join(r.root, 'client.py');
-      await writeFile(file, script);
+      const file = await writeReferenceClient(r.root, r.port, folder);
 
       const client = run([file], r.root);
       try {

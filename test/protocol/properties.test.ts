@@ -1,11 +1,12 @@
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { Dissector, type DissectEvent, collect, dissect, encodeTransfer } from '../../src/protocol/index.js';
 
 const LIMIT = 1n << 20n;
 
 /** Feeds `bytes` cut at `cuts` (any offsets, in any order, repeats allowed). */
 function feed(bytes: Uint8Array, cuts: number[]): DissectEvent[] {
+  tried++;
   const d = new Dissector({ maxFileSize: LIMIT });
   const points = [...new Set(cuts.map((c) => c % (bytes.length + 1)))].sort((a, b) => a - b);
   const events: DissectEvent[] = [];
@@ -40,7 +41,13 @@ const plausible = fc
 const anyBytes = fc.oneof(fc.uint8Array({ maxLength: 600 }), plausible);
 
 /** How many inputs each property tries in `npm test`; `npm run fuzz` runs far more. */
-export const RUNS = Number(process.env.WIRESTEP_FUZZ_RUNS ?? 300);
+const RUNS = Number(process.env.WIRESTEP_FUZZ_RUNS ?? 300);
+/** Inputs actually tried, printed at the end (what `npm run fuzz` reports). */
+let tried = 0;
+
+afterAll(() => {
+  process.stdout.write(`fuzz: ${tried} inputs through the dissector properties (${RUNS} per property)\n`);
+});
 
 describe('dissector properties', () => {
   it('never throws, whatever the bytes and wherever they are cut', () => {

@@ -3,10 +3,20 @@
   'use strict';
   // ← → Home End follow the page's own first/prev/next/last links.
   const keys = { ArrowLeft: 'prev', ArrowRight: 'next', Home: 'first', End: 'last' };
+  const quiz = document.getElementById('quiz');
+  let answered = false;
   document.addEventListener('keydown', (ev) => {
     if (ev.altKey || ev.ctrlKey || ev.metaKey || ev.shiftKey) return;
     const target = ev.target;
     if (target instanceof HTMLElement && (target.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(target.tagName))) return;
+    // f: full screen, for the projector.
+    if (ev.key === 'f' && document.body.classList.contains('present')) {
+      ev.preventDefault();
+      if (document.fullscreenElement) void document.exitFullscreen();
+      else void document.documentElement.requestFullscreen().catch(() => {});
+      return;
+    }
+    if (quiz && !answered && quizKey(ev)) return;
     const rel = keys[ev.key];
     if (!rel) return;
     const link = document.querySelector(`link[rel="${rel}"]`);
@@ -57,4 +67,51 @@
     }
     info.textContent = text;
   });
+
+  // Predict, then reveal: the student picks the byte where the field starts.
+  const cells = quiz ? [...document.querySelectorAll('.dump .hex .run i')] : [];
+  const offsetOf = (cell) => Number(cell.parentElement.dataset.start) + Array.prototype.indexOf.call(cell.parentElement.children, cell);
+  let cursor = -1;
+  function moveCursor(to) {
+    if (cells.length === 0) return;
+    if (cursor >= 0) cells[cursor].classList.remove('cursor');
+    cursor = Math.max(0, Math.min(cells.length - 1, to));
+    cells[cursor].classList.add('cursor');
+  }
+  function choose(cell) {
+    if (!quiz || answered) return;
+    answered = true;
+    const answer = Number(quiz.dataset.answer);
+    const chosen = offsetOf(cell);
+    const verdict = quiz.querySelector('.verdict');
+    const right = chosen === answer;
+    verdict.className = `verdict ${right ? 'right' : 'wrong'}`;
+    verdict.textContent = (right ? quiz.dataset.right : quiz.dataset.wrong).replace('{offset}', String(answer)).replace('{chosen}', String(chosen));
+    cell.classList.add(right ? 'answer' : 'chosen');
+    const correct = cells.find((c) => offsetOf(c) === answer);
+    if (correct) correct.classList.add('answer');
+    if (cursor >= 0) cells[cursor].classList.remove('cursor');
+    document.body.classList.remove('quiz');
+    const noscript = quiz.querySelector('.noscript-answer');
+    if (noscript) noscript.remove();
+  }
+  function quizKey(ev) {
+    const moves = { ArrowLeft: -1, ArrowRight: 1, ArrowUp: -16, ArrowDown: 16 };
+    if (ev.key in moves) {
+      ev.preventDefault();
+      moveCursor(cursor < 0 ? 0 : cursor + moves[ev.key]);
+      return true;
+    }
+    if (ev.key === 'Enter' && cursor >= 0) {
+      ev.preventDefault();
+      choose(cells[cursor]);
+      return true;
+    }
+    return false;
+  }
+  if (quiz) {
+    const noscript = quiz.querySelector('.noscript-answer');
+    if (noscript) noscript.hidden = true;
+    for (const cell of cells) cell.addEventListener('click', () => choose(cell));
+  }
 })();

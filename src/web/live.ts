@@ -1,0 +1,95 @@
+import type { EventEmitter } from 'node:events';
+import type { Request, Response } from 'express';
+import type { Endpoint, OutcomeStatus } from '../capture/index.js';
+import type { LiveEvent } from '../net/index.js';
+import { toJson } from './json.js';
+
+/** A transfer as the live page shows it: where it stands now. */
+export interface LiveTransfer {
+  readonly key: string;
+  readonly client: Endpoint;
+  readonly captureId: string | null;
+  /** `receiving` until the connection ends, then its outcome. */
+  readonly status: 'receiving' | OutcomeStatus;
+  readonly message: string | null;
+  readonly bytes: number;
+  readonly count: number | null;
+  readonly filesDone: number;
+  readonly field: string | null;
+  readonly kind: string | null;
+  readonly file: number | null;
+  readonly name: string | null;
+  readonly have: number;
+  readonly needed: string;
+  readonly saved: number | null;
+  /** Milliseconds since the epoch when the connection was accepted. */
+  readonly startedAt: number;
+}
+
+/** Transfers kept for a page opened late. */
+const KEEP = 200;
+const HEARTBEAT_MS = 15_000;
+
+/**
+ * Follows a receiver's `live` events and passes them to every open `/live` page as Server-Sent
+ * Events: a snapshot on connect, then one `transfer` event per change.
+ */
+export class LiveFeed {
+  readonly #transfers = new Map<string, LiveTransfer>();
+  readonly #clients = new Set<Response>();
+  readonly #heartbeat: NodeJS.Timeout;
+
+  constructor(receiver: EventEmitter) {
+    receiver.on('live', (e: LiveEvent) => this.#apply(e));
+    this.#heartbeat = setInterval(() => {
+      for (const res of this.#clients) res.write(': keep-alive\n\n');
+    }, HEARTBEAT_MS).unref();
+  }
+
+  /** The transfers, newest first. */
+  snapshot(): LiveTransfer[] {
+    return [...this.#transfers.values()].reverse();
+  }
+
+  /** The `/live/events` handler: an event stream that stays open. */
+  stream(req: Request, res: Response): void {
+    res.writeHead(200, {
+      'Content-Type': 'text/event-stream; charset=utf-8',
+      'Cache-Control': 'no-cache, no-transform',
+      Connection: 'keep-alive',
+      'X-Accel-Buffering': 'no',
+    });
+    res.write(`retry: 2000\nevent: snapshot\ndata: ${toJson(this.snapshot())}\n\n`);
+    this.#clients.add(res);
+    req.on('close', () => this.#clients.delete(res));
+  }
+
+  /** Ends every open stream (when the server stops). */
+  close(): void {
+    clearInterval(this.#heartbeat);
+    for (const res of this.#clients) res.end();
+    this.#clients.clear();
+  }
+
+  #apply(e: LiveEvent): void {
+    const old = this.#transfers.get(e.key);
+    let next: LiveTransfer;
+    if (e.type === 'open') {
+      next = {
+        key: e.key, client: e.client, captureId: e.captureId, status: 'receiving', message: null, bytes: 0, count: null,
+        filesDone: 0, field: 'count', kind: 'count', file: null, name: null, have: 0, needed: '4', saved: null, startedAt: Date.now(),
+      };
+    } else if (!old) {
+      return;
+    } else if (e.type === 'progress') {
+      next = { ...old, bytes: e.bytes, count: e.count, filesDone: e.filesDone, field: e.field, kind: e.kind, file: e.file, name: e.name, have: e.have, needed: e.needed };
+    } else {
+      next = { ...old, status: e.status, message: e.message, bytes: e.bytes, saved: e.saved, captureId: e.captureId };
+    }
+    this.#transfers.delete(e.key);
+    this.#transfers.set(e.key, next);
+    while (this.#transfers.size > KEEP) this.#transfers.delete(this.#transfers.keys().next().value!);
+    const data = `event: transfer\ndata: ${toJson(next)}\n\n`;
+    for (const res of this.#clients) res.write(data);
+  }
+}

@@ -1,0 +1,144 @@
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CaptureStore } from '../../src/capture/index.js';
+import { type Receiver, listFiles, sendFiles, startReceiver } from '../../src/net/index.js';
+import { createApp } from '../../src/web/app.js';
+import { LiveFeed } from '../../src/web/live.js';
+import { TEST_OUTPUT, launchChromium, listen } from '../helpers/browser.js';
+import { runReferenceClient } from '../helpers/reference.js';
+
+const SAMPLES = path.resolve(import.meta.dirname, '../../samples');
+
+let browser: Browser;
+let root: string;
+let receiver: Receiver;
+let live: LiveFeed;
+let app: ReturnType<typeof createApp>;
+let site: Awaited<ReturnType<typeof listen>>;
+
+beforeAll(async () => {
+  root = await mkdtemp(path.join(tmpdir(), 'wirestep-lab-'));
+  receiver = await startReceiver({ port: 0, outDir: path.join(root, 'out'), capturesDir: path.join(root, 'captures') });
+  live = new LiveFeed(receiver);
+  app = createApp({ store: new CaptureStore([path.join(root, 'captures'), SAMPLES]), live, lab: { port: receiver.address.port, hosts: ['127.0.0.1'] } });
+  site = await listen(app);
+  browser = await launchChromium();
+});
+
+afterAll(async () => {
+  await browser?.close();
+  live?.close();
+  await site?.close();
+  await receiver?.close();
+  await app?.closeCaptures();
+  await rm(root, { recursive: true, force: true });
+});
+
+describe('the live page', () => {
+  it('shows each transfer as it arrives and as it completes, the reference client.py among them, without a reload', async () => {
+    const page = await browser.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(String(e)));
+    await page.goto(`${site.url}/live`);
+    expect(await page.locator('.send-here').textContent()).toContain(`npx wirestep send --host 127.0.0.1 --port ${receiver.address.port}`);
+    await page.evaluate(() => {
+      (window as unknown as { stayed: boolean }).stayed = true;
+    });
+    const src = path.join(root, 'src');
+    await mkdir(src);
+    await writeFile(path.join(src, 'poema.txt'), 'Minha terra tem palmeiras,\nOnde canta o Sabiá;\n'.repeat(20));
+    const files = await listFiles([src]);
+    // A slow one first, to see it while it is being received.
+    const slow = sendFiles({ port: receiver.address.port, files, chunk: 64, delayMs: 25, capturesDir: null });
+    await expect.poll(() => page.locator('tbody tr.st-receiving').count(), { timeout: 10_000 }).toBe(1);
+    await expect.poll(() => page.locator('tbody tr.st-receiving .now').textContent(), { timeout: 10_000 }).toMatch(/Contents of file 1: [\d,]+ bytes in, [\d,]+ to go|Name of file 1|Size of file 1/);
+    const fast = Promise.all([1, 2].map(() => sendFiles({ port: receiver.address.port, files, capturesDir: null })));
+    const folder = path.join(root, 'arquivos_para_enviar');
+    const python = runReferenceClient(root, receiver.address.port, folder);
+    await Promise.all([slow, fast, python]);
+    await expect.poll(() => page.locator('tbody tr.st-complete').count(), { timeout: 15_000 }).toBe(4);
+    expect(await page.locator('tbody tr').count()).toBe(4);
+    // The reference client's ten files are listed as 10 of 10.
+    expect(await page.locator('tbody tr .files').allTextContents()).toContain('10 of 10');
+    expect(await page.evaluate(() => (window as unknown as { stayed?: boolean }).stayed)).toBe(true);
+    // Each finished transfer links to its capture's steps.
+    const link = page.locator('tbody tr.st-complete .link a').first();
+    const href = await link.getAttribute('href');
+    expect(href).toMatch(/^\/captures\/[^/]+\/steps\/1\?by=field$/);
+    await page.screenshot({ path: path.join(TEST_OUTPUT, 'live.png'), fullPage: true });
+    await link.click();
+    await page.waitForURL(/steps\/1\?by=field/);
+    expect(await page.locator('h1').textContent()).toBe('File count');
+    expect(errors).toEqual([]);
+    await page.close();
+    // And the files the reference client sent are on disk, byte for byte.
+    for (let i = 1; i <= 10; i++) {
+      expect(await readFile(path.join(root, 'out', `arquivo_${i}.txt`), 'utf8')).toBe(`Este é o conteúdo do arquivo ${i}\n`);
+    }
+  });
+});
+
+describe('presenter mode', () => {
+  it('fits a 16-byte hex row in a 1280x720 projector without scrolling sideways, in large type', async () => {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 720 } });
+    await page.goto(`${site.url}/captures/demo-10-files/steps/2?by=field&present=1`);
+    expect(await page.locator('body').getAttribute('class')).toContain('present');
+    const sizes = await page.evaluate(() => {
+      const dump = document.querySelector('.dump')!;
+      const row = document.querySelectorAll('.dump .row')[1]!;
+      return {
+        dumpScroll: dump.scrollWidth - dump.clientWidth,
+        pageScroll: document.documentElement.scrollWidth - document.documentElement.clientWidth,
+        rowRight: row.getBoundingClientRect().right,
+        fontSize: parseFloat(getComputedStyle(dump).fontSize),
+        explainSize: parseFloat(getComputedStyle(document.querySelector('.field .explain')!).fontSize),
+        header: getComputedStyle(document.querySelector('.top')!).display,
+      };
+    });
+    expect(sizes.dumpScroll).toBe(0);
+    expect(sizes.pageScroll).toBe(0);
+    expect(sizes.rowRight).toBeLessThanOrEqual(1280);
+    expect(sizes.fontSize).toBeGreaterThanOrEqual(20);
+    expect(sizes.explainSize).toBeGreaterThanOrEqual(26);
+    expect(sizes.header).toBe('none');
+    await page.screenshot({ path: path.join(TEST_OUTPUT, 'presenter-1280x720.png') });
+    // Keyboard only: the arrow keys step, and presenter mode stays on.
+    await page.keyboard.press('ArrowRight');
+    await page.waitForURL(/steps\/3\?by=field&present=1/);
+    await page.close();
+  });
+});
+
+describe('predict, then reveal', () => {
+  it('hides the labels until the student picks a byte, then says right or wrong', async () => {
+    const page = await browser.newPage();
+    await page.goto(`${site.url}/captures/demo-10-files/steps/6?by=field&quiz=1`);
+    expect(await page.locator('#quiz .ask').textContent()).toBe('Where does “Size of file 2” begin? Click its first byte.');
+    expect(await page.locator('.cards').isVisible()).toBe(false);
+    // A wrong byte first: offset 300.
+    const cellAt = (offset: number) => page.locator(`.dump .hex .run[data-start]`).evaluateAll((runs, o) => {
+      for (const r of runs) {
+        const start = Number((r as HTMLElement).dataset.start);
+        const i = o - start;
+        if (i >= 0 && i < r.children.length) return `${start}:${i}`;
+      }
+      return null;
+    }, offset);
+    const wrong = (await cellAt(300))!.split(':');
+    await page.locator(`.dump .hex .run[data-start="${wrong[0]}"] i`).nth(Number(wrong[1])).click();
+    expect(await page.locator('#quiz .verdict').textContent()).toBe('Not quite: you chose offset 300; it begins at offset 301.');
+    expect(await page.locator('.cards').isVisible()).toBe(true);
+
+    // With the keyboard, on the projector: arrows to the byte, Enter.
+    await page.goto(`${site.url}/captures/demo-10-files/steps/3?by=field&quiz=1&present=1`);
+    const first = Number(await page.locator('.dump .hex .run').first().getAttribute('data-start'));
+    await page.keyboard.press('ArrowRight');
+    for (let o = first; o < 132; o++) await page.keyboard.press('ArrowRight');
+    await page.keyboard.press('Enter');
+    expect(await page.locator('#quiz .verdict').textContent()).toBe('Right! It begins at offset 132.');
+    await page.close();
+  });
+});
