@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { Command, InvalidArgumentError, Option } from 'commander';
 import cliProgress from 'cli-progress';
-import { createServer } from 'node:http';
+import { type Server, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import path from 'node:path';
@@ -257,6 +257,16 @@ program
     }
   });
 
+/** An HTTP server listening on `host`:`port`, the app attached by the caller; exits when it cannot. */
+async function listenSite(host: string, port: number): Promise<{ server: Server; port: number }> {
+  const server = createServer();
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, resolve);
+  }).catch((err: Error) => fail(`cannot listen on ${host}:${port}: ${err.message}`));
+  return { server, port: (server.address() as AddressInfo).port };
+}
+
 function collect(value: string, previous: string[] | undefined): string[] {
   return [...(previous ?? []), value];
 }
@@ -284,12 +294,7 @@ program
   .action(async (opts: { host: string; port: number; captures?: string[] }) => {
     const dirs = opts.captures ?? ['captures'];
     const store = new CaptureStore(dirs);
-    const server = createServer();
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(opts.port, opts.host, resolve);
-    }).catch((err: Error) => fail(`cannot listen on ${opts.host}:${opts.port}: ${err.message}`));
-    const port = (server.address() as AddressInfo).port;
+    const { server, port } = await listenSite(opts.host, opts.port);
     const sharedAt = sharedUrls(opts.host, port);
     const shared = !isLoopback(opts.host);
     const app = createApp({ store, shared, sharedAt });
@@ -332,12 +337,7 @@ program
       fail(`cannot listen on ${opts.host}:${opts.port}: ${(err as Error).message}`);
     }
     const live = new LiveFeed(receiver);
-    const server = createServer();
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(opts.webPort, opts.host, resolve);
-    }).catch((err: Error) => fail(`cannot listen on ${opts.host}:${opts.webPort}: ${err.message}`));
-    const webPort = (server.address() as AddressInfo).port;
+    const { server, port: webPort } = await listenSite(opts.host, opts.webPort);
     const hosts = studentHosts(opts.host);
     const shared = !isLoopback(opts.host);
     const app = createApp({

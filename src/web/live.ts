@@ -4,23 +4,15 @@ import type { Endpoint, OutcomeStatus } from '../capture/index.js';
 import type { LiveEvent } from '../net/index.js';
 import { toJson } from './json.js';
 
-/** A transfer as the live page shows it: where it stands now. */
-export interface LiveTransfer {
-  readonly key: string;
+type Progress = Omit<Extract<LiveEvent, { type: 'progress' }>, 'type'>;
+
+/** A transfer as the live page shows it: where it stands now (its latest progress, then outcome). */
+export interface LiveTransfer extends Progress {
   readonly client: Endpoint;
   readonly captureId: string | null;
   /** `receiving` until the connection ends, then its outcome. */
   readonly status: 'receiving' | OutcomeStatus;
   readonly message: string | null;
-  readonly bytes: number;
-  readonly count: number | null;
-  readonly filesDone: number;
-  readonly field: string | null;
-  readonly kind: string | null;
-  readonly file: number | null;
-  readonly name: string | null;
-  readonly have: number;
-  readonly needed: string;
   readonly saved: number | null;
   /** Milliseconds since the epoch when the connection was accepted. */
   readonly startedAt: number;

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { withTempDir } from '../helpers/net.js';
+import { freePort, withTempDir } from '../helpers/net.js';
 
 const MAIN = fileURLToPath(new URL('../../dist/src/cli/main.js', import.meta.url));
 const NO_STACK = /^ {4}at /m;
@@ -87,17 +87,6 @@ async function runWirestep(args: readonly string[], cwd: string, ms = 60_000): P
     clearTimeout(timer);
     await cli.kill();
   }
-}
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', resolve);
-  });
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 /** `wirestep receive` on a free port, once it says it listens; retries if the port was taken meanwhile. */

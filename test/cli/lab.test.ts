@@ -1,22 +1,14 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CaptureReader } from '../../src/capture/index.js';
 import { listFiles, sendFiles } from '../../src/net/index.js';
+import { freePort } from '../helpers/net.js';
 
 const MAIN = path.resolve(import.meta.dirname, '../../dist/src/cli/main.js');
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((r) => server.close(r));
-  return port;
-}
 
 /** `wirestep lab` on free ports, once it prints its live page. */
 async function startLab(dir: string): Promise<{ child: ChildProcess; port: number; web: number; output: () => string }> {

@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -81,4 +82,29 @@ export async function sendRaw(port: number, pieces: readonly Uint8Array[], opts:
   }
   socket.end();
   await new Promise((r) => socket.once('close', r));
+}
+
+/** A TCP port free on 127.0.0.1 right now, for a process that must be told its port. */
+export async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', resolve);
+  });
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/**
+ * True unless `file` was written at or after `since` (ms since the epoch): where a refused name
+ * would have landed outside the test's folder (an absolute /tmp/evil.txt), another program may
+ * have left a file of the same name before; what matters is that nothing wrote it now.
+ */
+export function untouchedSince(file: string, since: number): boolean {
+  try {
+    return statSync(file).mtimeMs < since;
+  } catch {
+    return true;
+  }
 }

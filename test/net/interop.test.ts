@@ -7,20 +7,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { type FileToSend, sendFiles, transferSize } from '../../src/net/index.js';
 import { NAME_LENGTH, SIZE_LENGTH } from '../../src/protocol/index.js';
-import { withReceiver, withTempDir } from '../helpers/net.js';
+import { freePort, withReceiver, withTempDir } from '../helpers/net.js';
 
 import { PYTHON, PY_ENV, SEED, replaceExactly, writeReferenceClient } from '../helpers/reference.js';
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', resolve);
-  });
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 interface Child {
   readonly proc: ChildProcess;
