@@ -58,12 +58,16 @@ export async function renderLessonParts(cache: ReaderCache, lesson: Lesson, lang
   return out;
 }
 
-/** The lesson that explains what a step shows: its field's kind, or socket operations. */
+/**
+ * The lesson that explains what a step shows: its field's kind, or its socket operation. Where
+ * several do, the most specific (claiming the fewest), then the first in order.
+ */
 export function lessonFor(lessons: readonly Lesson[], step: StepView, lang: Lang): { slug: string; title: string } | null {
-  const mine = lessons.filter((l) => l.lang === lang);
   const kind = step.fields[0]?.kind;
-  const lesson = step.by === 'op'
-    ? mine.find((l) => l.ops)
-    : mine.find((l) => kind !== undefined && l.fields.includes(kind));
+  const claims = (l: Lesson): readonly string[] => (step.by === 'op' ? l.ops : l.fields);
+  const wanted = step.by === 'op' ? step.event?.type : kind;
+  const lesson = lessons
+    .filter((l) => l.lang === lang && wanted !== undefined && claims(l).includes(wanted))
+    .sort((a, b) => claims(a).length - claims(b).length || a.order - b.order)[0];
   return lesson ? { slug: lesson.slug, title: lesson.title } : null;
 }

@@ -15,8 +15,8 @@ export interface Lesson {
   readonly samples: readonly string[];
   /** Field kinds the lesson explains: step pages showing one link here. */
   readonly fields: readonly FieldKind[];
-  /** Whether it explains socket operations (writes and reads). */
-  readonly ops: boolean;
+  /** The socket operations it explains (`connect`, `accept`, `write`, `read`, `end`, `close`, `error`). */
+  readonly ops: readonly string[];
   /** The Markdown body, front matter removed. */
   readonly body: string;
 }
@@ -33,6 +33,7 @@ export type LessonPart = { readonly html: string } | { readonly embed: EmbedRequ
 
 const FILE = /^([a-z0-9]+(?:-[a-z0-9]+)*)\.(en|pt)\.md$/;
 const KINDS: readonly FieldKind[] = ['count', 'name', 'size', 'payload', 'trailing'];
+const OPS: readonly string[] = ['connect', 'accept', 'write', 'read', 'end', 'close', 'error'];
 /** `{{capture-id.fact}}`: a number computed from a capture. */
 export const FACT = /\{\{([A-Za-z0-9][A-Za-z0-9._-]*)\.(bytes|files|writes|reads|fields|problems)\}\}/g;
 /** The facts a lesson can ask of a capture. */
@@ -62,6 +63,8 @@ function parseLesson(file: string, text: string): Lesson {
     return v as string[];
   };
   const fields = list('fields');
+  const ops = meta.ops === true ? [...OPS] : meta.ops === false || meta.ops === undefined ? [] : list('ops');
+  for (const o of ops) if (!OPS.includes(o)) bad(`"ops" has ${JSON.stringify(o)}, not a socket operation`);
   for (const f of fields) if (!KINDS.includes(f as FieldKind)) bad(`"fields" has ${JSON.stringify(f)}, not a field kind`);
   return {
     slug: m[1]!,
@@ -70,7 +73,7 @@ function parseLesson(file: string, text: string): Lesson {
     order: meta.order as number,
     samples: list('samples'),
     fields: fields as FieldKind[],
-    ops: meta.ops === true,
+    ops,
     body: text.replace(/\r\n/g, '\n').slice(fm[0].length),
   };
 }
