@@ -126,15 +126,20 @@ export interface CaptureMeta {
   readonly files: readonly FileOutcome[];
 }
 
-/** Encodes one event record (big-endian): type u8, 3 reserved bytes, length u32, offset u64, time u64. */
-export function encodeEvent(out: Uint8Array, at: number, type: EventType, offset: number, length: number, timeUs: number): void {
-  const view = new DataView(out.buffer, out.byteOffset + at, EVENT_RECORD_SIZE);
-  view.setUint8(0, EVENT_TYPES[type]);
-  view.setUint8(1, 0);
-  view.setUint16(2, 0);
-  view.setUint32(4, length);
-  view.setBigUint64(8, BigInt(offset));
-  view.setBigUint64(16, BigInt(timeUs));
+const TWO_32 = 2 ** 32;
+
+/**
+ * Encodes one event record (big-endian): type u8, 3 reserved bytes, length u32, offset u64,
+ * time u64. The u64s are written as two u32 halves: offsets and times stay below 2^53, and a
+ * million records should not cost a million BigInts.
+ */
+export function encodeEvent(out: DataView, at: number, type: EventType, offset: number, length: number, timeUs: number): void {
+  out.setUint32(at, EVENT_TYPES[type] << 24);
+  out.setUint32(at + 4, length);
+  out.setUint32(at + 8, Math.floor(offset / TWO_32));
+  out.setUint32(at + 12, offset >>> 0);
+  out.setUint32(at + 16, Math.floor(timeUs / TWO_32));
+  out.setUint32(at + 20, timeUs >>> 0);
 }
 
 /** Decodes one event record; `null` if its type code is unknown (a damaged record). */

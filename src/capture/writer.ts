@@ -50,6 +50,7 @@ export function newCaptureId(label: string, now: Date = new Date()): string {
 class EventLog {
   readonly #out: WriteStream;
   #buf = Buffer.alloc(EVENTS_PER_FLUSH * EVENT_RECORD_SIZE);
+  #view = new DataView(this.#buf.buffer, this.#buf.byteOffset, this.#buf.length);
   #used = 0;
   count = 0;
   /** A write error (disk full): later events are dropped, the capture says so when finished. */
@@ -63,7 +64,7 @@ class EventLog {
   }
 
   add(type: EventType, offset: number, length: number, timeUs: number): void {
-    encodeEvent(this.#buf, this.#used, type, offset, length, timeUs);
+    encodeEvent(this.#view, this.#used, type, offset, length, timeUs);
     this.#used += EVENT_RECORD_SIZE;
     this.count++;
     if (this.#used === this.#buf.length) this.flush();
@@ -73,6 +74,7 @@ class EventLog {
     if (this.#used === 0) return;
     if (!this.error) this.#out.write(this.#buf.subarray(0, this.#used));
     this.#buf = Buffer.alloc(EVENTS_PER_FLUSH * EVENT_RECORD_SIZE);
+    this.#view = new DataView(this.#buf.buffer, this.#buf.byteOffset, this.#buf.length);
     this.#used = 0;
   }
 

@@ -191,14 +191,21 @@ class SendingConnection {
     return this.#recorder.offset;
   }
 
-  /** One write of `bytes`, recorded; waits while the socket or the capture is full. */
-  async write(bytes: Uint8Array): Promise<void> {
+  /**
+   * One write of `bytes`, recorded. Returns a promise only when the caller must wait (the socket
+   * or the capture is full): a million 1 KiB writes should not cost a million awaits.
+   */
+  write(bytes: Uint8Array): Promise<void> | undefined {
     if (this.#error) throw this.#error;
     if (this.#socket.destroyed || this.#socket.writableEnded) throw new Error('the receiver closed the connection');
     const fits = this.#recorder.data(bytes);
     this.writes++;
-    if (!this.#socket.write(bytes)) await Promise.race([once(this.#socket, 'drain'), this.#closed]);
-    if (!fits) await this.#recorder.drain();
+    const sent = this.#socket.write(bytes);
+    if (sent && fits) return undefined;
+    return (async () => {
+      if (!sent) await Promise.race([once(this.#socket, 'drain'), this.#closed]);
+      if (!fits) await this.#recorder.drain();
+    })();
   }
 
   /**
@@ -251,18 +258,30 @@ export async function sendFiles(options: SenderOptions): Promise<SendResult> {
     ...options,
     record: { chunk: options.chunk ?? REFERENCE_CHUNK, delayMs, ...faultOptions(options) },
   });
-  const write = async (bytes: Uint8Array): Promise<void> => {
-    if (conn.writes > 0 && delayMs + jitterMs > 0) await sleep(delayMs + Math.floor(Math.random() * (jitterMs + 1)));
+  const writeNow = (bytes: Uint8Array): Promise<void> | undefined => {
     const room = options.stopAfter === undefined ? bytes.length : options.stopAfter - conn.offset;
     if (room < bytes.length) {
-      if (room > 0) await conn.write(bytes.subarray(0, room));
-      throw new StopHere();
+      const last = room > 0 ? conn.write(bytes.subarray(0, room)) : undefined;
+      return (last ?? Promise.resolve()).then(() => {
+        throw new StopHere();
+      });
     }
-    await conn.write(bytes);
+    const wait = conn.write(bytes);
     options.onProgress?.(conn.offset, total);
+    return wait;
+  };
+  // A promise only when there is something to wait for: a delay, or a full socket or capture.
+  const write = (bytes: Uint8Array): Promise<void> | undefined => {
+    if (conn.writes > 0 && delayMs + jitterMs > 0) {
+      return sleep(delayMs + Math.floor(Math.random() * (jitterMs + 1))).then(() => writeNow(bytes));
+    }
+    return writeNow(bytes);
   };
   const writeField = async (bytes: Uint8Array): Promise<void> => {
-    for (let at = 0; at < bytes.length; at += chunk) await write(bytes.subarray(at, at + chunk));
+    for (let at = 0; at < bytes.length; at += chunk) {
+      const wait = write(bytes.subarray(at, at + chunk));
+      if (wait) await wait;
+    }
   };
   try {
     await writeField(encodeCount(options.count ?? options.files.length));
@@ -288,7 +307,10 @@ export async function sendFiles(options: SenderOptions): Promise<SendResult> {
 export async function sendBytes(options: Omit<ConnectionOptions, 'record'> & { pieces: readonly Uint8Array[]; record?: Readonly<Record<string, unknown>> }): Promise<SendResult> {
   const conn = await SendingConnection.open({ ...options, record: options.record ?? { raw: true } });
   try {
-    for (const p of options.pieces) await conn.write(p);
+    for (const p of options.pieces) {
+      const wait = conn.write(p);
+      if (wait) await wait;
+    }
     return await conn.finish(null);
   } catch (err) {
     return conn.finish(err as Error);
@@ -298,7 +320,7 @@ export async function sendBytes(options: Omit<ConnectionOptions, 'record'> & { p
 /** Largest payload `--write-per-field` sends in one write. */
 const WHOLE_PAYLOAD_LIMIT = 64 * 1024 * 1024;
 
-async function sendPayload(f: FileToSend, chunk: number, write: (b: Uint8Array) => Promise<void>): Promise<void> {
+async function sendPayload(f: FileToSend, chunk: number, write: (b: Uint8Array) => Promise<void> | undefined): Promise<void> {
   if (f.size === 0) return;
   let fh: FileHandle;
   try {
@@ -315,7 +337,10 @@ async function sendPayload(f: FileToSend, chunk: number, write: (b: Uint8Array) 
       const { bytesRead } = await fh.read(buf, 0, buf.length, sent);
       if (bytesRead === 0) throw new Error(`${f.path} shrank while it was being sent (${sent} of ${f.size} bytes)`);
       const data = buf.subarray(0, bytesRead);
-      for (let at = 0; at < data.length; at += chunk) await write(data.subarray(at, at + chunk));
+      for (let at = 0; at < data.length; at += chunk) {
+        const wait = write(data.subarray(at, at + chunk));
+        if (wait) await wait;
+      }
       sent += bytesRead;
     }
   } finally {
