@@ -52,7 +52,7 @@ const SAMPLES: readonly Sample[] = [
   {
     id: 'empty-file', category: 'normal', lesson: 'framing', expect: [],
     en: 'One empty file: a size of 0, so its name and size are followed at once by the end of the stream.',
-    pt: 'Um arquivo vazio: tamanho 0, então logo depois do nome e do tamanho vem o fim da transmissão.',
+    pt: 'Um arquivo vazio: tamanho 0, então logo depois do nome e do tamanho vem o fim do fluxo.',
     files: [{ name: 'vazio.txt', data: new Uint8Array(0) }],
   },
   {
@@ -103,7 +103,7 @@ const SAMPLES: readonly Sample[] = [
   {
     id: 'long-name-derails', category: 'malformed', lesson: 'text-in-fields', expect: ['name-unpadded', 'size-over-limit', 'truncated', 'fewer-files-than-count'],
     en: 'A 140-byte name sent whole, as the reference client does: the receiver takes bytes 128 to 135 of the name as the size and loses its place in the stream.',
-    pt: 'Um nome de 140 bytes enviado inteiro, como faz o cliente de referência: o servidor lê os bytes 128 a 135 do nome como tamanho e perde o passo.',
+    pt: 'Um nome de 140 bytes enviado inteiro, como faz o cliente de referência: o servidor lê os bytes 128 a 135 do nome como tamanho e se perde no fluxo.',
     // Raw, so all four writes go out before the receiver gives up: the capture is the same every time.
     raw: [encodeCount(1), encodeName(LONG_NAME), encodeSize(9), te.encode('conteúdo\n')],
   },
@@ -117,25 +117,25 @@ const SAMPLES: readonly Sample[] = [
   {
     id: 'cut-in-count', category: 'malformed', lesson: 'broken-streams', expect: ['truncated'],
     en: 'The stream ends after 2 of the 4 count bytes.',
-    pt: 'A transmissão termina depois de 2 dos 4 bytes da quantidade.',
+    pt: 'O fluxo termina depois de 2 dos 4 bytes da quantidade.',
     raw: [encodeCount(3).subarray(0, 2)],
   },
   {
     id: 'cut-in-name', category: 'malformed', lesson: 'broken-streams', expect: ['truncated', 'fewer-files-than-count'],
     en: 'The stream ends inside the first name, after 50 of its 128 bytes.',
-    pt: 'A transmissão termina no meio do primeiro nome, depois de 50 dos seus 128 bytes.',
+    pt: 'O fluxo termina no meio do primeiro nome, depois de 50 dos seus 128 bytes.',
     raw: [encodeCount(1), encodeName('arquivo_1.txt').subarray(0, 50)],
   },
   {
     id: 'cut-in-size', category: 'malformed', lesson: 'broken-streams', expect: ['truncated', 'fewer-files-than-count'],
     en: 'The stream ends inside the first size, after 3 of its 8 bytes.',
-    pt: 'A transmissão termina no meio do primeiro tamanho, depois de 3 dos seus 8 bytes.',
+    pt: 'O fluxo termina no meio do primeiro tamanho, depois de 3 dos seus 8 bytes.',
     raw: [encodeCount(1), encodeName('arquivo_1.txt'), encodeSize(33).subarray(0, 3)],
   },
   {
     id: 'cut-in-payload', category: 'malformed', lesson: 'broken-streams', expect: ['truncated', 'fewer-files-than-count'],
     en: 'The size announces 1,000 bytes and the stream ends after 400: the receiver keeps nothing of the file.',
-    pt: 'O tamanho anuncia 1.000 bytes e a transmissão termina depois de 400: o servidor não guarda nada do arquivo.',
+    pt: 'O tamanho anuncia 1.000 bytes e o fluxo termina depois de 400: o servidor não guarda nada do arquivo.',
     raw: [encodeCount(1), encodeName('dados.bin'), encodeSize(1000), new Uint8Array(400).fill(0x41)],
   },
   {
