@@ -152,13 +152,13 @@ program
     } catch (err) {
       fail((err as Error).message, EXIT.usage);
     }
-    const total = transferSize(files);
+    const total = transferSize(files, opts.padNameTo ?? NAME_LENGTH);
     const bar = process.stdout.isTTY && total >= 1 << 20
       ? new cliProgress.SingleBar({ format: 'sending [{bar}] {percentage}% | {value}/{total} bytes', hideCursor: true }, cliProgress.Presets.shades_classic)
       : null;
     const n = (v: number | bigint): string => formatInteger(v, 'en');
     logLine(`sending ${files.length} file${files.length === 1 ? '' : 's'} (${n(total)} bytes on the wire) to ${opts.host}:${opts.port}`);
-    for (const [i, f] of files.entries()) logLine(`  ${i + 1}. ${f.name} (${n(f.size)} bytes)`);
+    for (const [i, f] of files.entries()) logLine(`  ${i + 1}. ${f.name} (${n(f.size)} byte${f.size === 1 ? '' : 's'})`);
     bar?.start(total, 0);
     try {
       const result = await sendFiles({

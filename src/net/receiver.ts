@@ -402,17 +402,18 @@ class Connection {
     const temp = path.join(this.#outDir, `.wirestep-${this.#tag}-${number}.part`);
     const file: OpenFile = { number, name, size, handle: null, temp, written: 0 };
     this.#file = file;
-    this.#announced += size;
-    const total = this.#options.maxTotalBytes ?? RECEIVER_DEFAULTS.maxTotalBytes;
-    if (this.#announced > total) {
-      const reason = `the files announced so far add up to ${formatInteger(this.#announced, 'en')} bytes, above the limit of ${formatInteger(total, 'en')} for one connection (--max-total-bytes)`;
+    // The file's own limit first: a size of 2^64-1 is over --max-file-size, whatever came before.
+    const over = sizeProblems.find((p) => p.kind === 'size-over-limit');
+    if (over) {
+      const reason = describeProblem(over, 'en');
       this.#refuse(file, reason);
       this.#abortWith('aborted', reason);
       return;
     }
-    const over = sizeProblems.find((p) => p.kind === 'size-over-limit');
-    if (over) {
-      const reason = describeProblem(over, 'en');
+    this.#announced += size;
+    const total = this.#options.maxTotalBytes ?? RECEIVER_DEFAULTS.maxTotalBytes;
+    if (this.#announced > total) {
+      const reason = `the files announced so far add up to ${formatInteger(this.#announced, 'en')} bytes, above the limit of ${formatInteger(total, 'en')} for one connection (--max-total-bytes)`;
       this.#refuse(file, reason);
       this.#abortWith('aborted', reason);
       return;

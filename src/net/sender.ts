@@ -100,9 +100,9 @@ export async function listFiles(paths: readonly string[], nameField: number = NA
   return out;
 }
 
-/** Total bytes a well-formed transfer of `files` puts on the wire. */
-export function transferSize(files: readonly FileToSend[]): number {
-  return 4 + files.reduce((n, f) => n + NAME_LENGTH + 8 + f.size, 0);
+/** Total bytes a transfer of `files` puts on the wire, names padded to `padTo` (longer ones sent whole). */
+export function transferSize(files: readonly FileToSend[], padTo: number = NAME_LENGTH): number {
+  return 4 + files.reduce((n, f) => n + Math.max(padTo, nameByteLength(f.name)) + 8 + f.size, 0);
 }
 
 const READ_BLOCK = 1 << 20;
@@ -253,7 +253,7 @@ export async function sendFiles(options: SenderOptions): Promise<SendResult> {
   }
   const delayMs = options.delayMs ?? 0;
   const jitterMs = options.jitterMs ?? 0;
-  const total = options.stopAfter ?? transferSize(options.files);
+  const total = options.stopAfter ?? transferSize(options.files, options.padNameTo ?? NAME_LENGTH);
   const conn = await SendingConnection.open({
     ...options,
     record: { chunk: options.chunk ?? REFERENCE_CHUNK, delayMs, ...faultOptions(options) },

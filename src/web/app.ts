@@ -59,9 +59,11 @@ function positiveInt(value: unknown, what: string): number {
 
 /** Links that keep the language. */
 /** Links that keep the language, and presenter mode (`present=1`), from page to page. */
-function urls(lang: Lang, present = false) {
+function urls(lang: Lang, present = false, quiz = false) {
   const q = (params: Record<string, string | number | undefined>): string => {
-    const all = { ...params, ...(lang === 'en' ? {} : { lang }), ...(present ? { present: 1 } : {}) };
+    // A quiz goes on from field step to field step.
+    const keepQuiz = quiz && params.by === 'field' && params.page === undefined;
+    const all = { ...params, ...(lang === 'en' ? {} : { lang }), ...(present ? { present: 1 } : {}), ...(keepQuiz ? { quiz: 1 } : {}) };
     const s = Object.entries(all)
       .filter(([, v]) => v !== undefined)
       .map(([k, v]) => `${k}=${encodeURIComponent(String(v))}`)
@@ -76,6 +78,7 @@ function urls(lang: Lang, present = false) {
     lesson: (slug: string) => `/lessons/${encodeURIComponent(slug)}${q({})}`,
     step: (id: string, n: number, by: StepBy, page?: number) => `/captures/${encodeURIComponent(id)}/steps/${n}${q({ by, page })}`,
     quiz: (id: string, n: number) => `/captures/${encodeURIComponent(id)}/steps/${n}${q({ by: 'field', quiz: 1 })}`,
+    answer: (id: string, n: number) => `/captures/${encodeURIComponent(id)}/steps/${n}?by=field${lang === 'en' ? '' : `&lang=${lang}`}${present ? '&present=1' : ''}`,
     presenter: (id: string, n: number, by: StepBy, on: boolean) => {
       const base = `/captures/${encodeURIComponent(id)}/steps/${n}?by=${by}${lang === 'en' ? '' : `&lang=${lang}`}`;
       return on ? `${base}&present=1` : base;
@@ -144,7 +147,7 @@ export function createApp(options: AppOptions): express.Express & { closeCapture
     res.locals.t = (key: string, values: Record<string, string | number | bigint> = {}) => t(lang, key, values);
     res.locals.fmt = (n: number | bigint) => formatInteger(n, lang);
     res.locals.tn = (key: string, count: number, values: Record<string, string | number | bigint> = {}) => tn(lang, key, count, values);
-    res.locals.url = urls(lang, req.query.present === '1');
+    res.locals.url = urls(lang, req.query.present === '1', req.query.quiz === '1');
     res.locals.path = req.path;
     res.locals.query = req.query;
     res.locals.shared = options.shared === true;

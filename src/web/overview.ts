@@ -1,5 +1,5 @@
 import { type CaptureEvent, type CaptureMeta, type CaptureReader, type Dissection, type Listed, SAMPLE_CATEGORIES, type SampleCategory, type Side } from '../capture/index.js';
-import { type Lang, fieldTitle, formatInteger } from '../protocol/index.js';
+import { type Lang, describeProblem, fieldTitle, formatInteger } from '../protocol/index.js';
 import { type ProblemView, formatMs, problemView } from './steps.js';
 
 /** An ISO time as the language writes it, in UTC: "Nov 23, 2026, 11:44:47 PM" or "23 de nov. de 2026, 23:44:47". */
@@ -96,6 +96,8 @@ export interface OverviewView {
   readonly meta: CaptureMeta;
   readonly streamLength: number;
   readonly duration: string;
+  /** What the outcome's message says, in the page's language where it can be. */
+  readonly outcomeMessage: string | null;
   /** When it was recorded, in words, UTC. */
   readonly recordedAt: string;
   /** The timeline shows the whole stream. */
@@ -123,6 +125,26 @@ export interface OverviewView {
 
 /** Files listed in the overview's table at most; the rest are in the field steps. */
 const FILES_LISTED = 500;
+/**
+ * Why file `n` was refused, in `lang`, from the problems the dissector finds on its name or size:
+ * capture.json keeps the receiver's words in English only.
+ */
+function refusal(d: Dissection, n: number, lang: Lang): string | null {
+  const own = d.problems.filter(
+    (p) => p.severity === 'error' && (p.field === `file[${n}].name` || (p.field === `file[${n}].size` && p.kind === 'size-over-limit')),
+  );
+  return own.length > 0 ? own.map((p) => describeProblem(p, lang)).join(' ') : null;
+}
+
+/** The outcome's message in `lang` where a problem says the same (a limit), else as recorded. */
+function outcomeMessage(meta: CaptureMeta, d: Dissection, lang: Lang): string | null {
+  if (meta.outcome.status === 'aborted') {
+    const limit = d.problems.find((p) => p.kind === 'size-over-limit' || p.kind === 'count-over-limit');
+    if (limit && meta.outcome.message === describeProblem(limit, 'en')) return describeProblem(limit, lang);
+  }
+  return meta.outcome.message ?? null;
+}
+
 /** Fields drawn in the ruler at most. */
 const RULER_MAX = 240;
 /** Writes or reads drawn per side at most. */
@@ -158,7 +180,7 @@ export async function loadOverview(id: string, reader: CaptureReader, d: Dissect
       size: size?.kind === 'size' ? formatInteger(size.size, lang) : null,
       status: outcome?.status ?? null,
       savedAs: outcome?.savedAs ?? null,
-      reason: outcome?.reason ?? null,
+      reason: outcome?.status === 'refused' ? refusal(d, n, lang) ?? outcome.reason ?? null : outcome?.reason ?? null,
       step: stepOf.get(names.get(n)!) ?? 1,
     };
   });
@@ -221,6 +243,7 @@ export async function loadOverview(id: string, reader: CaptureReader, d: Dissect
     streamLength: reader.streamLength,
     duration: formatMs(await reader.durationUs(), lang),
     recordedAt: formatDate(meta.createdAt, lang),
+    outcomeMessage: outcomeMessage(meta, d, lang),
     wholeTimeline: scale >= reader.streamLength,
     files,
     filesMore: Math.max(0, fileNumbers.length - FILES_LISTED),

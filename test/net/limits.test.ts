@@ -43,6 +43,14 @@ describe('receiver limits', () => {
     }, { maxTotalBytes: 1000n });
   });
 
+  it('blames a size over both limits on --max-file-size, the file’s own limit', async () => {
+    await withReceiver(async (rx) => {
+      await sendRaw(rx.port, [encodeCount(1), encodeName('huge.bin'), encodeSize(0xffff_ffff_ffff_ffffn), te.encode('0123')]);
+      const result = await rx.nextResult();
+      expect(result.message).toMatch(/above the receiver’s limit of 1,000 bytes\.$/);
+    }, { maxFileSize: 1000n, maxTotalBytes: 2000n });
+  });
+
   it('closes the connection past --max-connections at once and keeps serving the others', async () => {
     const lines: string[] = [];
     await withReceiver(async (rx) => {

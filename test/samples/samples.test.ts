@@ -78,6 +78,21 @@ describe('the sample library', () => {
     }
   });
 
+  it('says why a file was refused and why a transfer was cut in the page’s language', async () => {
+    const traversal = await request(app).get('/captures/path-traversal-name?lang=pt').expect(200);
+    expect(traversal.text).toContain('O nome “../../etc/passwd_copy” foi recusado');
+    const huge = await request(app).get('/captures/size-max?lang=pt').expect(200);
+    expect(huge.text).toContain('No offset 132 o tamanho do arquivo 1 diz 18.446.744.073.709.551.615 bytes');
+    expect(huge.text).not.toContain('above the receiver');
+  });
+
+  it('names the staged sender options on the overview as the flags that set them', async () => {
+    const res = await request(app).get('/captures/recut-7-byte-writes').expect(200);
+    expect(res.text).toContain('<code>--chunk 7</code>');
+    const slow = await request(app).get('/captures/slow-link').expect(200);
+    expect(slow.text).toContain('<code>--delay-ms 15</code>');
+  });
+
   it('groups the home page by category', async () => {
     const res = await request(app).get('/').expect(200);
     const order = ['Normal transfers', 'Re-cut by the network', 'Malformed', 'Hostile'].map((h) => res.text.indexOf(`<h2>${h}</h2>`));

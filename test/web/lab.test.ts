@@ -131,6 +131,8 @@ describe('predict, then reveal', () => {
     await page.locator(`.dump .hex .run[data-start="${wrong[0]}"] i`).nth(Number(wrong[1])).click();
     expect(await page.locator('#quiz .verdict').textContent()).toBe('Not quite: you chose offset 300; it begins at offset 301.');
     expect(await page.locator('.cards').isVisible()).toBe(true);
+    // The next step is a quiz too.
+    expect(await page.locator('link[rel="next"]').getAttribute('href')).toBe('/captures/demo-10-files/steps/7?by=field&quiz=1');
 
     // With the keyboard, on the projector: arrows to the byte, Enter.
     await page.goto(`${site.url}/captures/demo-10-files/steps/3?by=field&quiz=1&present=1`);
