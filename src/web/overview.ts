@@ -145,6 +145,26 @@ function outcomeMessage(meta: CaptureMeta, d: Dissection, lang: Lang): string | 
   return meta.outcome.message ?? null;
 }
 
+/**
+ * The op step (0-based) of `e`, counting the other side's earlier events among the records
+ * already loaded; only when they all came earlier (more may lie beyond) does it ask the reader.
+ */
+async function stepOfEvent(reader: CaptureReader, loaded: ReadonlyMap<Side, CaptureEvent[]>, e: CaptureEvent): Promise<number> {
+  const other: Side = e.side === 'sender' ? 'receiver' : 'sender';
+  const records = loaded.get(other) ?? [];
+  // The sender goes first on equal times, as in CaptureReader.op().
+  const before = (x: CaptureEvent): boolean => x.timeUs < e.timeUs || (x.timeUs === e.timeUs && other === 'sender');
+  let lo = 0;
+  let hi = records.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (before(records[mid]!)) lo = mid + 1;
+    else hi = mid;
+  }
+  if (lo === records.length && records.length < reader.eventCount(other)) return reader.opIndex(e);
+  return e.index + lo;
+}
+
 /** Fields drawn in the ruler at most. */
 const RULER_MAX = 240;
 /** Writes or reads drawn per side at most. */
@@ -200,8 +220,12 @@ export async function loadOverview(id: string, reader: CaptureReader, d: Dissect
   const lanes = [];
   let scale = 0;
   const laneEvents: { side: Side; events: CaptureEvent[]; total: number }[] = [];
+  // The first records of each side, data or not: op steps are counted from them in memory.
+  const loaded = new Map<Side, CaptureEvent[]>();
   for (const side of meta.sides) {
-    const all = (await reader.events(side, 0, TIMELINE_MAX + 8)).filter((e) => (e.type === 'write' || e.type === 'read') && e.length > 0);
+    const records = await reader.events(side, 0, TIMELINE_MAX + 8);
+    loaded.set(side, records);
+    const all = records.filter((e) => (e.type === 'write' || e.type === 'read') && e.length > 0);
     const data = all.slice(0, TIMELINE_MAX);
     const total = reader.eventCount(side) <= TIMELINE_MAX + 8
       ? all.length
@@ -219,7 +243,7 @@ export async function loadOverview(id: string, reader: CaptureReader, d: Dissect
     for (const e of lane.events) {
       if (e.offset >= scale) break;
       chunks.push({
-        step: (await reader.opIndex(e)) + 1,
+        step: (await stepOfEvent(reader, loaded, e)) + 1,
         offset: e.offset,
         length: e.length,
         x: (e.offset / scale) * 1000,

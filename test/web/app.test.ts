@@ -98,6 +98,16 @@ describe('capture overview', () => {
     expect(res.text).toContain('href="/captures/demo-10-files/steps/1?by=op"');
   });
 
+  it.each(['demo-10-files', 'recut-7-byte-writes', 'slow-link'])('links each chunk on the timeline of %s to its own operation step', async (id) => {
+    const res = await request(app).get(`/captures/${id}`).expect(200);
+    const chunks = [...res.text.matchAll(/<title>([\d,]+) bytes from offset ([\d,]+) \(step (\d+)\)<\/title>/g)];
+    expect(chunks.length).toBeGreaterThan(3);
+    for (const [, n, offset, step] of chunks) {
+      const op = (await request(app).get(`/api/captures/${id}/steps/${step}?by=op`).expect(200)).body;
+      expect([op.event.length, op.event.offset]).toEqual([Number(n!.replace(/,/g, '')), Number(offset!.replace(/,/g, ''))]);
+    }
+  });
+
   it('lists a cut transfer’s problems', async () => {
     const res = await request(app).get('/captures/cut').expect(200);
     expect(res.text).toContain('At offset 145 the stream ended inside “Contents of file 1”: it needed 10 bytes and 5 came.');

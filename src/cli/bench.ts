@@ -1,0 +1,281 @@
+/**
+ * `npm run bench`: measures, side by side in one run on loopback, what issue 9 asks and writes
+ * the table to docs/benchmarks.md: throughput with and without capture against the reference
+ * Python scripts, peak memory by transfer size, capture size, and the site's page times.
+ * Medians of several runs; ratios are computed run by run. Removes its large files.
+ */
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { createWriteStream } from 'node:fs';
+import { mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { type Server, createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { cpus, tmpdir } from 'node:os';
+import path from 'node:path';
+import { CaptureStore } from '../capture/index.js';
+import { createApp } from '../web/app.js';
+import { packageRoot } from '../web/paths.js';
+
+const MiB = 1024 * 1024;
+const ROOT = packageRoot();
+const MAIN = path.join(ROOT, 'dist', 'src', 'cli', 'main.js');
+const SEED = process.env.WIRESTEP_SEED ?? path.join(ROOT, '..', 'shared', 'seed');
+const SIZE_MIB = Number(process.env.WIRESTEP_BENCH_MIB ?? 1024);
+const RUNS = Number(process.env.WIRESTEP_BENCH_RUNS ?? 3);
+const PAGE_RUNS = 9;
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+
+async function makeFile(file: string, mib: number): Promise<void> {
+  const block = randomBytes(MiB);
+  const out = createWriteStream(file);
+  for (let i = 0; i < mib; i++) if (!out.write(block)) await once(out, 'drain');
+  out.end();
+  await once(out, 'close');
+}
+
+async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const { port } = s.address() as AddressInfo;
+  await new Promise((r) => s.close(r));
+  return port;
+}
+
+/** Peak resident memory of a running process, read from /proc until it exits (VmHWM). */
+function watchPeak(child: ChildProcess): () => number {
+  let peak = 0;
+  const read = async (): Promise<void> => {
+    try {
+      const status = await readFile(`/proc/${child.pid}/status`, 'utf8');
+      const kb = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0);
+      peak = Math.max(peak, kb * 1024);
+    } catch {
+      // Gone.
+    }
+  };
+  const timer = setInterval(() => void read(), 20);
+  child.once('exit', () => clearInterval(timer));
+  return () => peak;
+}
+
+async function waitFor(check: () => Promise<boolean>, what: string): Promise<void> {
+  for (let i = 0; i < 600; i++) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+async function listening(child: ChildProcess, text: string): Promise<void> {
+  let out = '';
+  child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
+  await waitFor(async () => out.includes(text), `"${text}"`);
+}
+
+interface Transfer {
+  readonly seconds: number;
+  readonly senderPeak: number;
+  readonly receiverPeak: number;
+  readonly captures: readonly string[];
+}
+
+/** One transfer of `file` with wirestep send → wirestep receive, timed from send's start to its exit. */
+async function wirestep(work: string, file: string, capture: boolean): Promise<Transfer> {
+  const port = await freePort();
+  const dir = await mkdtemp(path.join(work, 'run-'));
+  const flags = capture ? ['--captures', path.join(dir, 'captures')] : ['--no-capture'];
+  const receiver = spawn(process.execPath, [MAIN, 'receive', '--port', String(port), '--out', path.join(dir, 'out'), ...flags], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const receiverPeak = watchPeak(receiver);
+  await listening(receiver, 'listening on');
+  const started = process.hrtime.bigint();
+  const sender = spawn(process.execPath, [MAIN, 'send', '--port', String(port), ...flags, file], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const senderPeak = watchPeak(sender);
+  const [code] = (await once(sender, 'exit')) as [number];
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  if (code !== 0) throw new Error(`wirestep send exited ${code}`);
+  await new Promise((r) => setTimeout(r, 100));
+  receiver.kill('SIGTERM');
+  await once(receiver, 'exit');
+  const captures = capture ? (await readdir(path.join(dir, 'captures'))).map((c) => path.join(dir, 'captures', c)) : [];
+  return { seconds, senderPeak: senderPeak(), receiverPeak: receiverPeak(), captures };
+}
+
+/** One transfer with the reference client.py → server.py, timed until the file is whole on disk. */
+async function reference(work: string, file: string, size: number): Promise<number> {
+  const port = await freePort();
+  const dir = await mkdtemp(path.join(work, 'ref-'));
+  const folder = path.join(dir, 'send');
+  const into = path.join(dir, 'recv');
+  await mkdir(folder);
+  await mkdir(into);
+  execFileSync('ln', [file, path.join(folder, 'big.bin')]);
+  const server = (await readFile(path.join(SEED, 'server.py'), 'utf8')).replace('port=8181', `port=${port}`);
+  // Only the folder and port change, and the client no longer creates its ten test files.
+  const client = (await readFile(path.join(SEED, 'client.py'), 'utf8'))
+    .replace('port=8181', `port=${port}`)
+    .replaceAll('"/home/ALUNO/arquivos_para_enviar"', JSON.stringify(folder))
+    .replace('criar_arquivos_de_teste(PASTA, 10)', '');
+  await writeFile(path.join(dir, 'server.py'), server);
+  await writeFile(path.join(dir, 'client.py'), client);
+  const srv = spawn('python3', [path.join(dir, 'server.py')], { cwd: into, stdio: ['ignore', 'pipe', 'pipe'] });
+  await listening(srv, 'Servidor ouvindo');
+  const started = process.hrtime.bigint();
+  const cli = spawn('python3', [path.join(dir, 'client.py')], { stdio: 'ignore' });
+  await once(cli, 'exit');
+  await waitFor(async () => (await stat(path.join(into, 'big.bin')).catch(() => null))?.size === size, 'server.py to write the whole file');
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  srv.kill('SIGTERM');
+  await once(srv, 'exit');
+  await rm(dir, { recursive: true, force: true });
+  return seconds;
+}
+
+async function dirSize(dir: string): Promise<number> {
+  let total = 0;
+  for (const f of await readdir(dir)) total += (await stat(path.join(dir, f))).size;
+  return total;
+}
+
+/** Time to first byte and body size of `url`, median of PAGE_RUNS after one warm-up. */
+async function page(base: string, url: string): Promise<{ ms: number; kib: number; status: number }> {
+  const times: number[] = [];
+  let kib = 0;
+  let status = 0;
+  for (let i = 0; i <= PAGE_RUNS; i++) {
+    const t0 = process.hrtime.bigint();
+    const res = await fetch(base + url);
+    const reader = res.body!.getReader();
+    const first = await reader.read();
+    const ttfb = Number(process.hrtime.bigint() - t0) / 1e6;
+    let bytes = first.value?.length ?? 0;
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      bytes += value.length;
+    }
+    status = res.status;
+    kib = bytes / 1024;
+    if (i > 0) times.push(ttfb);
+  }
+  return { ms: median(times), kib, status };
+}
+
+const fmt = (n: number, digits = 1): string => n.toFixed(digits);
+
+const work = await mkdtemp(path.join(tmpdir(), 'wirestep-bench-'));
+const lines: string[] = [];
+try {
+  const file = path.join(work, 'big.bin');
+  const bytes = SIZE_MIB * MiB;
+  process.stdout.write(`making a ${SIZE_MIB} MiB file…\n`);
+  await makeFile(file, SIZE_MIB);
+
+  // 1. Throughput, side by side: each round runs the three, so the ratios compare like with like.
+  const on: number[] = [];
+  const off: number[] = [];
+  const ref: number[] = [];
+  let keep: Transfer | null = null;
+  for (let r = 0; r < RUNS; r++) {
+    process.stdout.write(`round ${r + 1} of ${RUNS}…\n`);
+    const a = await wirestep(work, file, true);
+    on.push(a.seconds);
+    if (r === 0) keep = a;
+    else for (const c of a.captures) await rm(c, { recursive: true, force: true });
+    off.push((await wirestep(work, file, false)).seconds);
+    ref.push(await reference(work, file, SIZE_MIB * MiB));
+  }
+  const mbps = (s: number): number => bytes / MiB / s;
+  const costs = on.map((s, i) => 1 - off[i]! / s);
+  const vsRef = on.map((s, i) => ref[i]! / s);
+
+  // 2. Memory by transfer size, capture on.
+  const memory: { mib: number; sender: number; receiver: number }[] = [];
+  for (const mib of [64, 256, 1024].filter((m) => m <= SIZE_MIB)) {
+    const f = path.join(work, `m${mib}.bin`);
+    await makeFile(f, mib);
+    const t = await wirestep(work, f, true);
+    memory.push({ mib, sender: t.senderPeak / MiB, receiver: t.receiverPeak / MiB });
+    await rm(f);
+  }
+
+  // 3. Capture size against the bytes moved, from the first round's captures.
+  const captures = keep!.captures;
+  const sizes = await Promise.all(captures.map(dirSize));
+
+  // 4. The site on the big capture and on the demo.
+  const store = new CaptureStore([path.dirname(captures[0]!), path.join(ROOT, 'samples')]);
+  const app = createApp({ store });
+  const server: Server = createServer(app);
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const pages: { capture: string; page: string; ms: number; kib: number; status: number }[] = [];
+  for (const id of [path.basename(captures.find((c) => c.includes('receiver')) ?? captures[0]!), 'demo-10-files']) {
+    const api = (await (await fetch(`${base}/api/captures/${id}`)).json()) as { fieldSteps: number; opSteps: number };
+    const urls: [string, string][] = [['overview', `/captures/${id}`]];
+    for (const by of ['field', 'op'] as const) {
+      const total = by === 'field' ? api.fieldSteps : api.opSteps;
+      for (const [label, n] of [['start', 1], ['middle', Math.ceil(total / 2)], ['end', total]] as const) urls.push([`${by} ${label} (step ${n})`, `/captures/${id}/steps/${n}?by=${by}`]);
+    }
+    for (const [label, url] of urls) pages.push({ capture: id === 'demo-10-files' ? 'demo (10 files)' : `${SIZE_MIB} MiB`, page: label, ...(await page(base, url)) });
+  }
+  server.closeAllConnections();
+  await new Promise((r) => server.close(r));
+  await app.closeCaptures();
+
+  const node = process.version;
+  const python = execFileSync('python3', ['--version']).toString().trim();
+  const cpu = cpus()[0]?.model ?? '?';
+  lines.push(
+    '# wirestep benchmarks',
+    '',
+    `Measured by \`npm run bench\` on ${new Date().toISOString().slice(0, 10)}: ${cpus().length} cores (${cpu}), Node ${node}, ${python}, loopback.`,
+    `Medians of ${RUNS} rounds; each round runs the three transfers one after the other, and ratios are taken within a round.`,
+    '',
+    `## 1. Throughput, one ${SIZE_MIB} MiB file`,
+    '',
+    '| transfer | median time | throughput |',
+    '|---|---|---|',
+    `| wirestep send → receive, capture on | ${fmt(median(on), 2)} s | ${fmt(mbps(median(on)))} MiB/s |`,
+    `| wirestep send → receive, \`--no-capture\` | ${fmt(median(off), 2)} s | ${fmt(mbps(median(off)))} MiB/s |`,
+    `| reference client.py → server.py | ${fmt(median(ref), 2)} s | ${fmt(mbps(median(ref)))} MiB/s |`,
+    '',
+    `- Cost of capture: median ${fmt(median(costs) * 100)}% of the time (goal: at most 10%).`,
+    `- wirestep with capture against the reference: median ${fmt(median(vsRef), 2)}× its speed (goal: at least 2×).`,
+    '',
+    '## 2. Peak memory (RSS), capture on',
+    '',
+    '| transfer | sender | receiver |',
+    '|---|---|---|',
+    ...memory.map((m) => `| ${m.mib} MiB | ${fmt(m.sender)} MiB | ${fmt(m.receiver)} MiB |`),
+    '',
+    'Goal: at most 150 MiB each, flat in the transfer size.',
+    '',
+    `## 3. Capture size, ${SIZE_MIB} MiB transferred`,
+    '',
+    '| capture | size on disk | against the bytes moved |',
+    '|---|---|---|',
+    ...captures.map((c, i) => `| ${path.basename(c).includes('sender') ? 'sender' : 'receiver'} | ${fmt(sizes[i]! / MiB)} MiB | ${fmt(sizes[i]! / bytes, 4)}× |`),
+    '',
+    'Every write and read is kept (24 bytes each). Goal: at most 1.1× plus a few KiB.',
+    '',
+    `## 4. The site (time to first byte, median of ${PAGE_RUNS} after a warm-up)`,
+    '',
+    '| capture | page | TTFB | HTML |',
+    '|---|---|---|---|',
+    ...pages.map((p) => `| ${p.capture} | ${p.page} | ${fmt(p.ms)} ms | ${fmt(p.kib)} KiB |`),
+    '',
+    'Goal: at most 50 ms and 256 KiB per page, the same on the big capture as on the demo.',
+    '',
+  );
+  await writeFile(path.join(ROOT, 'docs', 'benchmarks.md'), lines.join('\n'));
+  process.stdout.write(`${lines.join('\n')}\nwritten to docs/benchmarks.md\n`);
+} finally {
+  await rm(work, { recursive: true, force: true });
+}
