@@ -1,12 +1,12 @@
 import { type CaptureEvent, type CaptureMeta, type CaptureReader, type Dissection, type Listed, SAMPLE_CATEGORIES, type SampleCategory, type Side } from '../capture/index.js';
-import { type Lang, describeProblem, fieldTitle, formatInteger } from '../protocol/index.js';
+import { LOCALES, type Lang, describeProblem, fieldTitle, formatInteger } from '../protocol/index.js';
 import { type ProblemView, formatMs, problemView } from './steps.js';
 
 /** An ISO time as the language writes it, in UTC: "Nov 23, 2026, 11:44:47 PM" or "23 de nov. de 2026, 23:44:47". */
 export function formatDate(iso: string, lang: Lang): string {
   const date = new Date(iso);
   if (Number.isNaN(date.getTime())) return iso;
-  return new Intl.DateTimeFormat(lang === 'pt' ? 'pt-BR' : 'en-US', { dateStyle: 'medium', timeStyle: 'medium', timeZone: 'UTC' }).format(date);
+  return new Intl.DateTimeFormat(LOCALES[lang], { dateStyle: 'medium', timeStyle: 'medium', timeZone: 'UTC' }).format(date);
 }
 
 /** One capture in the home page's list. */

@@ -10,6 +10,7 @@ import {
   fieldTitle,
   formatInteger,
   hexBytes,
+  LOCALES,
   nextField,
   parseFieldId,
 } from '../protocol/index.js';
@@ -376,9 +377,14 @@ function eventView(e: CaptureEvent, step: number, lang: Lang, reader: CaptureRea
   };
 }
 
+const MS_FORMATS: Readonly<Record<Lang, Intl.NumberFormat>> = {
+  en: new Intl.NumberFormat(LOCALES.en, { minimumFractionDigits: 3, maximumFractionDigits: 3 }),
+  pt: new Intl.NumberFormat(LOCALES.pt, { minimumFractionDigits: 3, maximumFractionDigits: 3 }),
+};
+
 /** Microseconds as milliseconds with three decimals: "12.345 ms". */
 export function formatMs(us: number, lang: Lang): string {
-  const ms = new Intl.NumberFormat(lang === 'pt' ? 'pt-BR' : 'en-US', { minimumFractionDigits: 3, maximumFractionDigits: 3 }).format(us / 1000);
+  const ms = MS_FORMATS[lang].format(us / 1000);
   return `${ms} ms`;
 }
 
