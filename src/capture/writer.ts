@@ -107,6 +107,7 @@ export class CaptureWriter {
   readonly dir: string;
   readonly #clock: Clock;
   readonly #t0: bigint;
+  readonly #t0Ms: number;
   readonly #stream: WriteStream;
   // Stream bytes gathered before they go to stream.bin: a million 1 KiB writes become a
   // thousand 1 MiB ones. Flushed when full and with the events (every 200 ms), so a kill loses
@@ -130,6 +131,7 @@ export class CaptureWriter {
     this.#meta = meta;
     this.#clock = clock;
     this.#t0 = clock();
+    this.#t0Ms = performance.now();
     this.#stream = createWriteStream(path.join(dir, CAPTURE_FILES.stream), { flags: 'wx', highWaterMark: 1 << 20 });
     this.#stream.on('error', (err) => {
       this.#streamError = err;
@@ -176,6 +178,8 @@ export class CaptureWriter {
 
   /** Microseconds since the capture started. */
   nowUs(): number {
+    // The real clock without BigInts: a million events, a million allocations saved.
+    if (this.#clock === hrtime) return Math.floor((performance.now() - this.#t0Ms) * 1000);
     return Number((this.#clock() - this.#t0) / 1000n);
   }
 
