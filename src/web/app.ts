@@ -135,13 +135,8 @@ export function createApp(options: AppOptions): express.Express & { closeCapture
       res.status(421).type('text/plain').send('This wirestep site answers only to localhost and 127.0.0.1. Start it with --host to share it.');
     });
   }
-  app.use('/static', express.static(path.join(root, 'views', 'static'), { maxAge: '1h', index: false }));
-  app.use((req, res, next) => {
-    // The site takes no request bodies.
-    if (req.method !== 'GET' && req.method !== 'HEAD') {
-      res.status(405).set('Allow', 'GET, HEAD').type('text/plain').send('Only GET and HEAD are served.');
-      return;
-    }
+  /** What every view is given: language, text and number helpers, links, the site's state. */
+  const setLocals = (req: Request, res: Response): void => {
     const lang = langOf(req);
     res.locals.lang = lang;
     res.locals.t = (key: string, values: Record<string, string | number | bigint> = {}) => t(lang, key, values);
@@ -155,6 +150,15 @@ export function createApp(options: AppOptions): express.Express & { closeCapture
     res.locals.sharedAt = options.sharedAt ?? [];
     res.locals.hasLive = options.live !== undefined;
     res.locals.present = req.query.present === '1';
+  };
+  app.use('/static', express.static(path.join(root, 'views', 'static'), { maxAge: '1h', index: false }));
+  app.use((req, res, next) => {
+    // The site takes no request bodies.
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.status(405).set('Allow', 'GET, HEAD').type('text/plain').send('Only GET and HEAD are served.');
+      return;
+    }
+    setLocals(req, res);
     next();
   });
 
@@ -273,18 +277,8 @@ export function createApp(options: AppOptions): express.Express & { closeCapture
       res.type('application/json').send(toJson({ error: { status, message } }));
       return;
     }
-    const lang = langOf(req);
-    res.locals.lang ??= lang;
-    res.locals.t ??= (key: string, values: Record<string, string | number | bigint> = {}) => t(lang, key, values);
-    res.locals.url ??= urls(lang);
-    res.locals.fmt ??= (n: number | bigint) => formatInteger(n, lang);
-    res.locals.path ??= req.path;
-    res.locals.query ??= {};
-    res.locals.sharedAt ??= options.sharedAt ?? [];
-    res.locals.shared ??= options.shared === true;
-    res.locals.hasLessons ??= lessons.length > 0;
-    res.locals.hasLive ??= options.live !== undefined;
-    res.locals.present ??= false;
+    // An error before the locals middleware (a bad static request) still gets a whole page.
+    if (res.locals.t === undefined) setLocals(req, res);
     res.render('error', { status, message, kind });
   });
 
