@@ -271,18 +271,27 @@ function collect(value: string, previous: string[] | undefined): string[] {
   return [...(previous ?? []), value];
 }
 
-/** The URLs others on the network can open, when `host` listens beyond this machine. */
+/** Whether `host` keeps a server on this machine only. */
 function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || host.startsWith('127.');
 }
 
-function sharedUrls(host: string, port: number): string[] {
-  if (isLoopback(host)) return [];
-  if (host !== '0.0.0.0' && host !== '::') return [`http://${host.includes(':') ? `[${host}]` : host}:${port}/`];
+/**
+ * The addresses others reach this machine at when a server listens on `host`: `host` itself,
+ * or for 0.0.0.0 (and ::) this machine's addresses on the network (IPv6 ones too for ::).
+ */
+function reachableAddresses(host: string): string[] {
+  if (host !== '0.0.0.0' && host !== '::') return [host];
   return Object.values(networkInterfaces())
     .flat()
     .filter((i) => i && !i.internal && (i.family === 'IPv4' || (host === '::' && !i.address.startsWith('fe80'))))
-    .map((i) => (i!.family === 'IPv4' ? `http://${i!.address}:${port}/` : `http://[${i!.address}]:${port}/`));
+    .map((i) => i!.address);
+}
+
+/** The URLs others on the network can open, when `host` listens beyond this machine. */
+function sharedUrls(host: string, port: number): string[] {
+  if (isLoopback(host)) return [];
+  return reachableAddresses(host).map((a) => `http://${a.includes(':') ? `[${a}]` : a}:${port}/`);
 }
 
 program
@@ -311,13 +320,9 @@ program
     process.on('SIGTERM', stop);
   });
 
-/** The addresses students should send to: this machine's on the network, or `host` itself. */
+/** The addresses students should send to (IPv4 ones, as client.py connects over IPv4). */
 function studentHosts(host: string): string[] {
-  if (host !== '0.0.0.0' && host !== '::') return [host];
-  const found = Object.values(networkInterfaces())
-    .flat()
-    .filter((i) => i && !i.internal && i.family === 'IPv4')
-    .map((i) => i!.address);
+  const found = reachableAddresses(host === '::' ? '0.0.0.0' : host);
   return found.length > 0 ? found : ['127.0.0.1'];
 }
 
