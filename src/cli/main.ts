@@ -9,7 +9,7 @@ import { CaptureError, CaptureReader, CaptureStore, TOOL, resolveCapture } from 
 import { createApp } from '../web/app.js';
 import { packageRoot } from '../web/paths.js';
 import { LiveFeed } from '../web/live.js';
-import { DEFAULT_MAX_FILE_SIZE, RECEIVER_DEFAULTS, listFiles, runDemo, sendFiles, startReceiver, transferSize } from '../net/index.js';
+import { RECEIVER_DEFAULTS, listFiles, runDemo, sendFiles, startReceiver, transferSize } from '../net/index.js';
 import { type Lang, NAME_LENGTH, formatInteger } from '../protocol/index.js';
 import { t } from '../web/i18n.js';
 import { type StepBy, StepRangeError, loadStep, stepCount } from '../web/steps.js';
@@ -102,7 +102,7 @@ program
         port: opts.port,
         outDir: opts.out,
         capturesDir: opts.capture ? opts.captures : null,
-        maxFileSize: opts.maxFileSize ?? DEFAULT_MAX_FILE_SIZE,
+        maxFileSize: opts.maxFileSize ?? RECEIVER_DEFAULTS.maxFileSize,
         idleTimeoutMs: opts.idleTimeout * 1000,
         maxFiles: opts.maxFiles,
         maxTotalBytes: opts.maxTotalBytes ?? RECEIVER_DEFAULTS.maxTotalBytes,

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { once } from 'node:events';
 import { CaptureWriter, type CaptureMeta, type SampleInfo } from '../capture/index.js';
-import { type ConnectionResult, DEFAULT_MAX_FILE_SIZE, startReceiver } from './receiver.js';
+import { type ConnectionResult, RECEIVER_DEFAULTS, startReceiver } from './receiver.js';
 import { type FileToSend, type SendResult, sendFiles } from './sender.js';
 
 /** The reference client's test files: `arquivo_N.txt` holding `Este é o conteúdo do arquivo N\n`. */
@@ -46,7 +46,7 @@ export interface LocalTransferOptions {
 export async function recordLocalTransfer(options: LocalTransferOptions): Promise<LocalResult> {
   const work = options.outDir ? null : await mkdtemp(path.join(tmpdir(), 'wirestep-local-'));
   try {
-    const maxFileSize = options.maxFileSize ?? DEFAULT_MAX_FILE_SIZE;
+    const maxFileSize = options.maxFileSize ?? RECEIVER_DEFAULTS.maxFileSize;
     const writer = await CaptureWriter.create({
       root: options.capturesDir,
       ...(options.id ? { id: options.id } : {}),

@@ -96,14 +96,13 @@ export interface Receiver extends EventEmitter {
 
 /** Defaults of the receiver's limits, as `wirestep receive --help` prints them. */
 export const RECEIVER_DEFAULTS = {
+  /** 4 GiB. */
+  maxFileSize: 4n * 1024n ** 3n,
   idleTimeoutMs: 30_000,
   maxFiles: 10_000,
   maxTotalBytes: 16n * 1024n ** 3n,
   maxConnections: 64,
 } as const;
-const DEFAULT_IDLE_MS = RECEIVER_DEFAULTS.idleTimeoutMs;
-/** The receiver's default limit on a file's declared size: 4 GiB. */
-export const DEFAULT_MAX_FILE_SIZE = 4n * 1024n ** 3n;
 
 function endpoint(address: string | undefined, port: number | undefined): Endpoint {
   return { address: address ?? '?', port: port ?? 0 };
@@ -239,7 +238,7 @@ class Connection {
     const who = `${this.client.address}:${this.client.port}`;
     this.#log = (line) => log(`[${who}] ${line}`);
     this.#dissector = new Dissector({
-      maxFileSize: options.maxFileSize ?? DEFAULT_MAX_FILE_SIZE,
+      maxFileSize: options.maxFileSize ?? RECEIVER_DEFAULTS.maxFileSize,
       maxFiles: options.maxFiles ?? RECEIVER_DEFAULTS.maxFiles,
     });
     this.done = new Promise((resolve) => {
@@ -258,10 +257,10 @@ class Connection {
             client: this.client,
             server,
             options: {
-              maxFileSize: String(options.maxFileSize ?? DEFAULT_MAX_FILE_SIZE),
+              maxFileSize: String(options.maxFileSize ?? RECEIVER_DEFAULTS.maxFileSize),
               maxFiles: options.maxFiles ?? RECEIVER_DEFAULTS.maxFiles,
               maxTotalBytes: String(options.maxTotalBytes ?? RECEIVER_DEFAULTS.maxTotalBytes),
-              idleTimeoutMs: options.idleTimeoutMs ?? DEFAULT_IDLE_MS,
+              idleTimeoutMs: options.idleTimeoutMs ?? RECEIVER_DEFAULTS.idleTimeoutMs,
             },
           });
     // Reading waits until the capture exists, so its first event is the accept.
@@ -284,7 +283,7 @@ class Connection {
         socket.resume();
       },
     );
-    const idle = options.idleTimeoutMs ?? DEFAULT_IDLE_MS;
+    const idle = options.idleTimeoutMs ?? RECEIVER_DEFAULTS.idleTimeoutMs;
     if (idle > 0) {
       socket.setTimeout(idle, () => {
         this.#abortWith('aborted', `no bytes for ${idle / 1000} s: the receiver cut the connection`);
