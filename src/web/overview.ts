@@ -1,4 +1,4 @@
-import { type CaptureEvent, type CaptureMeta, type CaptureReader, type Dissection, type Listed, SAMPLE_CATEGORIES, type SampleCategory, type Side } from '../capture/index.js';
+import { type CaptureEvent, type CaptureMeta, type CaptureReader, type Dissection, type Listed, SAMPLE_CATEGORIES, type SampleCategory, type Side, isData } from '../capture/index.js';
 import { LOCALES, type Lang, describeProblem, fieldTitle, formatInteger } from '../protocol/index.js';
 import { type ProblemView, formatMs, problemView } from './steps.js';
 
@@ -225,7 +225,7 @@ export async function loadOverview(id: string, reader: CaptureReader, d: Dissect
   for (const side of meta.sides) {
     const records = await reader.events(side, 0, TIMELINE_MAX + 8);
     loaded.set(side, records);
-    const all = records.filter((e) => (e.type === 'write' || e.type === 'read') && e.length > 0);
+    const all = records.filter((e) => isData(e) && e.length > 0);
     const data = all.slice(0, TIMELINE_MAX);
     const total = reader.eventCount(side) <= TIMELINE_MAX + 8
       ? all.length

@@ -1,4 +1,4 @@
-import type { CaptureEvent, CaptureReader, Dissection, Side } from '../capture/index.js';
+import { type CaptureEvent, type CaptureReader, type Dissection, type Side, isData } from '../capture/index.js';
 import {
   type Field,
   type Lang,
@@ -474,12 +474,12 @@ export async function loadStep(
   }
   const e = await reader.op(n - 1);
   const event = eventView(e, n, lang, reader);
-  const isData = (e.type === 'write' || e.type === 'read') && e.length > 0;
-  const focus = { offset: e.offset, length: isData ? e.length : 0 };
+  const moved = isData(e) && e.length > 0;
+  const focus = { offset: e.offset, length: moved ? e.length : 0 };
   const fields: FieldView[] = [];
   let blocks: DumpBlock[] = [];
   let paging: StepView['paging'] = null;
-  if (isData) {
+  if (moved) {
     for (let i = Math.max(0, fieldIndexAt(d.fields, e.offset)); i < d.fields.length; i++) {
       const f = d.fields[i]!;
       if (f.offset >= e.offset + e.length) break;
@@ -492,9 +492,9 @@ export async function loadStep(
     }
     ({ blocks, paging } = await dumpFocus(reader, d, focus, page, lang));
   }
-  const stateAfter = e.side === 'receiver' && isData ? receiverState(d, e.offset + e.length, reader.streamLength, lang) : null;
+  const stateAfter = e.side === 'receiver' && moved ? receiverState(d, e.offset + e.length, reader.streamLength, lang) : null;
   const onFields = new Set(fields.flatMap((f) => f.problems.map((p) => `${p.kind}@${p.offset}`)));
-  const problems = isData
+  const problems = moved
     ? d.problems
         .filter((p) => p.offset < e.offset + e.length && e.offset <= p.offset + p.length && !onFields.has(`${p.kind}@${p.offset}`))
         .map((p) => problemView(p, lang))
