@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { type FileHandle, link, mkdir, open, rename, unlink } from 'node:fs/promises';
+import { link, mkdir, open, rename, unlink } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import {
@@ -18,6 +18,7 @@ import {
   describeProblem,
   formatInteger,
 } from '../protocol/index.js';
+import { FileSink } from './file-sink.js';
 import { Recorder } from './recorder.js';
 
 /** Options of a receiver. */
@@ -116,15 +117,11 @@ export function candidateName(name: string, n: number): string {
   return `${stem} (${n})${ext}`;
 }
 
-/** Writes all of `data`, however many calls the file system needs. */
-async function writeAll(handle: FileHandle, data: Uint8Array): Promise<void> {
-  let done = 0;
-  while (done < data.length) {
-    const { bytesWritten } = await handle.write(data, done, data.length - done);
-    if (bytesWritten === 0) throw new Error('the disk took no more bytes');
-    done += bytesWritten;
-  }
-}
+/**
+ * Bytes a connection may have read and not yet handled (dissected, queued for the disk and the
+ * capture) before it stops reading: reading goes on while the disk writes, within this bound.
+ */
+const BACKLOG_LIMIT = 1 << 20;
 
 /**
  * Gives the complete temporary file its final name, never replacing a file there (EEXIST if
@@ -196,10 +193,8 @@ interface OpenFile {
   readonly name: string;
   readonly size: bigint;
   /** Null when the name was refused or writing failed: the payload is read and dropped. */
-  handle: FileHandle | null;
+  sink: FileSink | null;
   readonly temp: string;
-  /** Bytes written to the temporary file. */
-  written: number;
   failure?: string;
 }
 
@@ -228,6 +223,8 @@ class Connection {
   /** Sum of the sizes announced so far. */
   #announced = 0n;
   #resolve!: (r: ConnectionResult) => void;
+  /** Bytes read from the socket and not yet handled. */
+  #backlog = 0;
 
   constructor(socket: net.Socket, options: ReceiverOptions, outDir: string, log: (l: string) => void, local: net.AddressInfo, live: (e: LiveEvent) => void) {
     this.#live = live;
@@ -290,10 +287,12 @@ class Connection {
       });
     }
     socket.on('data', (chunk: Buffer) => {
-      socket.pause();
+      this.#backlog += chunk.length;
+      if (this.#backlog >= BACKLOG_LIMIT) socket.pause();
       this.#enqueue(async () => {
         await this.#onData(chunk);
-        if (!this.#abort && !socket.destroyed) socket.resume();
+        this.#backlog -= chunk.length;
+        if (socket.isPaused() && this.#backlog < BACKLOG_LIMIT && !this.#abort && !socket.destroyed) socket.resume();
       });
     });
     socket.on('end', () => this.#enqueue(async () => {
@@ -360,13 +359,10 @@ class Connection {
   async #handle(event: DissectEvent): Promise<void> {
     if (event.type === 'payload') {
       const f = this.#file;
-      if (f?.handle) {
-        try {
-          await writeAll(f.handle, event.data);
-          f.written += event.data.length;
-        } catch (err) {
-          await this.#failFile(f, err as Error);
-        }
+      if (f?.sink) {
+        const wait = f.sink.write(event.data);
+        if (wait) await wait;
+        if (f.sink.error) await this.#failFile(f, f.sink.error);
       }
       return;
     }
@@ -399,7 +395,7 @@ class Connection {
     const nameProblems = (this.#name?.problems ?? []).filter((p) => p.severity === 'error');
     this.#name = null;
     const temp = path.join(this.#outDir, `.wirestep-${this.#tag}-${number}.part`);
-    const file: OpenFile = { number, name, size, handle: null, temp, written: 0 };
+    const file: OpenFile = { number, name, size, sink: null, temp };
     this.#file = file;
     // The file's own limit first: a size of 2^64-1 is over --max-file-size, whatever came before.
     const over = sizeProblems.find((p) => p.kind === 'size-over-limit');
@@ -425,7 +421,7 @@ class Connection {
     }
     this.#log(`file ${number}: ${JSON.stringify(name)}, ${formatInteger(size, 'en')} bytes announced`);
     try {
-      file.handle = await open(temp, 'wx');
+      file.sink = await FileSink.create(temp);
     } catch (err) {
       await this.#failFile(file, err as Error);
     }
@@ -444,8 +440,8 @@ class Connection {
   async #failFile(file: OpenFile, err: Error): Promise<void> {
     const reason = `cannot write: ${err.message}`;
     file.failure = reason;
-    await file.handle?.close().catch(() => {});
-    file.handle = null;
+    await file.sink?.discard();
+    file.sink = null;
     await unlink(file.temp).catch(() => {});
     this.#setFile({ file: file.number, name: file.name, size: String(file.size), status: 'failed', reason });
     this.#log(`file ${file.number}: ${reason}; its remaining bytes are read and dropped`);
@@ -454,16 +450,17 @@ class Connection {
   async #closeFile(): Promise<void> {
     const file = this.#file;
     this.#file = null;
-    if (!file?.handle) return;
+    if (!file?.sink) return;
+    const sink = file.sink;
     try {
-      await file.handle.close();
+      await sink.close();
     } catch (err) {
       await this.#failFile(file, err as Error);
       return;
     }
-    file.handle = null;
-    if (BigInt(file.written) !== file.size) {
-      await this.#failFile(file, new Error(`${file.written} of ${file.size} bytes reached the disk`));
+    file.sink = null;
+    if (BigInt(sink.bytesWritten) !== file.size) {
+      await this.#failFile(file, new Error(`${sink.bytesWritten} of ${file.size} bytes reached the disk`));
       return;
     }
     for (let n = 0; n < 1000; n++) {
@@ -492,7 +489,7 @@ class Connection {
     const open = this.#file;
     if (open) {
       this.#file = null;
-      await open.handle?.close().catch(() => {});
+      await open.sink?.discard();
       await unlink(open.temp).catch(() => {});
       if (!this.#files.has(open.number)) {
         const got = formatInteger(this.#dissector.state().offset, 'en');
