@@ -41,6 +41,8 @@ export interface CaptureInit {
 const EVENTS_PER_FLUSH = 2048;
 const STREAM_BUFFER = 1 << 20;
 const FLUSH_INTERVAL_MS = 200;
+/** Most pieces gathered before a flush: writev takes at most 1024 buffers. */
+const MAX_PIECES = 1024;
 
 /** A fresh capture id: `20261123-234012-receiver-3fa9c1`. */
 export function newCaptureId(label: string, now: Date = new Date()): string {
@@ -109,11 +111,17 @@ export class CaptureWriter {
   readonly #t0: bigint;
   readonly #t0Ms: number;
   readonly #stream: WriteStream;
-  // Stream bytes gathered before they go to stream.bin: a million 1 KiB writes become a
-  // thousand 1 MiB ones. Flushed when full and with the events (every 200 ms), so a kill loses
-  // no more than it did.
-  #pending = Buffer.allocUnsafe(STREAM_BUFFER);
-  #pendingUsed = 0;
+  // Stream bytes gathered before they go to stream.bin, without copying them: the pieces a
+  // side moved are kept as views, and pieces that follow each other in one buffer (a sender's
+  // 1 KiB writes cut from one 1 MiB block) are joined into one view. A million 1 KiB writes
+  // become a thousand 1 MiB ones. Flushed when 1 MiB is waiting and with the events (every
+  // 200 ms), so a kill loses no more than it did.
+  #pieces: Uint8Array[] = [];
+  #pendingBytes = 0;
+  // The last piece, kept as numbers until a piece from elsewhere comes: no object per record.
+  #tail: ArrayBufferLike | null = null;
+  #tailStart = 0;
+  #tailEnd = 0;
   readonly #events = new Map<Side, EventLog>();
   readonly #timer: NodeJS.Timeout;
   #meta: CaptureMeta;
@@ -195,7 +203,8 @@ export class CaptureWriter {
 
   /**
    * Records one event of `side` now. For a write or read of the stream side, pass its bytes:
-   * they are appended to the stream. Returns false when the caller should await {@link drain}.
+   * they are appended to the stream. The bytes are kept, not copied, until they are written:
+   * they must not change after this call. Returns false when the caller should await {@link drain}.
    */
   record(side: Side, type: EventType, offset: number, length: number, bytes?: Uint8Array): boolean {
     const log = this.#events.get(side);
@@ -206,18 +215,16 @@ export class CaptureWriter {
     if (bytes && side === this.#meta.streamSide && bytes.length > 0) {
       this.#streamBytes += bytes.length;
       if (this.#streamError || this.#stream.destroyed) return true;
-      if (bytes.length >= STREAM_BUFFER) {
-        this.#flushStream();
-        return this.#stream.write(bytes);
+      if (this.#tail === bytes.buffer && this.#tailEnd === bytes.byteOffset) {
+        this.#tailEnd += bytes.length;
+      } else {
+        this.#closeTail();
+        this.#tail = bytes.buffer;
+        this.#tailStart = bytes.byteOffset;
+        this.#tailEnd = bytes.byteOffset + bytes.length;
       }
-      if (this.#pendingUsed + bytes.length > STREAM_BUFFER && !this.#flushStream()) {
-        this.#pending.set(bytes, 0);
-        this.#pendingUsed = bytes.length;
-        return false;
-      }
-      this.#pending.set(bytes, this.#pendingUsed);
-      this.#pendingUsed += bytes.length;
-      return true;
+      this.#pendingBytes += bytes.length;
+      if (this.#pendingBytes >= STREAM_BUFFER || this.#pieces.length >= MAX_PIECES) return this.#flushStream();
     }
     return true;
   }
@@ -263,13 +270,25 @@ export class CaptureWriter {
     for (const log of this.#events.values()) log.flush();
   }
 
-  /** Hands the gathered stream bytes to stream.bin; false when it asks the caller to wait. */
+  /** Adds the last piece to the pieces waiting for stream.bin. */
+  #closeTail(): void {
+    if (this.#tail === null) return;
+    this.#pieces.push(new Uint8Array(this.#tail, this.#tailStart, this.#tailEnd - this.#tailStart));
+    this.#tail = null;
+  }
+
+  /** Hands the gathered stream bytes to stream.bin, in one writev; false when it asks the caller to wait. */
   #flushStream(): boolean {
-    if (this.#pendingUsed === 0 || this.#streamError || this.#stream.destroyed) return true;
-    const full = this.#pending.subarray(0, this.#pendingUsed);
-    this.#pending = Buffer.allocUnsafe(STREAM_BUFFER);
-    this.#pendingUsed = 0;
-    return this.#stream.write(full);
+    this.#closeTail();
+    const pieces = this.#pieces;
+    this.#pieces = [];
+    this.#pendingBytes = 0;
+    if (pieces.length === 0 || this.#streamError || this.#stream.destroyed) return true;
+    this.#stream.cork();
+    let room = true;
+    for (const p of pieces) room = this.#stream.write(p);
+    this.#stream.uncork();
+    return room;
   }
 
   /** Flushes everything, closes the files and writes the final metadata. Idempotent. */

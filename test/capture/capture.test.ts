@@ -63,6 +63,38 @@ describe('capture writer and reader', () => {
     });
   });
 
+  it('keeps the stream bytes in order however the recorded pieces sit in memory', async () => {
+    await withTempDir(async (root) => {
+      // Pieces that follow each other in one buffer are joined without copying; these do and do not.
+      const big = new Uint8Array(3 * 1024 * 1024 + 5).map((_, i) => (i * 7 + 3) & 0xff);
+      const other = new Uint8Array(40).map((_, i) => 200 + i);
+      const pieces: Uint8Array[] = [
+        big.subarray(0, 10), big.subarray(10, 20), // adjacent: joined
+        other.subarray(0, 5), // another buffer
+        big.subarray(30, 40), big.subarray(20, 30), // same buffer, out of order
+        big.subarray(40, 40 + 1024 * 1024), big.subarray(40 + 1024 * 1024), // over 1 MiB, several flushes
+      ];
+      for (let i = 0; i < 3000; i++) pieces.push(other.subarray(i % 2 === 0 ? 5 : 20, i % 2 === 0 ? 10 : 25)); // more pieces than one writev takes
+      const w = await CaptureWriter.create({ root, id: 'pieces', sides: ['sender'], clock: fakeClock() });
+      let at = 0;
+      for (const p of pieces) {
+        w.record('sender', 'write', at, p.length, p);
+        at += p.length;
+        if (at % 7 === 0) w.flush();
+      }
+      await w.finish('complete');
+      const expected = new Uint8Array(at);
+      let o = 0;
+      for (const p of pieces) {
+        expected.set(p, o);
+        o += p.length;
+      }
+      const got = await readFile(path.join(root, 'pieces', 'stream.bin'));
+      expect(got.length).toBe(expected.length);
+      expect(got.equals(expected)).toBe(true);
+    });
+  });
+
   it('steps through both sides in time order, and finds an event’s step back', async () => {
     await withTempDir(async (root) => {
       const { dir } = await writeTwoSided(root);
