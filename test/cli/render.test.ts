@@ -1,7 +1,8 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CaptureReader, CaptureWriter } from '../../src/capture/index.js';
-import { renderStepText, terminalSafe } from '../../src/cli/render.js';
+import { renderStepText } from '../../src/cli/render.js';
+import { terminalSafe } from '../../src/cli/terminal.js';
 import { encodeTransfer } from '../../src/protocol/index.js';
 import { loadStep } from '../../src/web/steps.js';
 import { withTempDir } from '../helpers/net.js';
