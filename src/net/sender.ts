@@ -354,7 +354,8 @@ async function sendPayload(f: FileToSend, chunk: number, write: (b: Uint8Array) 
     const block = Math.max(Math.min(chunk, f.size), Math.floor(READ_BLOCK / chunk) * chunk);
     let sent = 0;
     while (sent < f.size) {
-      const buf = new Uint8Array(Math.min(block, f.size - sent));
+      // A Buffer, not a Uint8Array: the socket would wrap every 1 KiB piece of the latter anew.
+      const buf = Buffer.allocUnsafe(Math.min(block, f.size - sent));
       const { bytesRead } = await fh.read(buf, 0, buf.length, sent);
       if (bytesRead === 0) throw new Error(`${f.path} shrank while it was being sent (${sent} of ${f.size} bytes)`);
       const data = buf.subarray(0, bytesRead);
