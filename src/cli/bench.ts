@@ -47,21 +47,34 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-/** Peak resident memory of a running process, read from /proc until it exits (VmHWM). */
-function watchPeak(child: ChildProcess): () => number {
+/** What a process used, read from /proc every 20 ms until it exits. */
+interface Usage {
+  /** Peak resident memory in bytes (VmHWM). */
+  readonly peak: number;
+  /** CPU seconds, user plus system, at the last reading. */
+  readonly cpu: number;
+}
+
+const TICKS_PER_SECOND = 100;
+
+function watch(child: ChildProcess): () => Usage {
   let peak = 0;
+  let cpu = 0;
   const read = async (): Promise<void> => {
     try {
-      const status = await readFile(`/proc/${child.pid}/status`, 'utf8');
+      const [status, stat] = await Promise.all([readFile(`/proc/${child.pid}/status`, 'utf8'), readFile(`/proc/${child.pid}/stat`, 'utf8')]);
       const kb = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0);
       peak = Math.max(peak, kb * 1024);
+      // Fields 14 and 15 (utime, stime), counted after the command name in parentheses.
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      cpu = (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
     } catch {
       // Gone.
     }
   };
   const timer = setInterval(() => void read(), 20);
   child.once('exit', () => clearInterval(timer));
-  return () => peak;
+  return () => ({ peak, cpu });
 }
 
 async function waitFor(check: () => Promise<boolean>, what: string): Promise<void> {
@@ -81,9 +94,17 @@ async function listening(child: ChildProcess, text: string): Promise<void> {
 
 interface Transfer {
   readonly seconds: number;
-  readonly senderPeak: number;
-  readonly receiverPeak: number;
+  readonly sender: Usage;
+  readonly receiver: Usage;
   readonly captures: readonly string[];
+}
+
+/**
+ * Writes what earlier runs left in the page cache to disk, so that no transfer is slowed by
+ * the one before it (a capture round leaves 3 GiB to write back).
+ */
+function settle(): void {
+  execFileSync('sync');
 }
 
 /** One transfer of `file` with wirestep send → wirestep receive, timed from send's start to its exit. */
@@ -92,11 +113,12 @@ async function wirestep(work: string, file: string, capture: boolean): Promise<T
   const dir = await mkdtemp(path.join(work, 'run-'));
   const flags = capture ? ['--captures', path.join(dir, 'captures')] : ['--no-capture'];
   const receiver = spawn(process.execPath, [MAIN, 'receive', '--port', String(port), '--out', path.join(dir, 'out'), ...flags], { stdio: ['ignore', 'pipe', 'pipe'] });
-  const receiverPeak = watchPeak(receiver);
+  const receiverUsage = watch(receiver);
   await listening(receiver, 'listening on');
+  settle();
   const started = process.hrtime.bigint();
   const sender = spawn(process.execPath, [MAIN, 'send', '--port', String(port), ...flags, file], { stdio: ['ignore', 'ignore', 'inherit'] });
-  const senderPeak = watchPeak(sender);
+  const senderUsage = watch(sender);
   const [code] = (await once(sender, 'exit')) as [number];
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   if (code !== 0) throw new Error(`wirestep send exited ${code}`);
@@ -104,7 +126,7 @@ async function wirestep(work: string, file: string, capture: boolean): Promise<T
   receiver.kill('SIGTERM');
   await once(receiver, 'exit');
   const captures = capture ? (await readdir(path.join(dir, 'captures'))).map((c) => path.join(dir, 'captures', c)) : [];
-  return { seconds, senderPeak: senderPeak(), receiverPeak: receiverPeak(), captures };
+  return { seconds, sender: senderUsage(), receiver: receiverUsage(), captures };
 }
 
 /** One transfer with the reference client.py → server.py, timed until the file is whole on disk. */
@@ -126,6 +148,7 @@ async function reference(work: string, file: string, size: number): Promise<numb
   await writeFile(path.join(dir, 'client.py'), client);
   const srv = spawn('python3', [path.join(dir, 'server.py')], { cwd: into, stdio: ['ignore', 'pipe', 'pipe'] });
   await listening(srv, 'Servidor ouvindo');
+  settle();
   const started = process.hrtime.bigint();
   const cli = spawn('python3', [path.join(dir, 'client.py')], { stdio: 'ignore' });
   await once(cli, 'exit');
@@ -180,15 +203,21 @@ try {
   // 1. Throughput, side by side: each round runs the three, so the ratios compare like with like.
   const on: number[] = [];
   const off: number[] = [];
+  const cpu = { on: { sender: [] as number[], receiver: [] as number[] }, off: { sender: [] as number[], receiver: [] as number[] } };
   const ref: number[] = [];
   let keep: Transfer | null = null;
   for (let r = 0; r < RUNS; r++) {
     process.stdout.write(`round ${r + 1} of ${RUNS}…\n`);
     const a = await wirestep(work, file, true);
     on.push(a.seconds);
+    cpu.on.sender.push(a.sender.cpu);
+    cpu.on.receiver.push(a.receiver.cpu);
     if (r === 0) keep = a;
     else for (const c of a.captures) await rm(c, { recursive: true, force: true });
-    off.push((await wirestep(work, file, false)).seconds);
+    const b = await wirestep(work, file, false);
+    off.push(b.seconds);
+    cpu.off.sender.push(b.sender.cpu);
+    cpu.off.receiver.push(b.receiver.cpu);
     ref.push(await reference(work, file, SIZE_MIB * MiB));
   }
   const mbps = (s: number): number => bytes / MiB / s;
@@ -201,7 +230,7 @@ try {
     const f = path.join(work, `m${mib}.bin`);
     await makeFile(f, mib);
     const t = await wirestep(work, f, true);
-    memory.push({ mib, sender: t.senderPeak / MiB, receiver: t.receiverPeak / MiB });
+    memory.push({ mib, sender: t.sender.peak / MiB, receiver: t.receiver.peak / MiB });
     await rm(f);
   }
 
@@ -231,23 +260,26 @@ try {
 
   const node = process.version;
   const python = execFileSync('python3', ['--version']).toString().trim();
-  const cpu = cpus()[0]?.model ?? '?';
+  const cpuModel = cpus()[0]?.model ?? '?';
   lines.push(
     '# wirestep benchmarks',
     '',
-    `Measured by \`npm run bench\` on ${new Date().toISOString().slice(0, 10)}: ${cpus().length} cores (${cpu}), Node ${node}, ${python}, loopback.`,
+    `Measured by \`npm run bench\` on ${new Date().toISOString().slice(0, 10)}: ${cpus().length} cores (${cpuModel}), Node ${node}, ${python}, loopback.`,
     `Medians of ${RUNS} rounds; each round runs the three transfers one after the other, and ratios are taken within a round.`,
+    'Before each transfer, `sync` writes what earlier runs left in the page cache to disk, so no run pays for the one before.',
     '',
     `## 1. Throughput, one ${SIZE_MIB} MiB file`,
     '',
-    '| transfer | median time | throughput |',
-    '|---|---|---|',
-    `| wirestep send → receive, capture on | ${fmt(median(on), 2)} s | ${fmt(mbps(median(on)))} MiB/s |`,
-    `| wirestep send → receive, \`--no-capture\` | ${fmt(median(off), 2)} s | ${fmt(mbps(median(off)))} MiB/s |`,
-    `| reference client.py → server.py | ${fmt(median(ref), 2)} s | ${fmt(mbps(median(ref)))} MiB/s |`,
+    '| transfer | median time | throughput | CPU time, sender + receiver |',
+    '|---|---|---|---|',
+    `| wirestep send → receive, capture on | ${fmt(median(on), 2)} s | ${fmt(mbps(median(on)))} MiB/s | ${fmt(median(cpu.on.sender), 2)} s + ${fmt(median(cpu.on.receiver), 2)} s |`,
+    `| wirestep send → receive, \`--no-capture\` | ${fmt(median(off), 2)} s | ${fmt(mbps(median(off)))} MiB/s | ${fmt(median(cpu.off.sender), 2)} s + ${fmt(median(cpu.off.receiver), 2)} s |`,
+    `| reference client.py → server.py | ${fmt(median(ref), 2)} s | ${fmt(mbps(median(ref)))} MiB/s | not measured |`,
     '',
     `- Cost of capture: median ${fmt(median(costs) * 100)}% of the time (goal: at most 10%).`,
     `- wirestep with capture against the reference: median ${fmt(median(vsRef), 2)}× its speed (goal: at least 2×).`,
+    `- wirestep without capture against the reference: median ${fmt(median(off.map((s, i) => ref[i]! / s)), 2)}× its speed.`,
+    `- With capture on, the disk takes ${3 * SIZE_MIB} MiB per transfer instead of ${SIZE_MIB} MiB: the received file, and the stream in each side's capture.`,
     '',
     '## 2. Peak memory (RSS), capture on',
     '',
