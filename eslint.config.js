@@ -29,6 +29,14 @@ export default tseslint.config(
     },
   },
   {
+    // The packet-capture codecs have no I/O either: bytes in, packets and segments out.
+    files: ['src/wire/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { paths: io.map((name) => ({ name, message: 'src/wire/ does no I/O.' })), patterns: [{ group: ['../*'], message: 'src/wire/ imports nothing of ours.' }] }],
+      'no-restricted-globals': ['error', ...['process', 'fetch', 'require', 'setTimeout', 'setInterval', 'Buffer'].map((name) => ({ name, message: 'src/wire/ does no I/O.' }))],
+    },
+  },
+  {
     // Only the CLI ends the process.
     files: ['src/**/*.ts'],
     ignores: ['src/cli/**'],

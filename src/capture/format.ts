@@ -1,9 +1,13 @@
 /**
- * The capture format, version 1: a folder holding
+ * The capture format, version 2: a folder holding
  * - `capture.json`: metadata ({@link CaptureMeta}), rewritten whole (write then rename) when it changes;
  * - `stream.bin`: the client-to-server bytes, byte `i` of the stream at file offset `i`;
  * - `sender.events`, `receiver.events`: one file per side that recorded, of fixed-size
- *   {@link EVENT_RECORD_SIZE}-byte records in time order, so event `n` is at `n * 24`.
+ *   {@link EVENT_RECORD_SIZE}-byte records in time order, so event `n` is at `n * 24`;
+ * - `wire.events`, in captures imported from pcap or pcapng: the TCP segments the network
+ *   carried from client to server, in the same records, in the order they were captured.
+ *
+ * Version 2 added the wire lane; a version 1 capture is a version 2 capture without one.
  *
  * Everything is appended as bytes flow: a recording cut short leaves a readable capture of what
  * came. Documented for people in docs/capture-format.md.
@@ -12,20 +16,27 @@
 /** The format name stored in `capture.json`. */
 export const CAPTURE_FORMAT = 'wirestep-capture';
 /** The version this code writes; readers migrate older versions and refuse newer ones. */
-export const CAPTURE_VERSION = 1;
+export const CAPTURE_VERSION = 2;
 /** Bytes per event record. */
 export const EVENT_RECORD_SIZE = 24;
 /** File names inside a capture folder. */
 export const CAPTURE_FILES = {
   meta: 'capture.json',
   stream: 'stream.bin',
-  events: { sender: 'sender.events', receiver: 'receiver.events' },
+  events: { sender: 'sender.events', receiver: 'receiver.events', wire: 'wire.events' },
 } as const;
 
 /** Which end of the connection recorded: the sender (client) or the receiver (server). */
 export type Side = 'sender' | 'receiver';
 /** Both sides, sender first. */
 export const SIDES: readonly Side[] = ['sender', 'receiver'];
+/**
+ * A lane of events: one side's socket operations, or the segments the network carried
+ * between them (`wire`), which no side sees.
+ */
+export type Lane = Side | 'wire';
+/** The lanes in the order the site draws them: writes, segments, reads. */
+export const LANES: readonly Lane[] = ['sender', 'wire', 'receiver'];
 
 /** Socket events, with the code each has in an event record. */
 export const EVENT_TYPES = {
@@ -36,6 +47,8 @@ export const EVENT_TYPES = {
   end: 5,
   close: 6,
   error: 7,
+  /** A TCP segment from client to server, on the wire lane. */
+  segment: 8,
 } as const;
 /** The name of a socket event. */
 export type EventType = keyof typeof EVENT_TYPES;
@@ -43,9 +56,9 @@ const TYPE_BY_CODE = new Map<number, EventType>(
   Object.entries(EVENT_TYPES).map(([name, code]) => [code, name as EventType]),
 );
 
-/** One socket event of one side. */
+/** One event of one lane: a socket event of a side, or a segment on the wire. */
 export interface CaptureEvent {
-  readonly side: Side;
+  readonly side: Lane;
   /** Index of the event within its side's file. */
   readonly index: number;
   readonly type: EventType;
@@ -55,6 +68,41 @@ export interface CaptureEvent {
   readonly length: number;
   /** Microseconds since the capture started, from a monotonic clock. */
   readonly timeUs: number;
+  /** For a segment, what it was ({@link SEGMENT_FLAGS}); 0 for socket events. */
+  readonly flags: number;
+}
+
+export { SEGMENT_FLAGS } from '../wire/types.js';
+
+/** Segment events per entry of {@link WireInfo.blocks}. */
+export const WIRE_BLOCK = 4096;
+
+/** Something wrong with the segments of an imported connection, in numbers (the site words it). */
+export type WireProblem =
+  | { readonly kind: 'gap'; readonly offset: number; readonly missing: number; readonly held: number }
+  | { readonly kind: 'mid-stream'; readonly frame: number }
+  | { readonly kind: 'conflict'; readonly offset: number; readonly length: number; readonly frame: number }
+  | { readonly kind: 'cut'; readonly offset: number; readonly length: number; readonly frame: number }
+  | { readonly kind: 'held-limit'; readonly offset: number; readonly frame: number }
+  | { readonly kind: 'server-data'; readonly bytes: number };
+
+/** What a capture imported from a packet capture knows about the wire. */
+export interface WireInfo {
+  /** The file it was imported from: its name (no folder), format and link type. */
+  readonly source: { readonly file: string; readonly format: 'pcap' | 'pcapng'; readonly linkType: string };
+  /** Whether the capture held the client's SYN (else the stream may start mid-way). */
+  readonly handshake: boolean;
+  /** How the connection ended in the capture. */
+  readonly close: 'fin' | 'rst' | 'end-of-capture';
+  /**
+   * For each {@link WIRE_BLOCK} segment events, the lowest offset and the highest end of the
+   * bytes they carried: segments come in capture order, not stream order, and this finds the
+   * ones carrying a byte range without reading the lane.
+   */
+  readonly blocks: readonly (readonly [number, number])[];
+  /** Segments that carried stream bytes (the others are a bare SYN, FIN or RST). */
+  readonly carrying: number;
+  readonly problems: readonly WireProblem[];
 }
 
 /** A network endpoint. */
@@ -106,9 +154,10 @@ export interface CaptureMeta {
   /** Wall-clock time the capture started, ISO 8601. */
   readonly createdAt: string;
   readonly tool: { readonly name: string; readonly version: string };
+  /** The sides whose socket operations were recorded; none for an imported packet capture. */
   readonly sides: readonly Side[];
-  /** Which side's bytes `stream.bin` holds (the sender's, when it recorded). */
-  readonly streamSide: Side;
+  /** Which lane's bytes `stream.bin` holds (the sender's, when it recorded). */
+  readonly streamSide: Lane;
   readonly client?: Endpoint;
   readonly server?: Endpoint;
   /** The options of the commands that recorded, faults included, as given. */
@@ -122,19 +171,21 @@ export interface CaptureMeta {
   readonly streamBytes: number;
   /** Microseconds from start to the last event. */
   readonly durationUs: number;
-  readonly errors: readonly { readonly side: Side; readonly timeUs: number; readonly message: string }[];
+  readonly errors: readonly { readonly side: Lane; readonly timeUs: number; readonly message: string }[];
   readonly files: readonly FileOutcome[];
+  /** Present on captures imported from pcap or pcapng: they have a wire lane. */
+  readonly wire?: WireInfo;
 }
 
 const TWO_32 = 2 ** 32;
 
 /**
- * Encodes one event record (big-endian): type u8, 3 reserved bytes, length u32, offset u64,
- * time u64. The u64s are written as two u32 halves: offsets and times stay below 2^53, and a
- * million records should not cost a million BigInts.
+ * Encodes one event record (big-endian): type u8, flags u8, 2 reserved bytes, length u32,
+ * offset u64, time u64. The u64s are written as two u32 halves: offsets and times stay below
+ * 2^53, and a million records should not cost a million BigInts.
  */
-export function encodeEvent(out: DataView, at: number, type: EventType, offset: number, length: number, timeUs: number): void {
-  out.setUint32(at, EVENT_TYPES[type] << 24);
+export function encodeEvent(out: DataView, at: number, type: EventType, offset: number, length: number, timeUs: number, flags = 0): void {
+  out.setUint32(at, ((EVENT_TYPES[type] << 24) | ((flags & 0xff) << 16)) >>> 0);
   out.setUint32(at + 4, length);
   out.setUint32(at + 8, Math.floor(offset / TWO_32));
   out.setUint32(at + 12, offset >>> 0);
@@ -143,7 +194,7 @@ export function encodeEvent(out: DataView, at: number, type: EventType, offset: 
 }
 
 /** Decodes one event record; `null` if its type code is unknown (a damaged record). */
-export function decodeEvent(bytes: Uint8Array, side: Side, index: number): CaptureEvent | null {
+export function decodeEvent(bytes: Uint8Array, side: Lane, index: number): CaptureEvent | null {
   const view = new DataView(bytes.buffer, bytes.byteOffset, EVENT_RECORD_SIZE);
   const type = TYPE_BY_CODE.get(view.getUint8(0));
   if (!type) return null;
@@ -154,6 +205,7 @@ export function decodeEvent(bytes: Uint8Array, side: Side, index: number): Captu
     length: view.getUint32(4),
     offset: Number(view.getBigUint64(8)),
     timeUs: Number(view.getBigUint64(16)),
+    flags: view.getUint8(1),
   };
 }
 

@@ -4,9 +4,12 @@ type Migration = (meta: Record<string, unknown>) => Record<string, unknown>;
 
 /**
  * Steps from each older version to the next, keyed by the version they upgrade from
- * (mitmproxy's io/compat.py). Version 1 is the first: there is nothing to migrate yet.
+ * (mitmproxy's io/compat.py).
  */
-const MIGRATIONS: Readonly<Record<number, Migration>> = {};
+const MIGRATIONS: Readonly<Record<number, Migration>> = {
+  // Version 2 added the optional wire lane and segment flags in a byte that was zero.
+  1: (meta) => meta,
+};
 
 /**
  * Brings a parsed `capture.json` of version 1..CAPTURE_VERSION up to the current version.

@@ -9,8 +9,10 @@ import {
   type CaptureEvent,
   type CaptureMeta,
   EVENT_RECORD_SIZE,
+  type Lane,
   SIDES,
   type Side,
+  WIRE_BLOCK,
   decodeEvent,
 } from './format.js';
 import { migrate } from './migrate.js';
@@ -61,10 +63,14 @@ function validateMeta(raw: unknown, file: string): CaptureMeta {
   const meta = migrate(m);
   if (typeof meta.id !== 'string') return bad('"id" is not a string');
   if (typeof meta.createdAt !== 'string') return bad('"createdAt" is not a string');
-  if (!Array.isArray(meta.sides) || meta.sides.length === 0 || !meta.sides.every((s) => SIDES.includes(s as Side))) {
+  if (!Array.isArray(meta.sides) || !meta.sides.every((s) => SIDES.includes(s as Side))) {
     return bad('"sides" is not a list of "sender" and "receiver"');
   }
-  if (!meta.sides.includes(meta.streamSide)) return bad('"streamSide" is not one of "sides"');
+  if (meta.wire !== undefined) validateWire(meta.wire as unknown, bad);
+  if (meta.sides.length === 0 && !meta.wire) return bad('"sides" is empty and there is no "wire" lane');
+  if (!(meta.sides as readonly Lane[]).includes(meta.streamSide) && !(meta.streamSide === 'wire' && meta.wire)) {
+    return bad('"streamSide" is not one of "sides"');
+  }
   if (typeof meta.outcome !== 'object' || meta.outcome === null || typeof meta.outcome.status !== 'string') return bad('"outcome" has no "status"');
   if (!Array.isArray(meta.errors)) return bad('"errors" is not a list');
   if (!Array.isArray(meta.files)) return bad('"files" is not a list');
@@ -96,6 +102,23 @@ function validateMeta(raw: unknown, file: string): CaptureMeta {
     if (!isObject(s) || typeof s.category !== 'string' || typeof s.lesson !== 'string' || !Array.isArray(s.expect)) return bad('"sample" is not { category, lesson, expect }');
   }
   return meta;
+}
+
+function validateWire(w: unknown, bad: (what: string) => never): void {
+  if (!isObject(w)) return bad('"wire" is not an object');
+  const src = w.source;
+  if (!isObject(src) || typeof src.file !== 'string' || (src.format !== 'pcap' && src.format !== 'pcapng') || typeof src.linkType !== 'string') {
+    return bad('"wire.source" is not { file, format, linkType }');
+  }
+  if (typeof w.handshake !== 'boolean') return bad('"wire.handshake" is not true or false');
+  if (w.close !== 'fin' && w.close !== 'rst' && w.close !== 'end-of-capture') return bad('"wire.close" is not "fin", "rst" or "end-of-capture"');
+  if (!Array.isArray(w.blocks) || !w.blocks.every((b: unknown) => Array.isArray(b) && b.length === 2 && isCount(b[0]) && isCount(b[1]))) {
+    return bad('"wire.blocks" is not a list of [offset, end]');
+  }
+  if (!isCount(w.carrying)) return bad('"wire.carrying" is not a whole number');
+  if (!Array.isArray(w.problems) || !w.problems.every((p: unknown) => isObject(p) && typeof p.kind === 'string' && Object.entries(p).every(([k, v]) => k === 'kind' || isCount(v)))) {
+    return bad('"wire.problems" is not a list of { kind, numbers }');
+  }
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {
@@ -144,15 +167,21 @@ export class CaptureReader {
   /** Bytes in `stream.bin` (the truth, even when a recording was cut before its metadata was final). */
   readonly streamLength: number;
   readonly #stream: FileHandle;
-  readonly #events: ReadonlyMap<Side, { handle: FileHandle; count: number }>;
+  readonly #events: ReadonlyMap<Lane, { handle: FileHandle; count: number }>;
+  /**
+   * The lanes whose events are the operation steps: the sides' socket operations, or for an
+   * imported packet capture, which has none, its segments. The first wins ties.
+   */
+  readonly #opLanes: readonly Lane[];
   #dissection: Promise<Dissection> | null = null;
 
-  private constructor(dir: string, meta: CaptureMeta, stream: FileHandle, streamLength: number, events: Map<Side, { handle: FileHandle; count: number }>) {
+  private constructor(dir: string, meta: CaptureMeta, stream: FileHandle, streamLength: number, events: Map<Lane, { handle: FileHandle; count: number }>) {
     this.dir = dir;
     this.meta = meta;
     this.#stream = stream;
     this.streamLength = streamLength;
     this.#events = events;
+    this.#opLanes = meta.sides.length > 0 ? SIDES : ['wire'];
   }
 
   /** Opens the capture in folder `dir`. */
@@ -163,8 +192,8 @@ export class CaptureReader {
       const stream = await openNoFollow(path.join(dir, CAPTURE_FILES.stream));
       handles.push(stream);
       const streamLength = (await stream.stat()).size;
-      const events = new Map<Side, { handle: FileHandle; count: number }>();
-      for (const side of meta.sides) {
+      const events = new Map<Lane, { handle: FileHandle; count: number }>();
+      for (const side of [...meta.sides, ...(meta.wire ? (['wire'] as const) : [])]) {
         const handle = await openNoFollow(path.join(dir, CAPTURE_FILES.events[side]));
         handles.push(handle);
         // A recording cut mid-write may leave a partial last record: it is ignored.
@@ -184,18 +213,23 @@ export class CaptureReader {
     await Promise.all([this.#stream.close(), ...[...this.#events.values()].map((e) => e.handle.close())]);
   }
 
-  /** Events recorded by `side` (0 if that side did not record). */
-  eventCount(side: Side): number {
+  /** Events recorded on `side` (0 if that lane was not recorded). */
+  eventCount(side: Lane): number {
     return this.#events.get(side)?.count ?? 0;
   }
 
-  /** Events of both sides. */
+  /** Whether the capture has a wire lane (it was imported from a packet capture). */
+  get hasWire(): boolean {
+    return this.#events.has('wire');
+  }
+
+  /** Operation steps: events of both sides, or the segments of an imported packet capture. */
   get opCount(): number {
-    return this.eventCount('sender') + this.eventCount('receiver');
+    return this.#opLanes.reduce((n, lane) => n + this.eventCount(lane), 0);
   }
 
   /** Events `start` to `start + count - 1` of `side`, clamped to what exists. */
-  async events(side: Side, start: number, count: number): Promise<CaptureEvent[]> {
+  async events(side: Lane, start: number, count: number): Promise<CaptureEvent[]> {
     const log = this.#events.get(side);
     if (!log) return [];
     const first = Math.max(0, start);
@@ -213,56 +247,67 @@ export class CaptureReader {
   }
 
   /** Event `index` of `side`. Throws RangeError when out of range. */
-  async event(side: Side, index: number): Promise<CaptureEvent> {
+  async event(side: Lane, index: number): Promise<CaptureEvent> {
     const [e] = await this.events(side, index, 1);
     if (!e) throw new RangeError(`no event ${index} on the ${side} side`);
     return e;
   }
 
   /**
-   * The `n`th event (0-based) of both sides in time order (the sender first on equal times):
-   * a binary search over the two sorted files, reading a few records only.
+   * The `n`th operation step (0-based): the events of both sides in time order, the sender
+   * first on equal times, found by a binary search over the two sorted files, reading a few
+   * records only. In an imported packet capture, the `n`th segment.
    */
   async op(n: number): Promise<CaptureEvent> {
-    const s = this.eventCount('sender');
-    const r = this.eventCount('receiver');
+    const [first, second] = this.#opLanes as [Lane, Lane | undefined];
+    const s = this.eventCount(first);
+    const r = second ? this.eventCount(second) : 0;
     if (!Number.isInteger(n) || n < 0 || n >= s + r) throw new RangeError(`no operation ${n}`);
-    if (s === 0) return this.event('receiver', n);
-    if (r === 0) return this.event('sender', n);
-    // Find i = how many of the first n+1 operations are the sender's.
+    if (s === 0) return this.event(second!, n);
+    if (r === 0) return this.event(first, n);
+    // Find i = how many of the first n+1 operations are the first lane's.
     let lo = Math.max(0, n + 1 - r);
     let hi = Math.min(n + 1, s);
     while (lo < hi) {
       const i = (lo + hi) >> 1;
-      // Too few sender events if sender[i] comes before receiver[n - i].
-      const a = await this.event('sender', i);
-      const b = await this.event('receiver', n - i);
+      // Too few first-lane events if first[i] comes before second[n - i].
+      const a = await this.event(first, i);
+      const b = await this.event(second!, n - i);
       if (a.timeUs <= b.timeUs) lo = i + 1;
       else hi = i;
     }
     const i = lo;
-    const fromSender = i > 0 ? await this.event('sender', i - 1) : null;
-    const fromReceiver = n + 1 - i > 0 ? await this.event('receiver', n - i) : null;
-    if (!fromReceiver) return fromSender!;
-    if (!fromSender) return fromReceiver;
-    return fromSender.timeUs > fromReceiver.timeUs ? fromSender : fromReceiver;
+    const fromFirst = i > 0 ? await this.event(first, i - 1) : null;
+    const fromSecond = n + 1 - i > 0 ? await this.event(second!, n - i) : null;
+    if (!fromSecond) return fromFirst!;
+    if (!fromFirst) return fromSecond;
+    return fromFirst.timeUs > fromSecond.timeUs ? fromFirst : fromSecond;
   }
 
-  /** The position of an event among both sides' events in time order: the inverse of {@link op}. */
+  /**
+   * The position of an operation among the operation steps: the inverse of {@link op}. For a
+   * segment of a capture whose steps are the sides' operations, the step of the first
+   * operation after it.
+   */
   async opIndex(event: CaptureEvent): Promise<number> {
-    const other: Side = event.side === 'sender' ? 'receiver' : 'sender';
-    const count = this.eventCount(other);
-    // Other-side events before it: earlier times, and equal times when the other side is the sender.
-    let lo = 0;
-    let hi = count;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      const e = await this.event(other, mid);
-      const before = e.timeUs < event.timeUs || (e.timeUs === event.timeUs && other === 'sender');
-      if (before) lo = mid + 1;
-      else hi = mid;
+    const own = this.#opLanes.includes(event.side);
+    let at = own ? event.index : 0;
+    for (const [rank, other] of this.#opLanes.entries()) {
+      if (other === event.side) continue;
+      // Events of another lane before it: earlier times, and equal times when that lane wins ties.
+      const winsTies = !own || rank < this.#opLanes.indexOf(event.side);
+      let lo = 0;
+      let hi = this.eventCount(other);
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        const e = await this.event(other, mid);
+        const before = e.timeUs < event.timeUs || (e.timeUs === event.timeUs && winsTies);
+        if (before) lo = mid + 1;
+        else hi = mid;
+      }
+      at += lo;
     }
-    return event.index + lo;
+    return at;
   }
 
   /**
@@ -270,8 +315,9 @@ export class CaptureReader {
    * `offset + length - 1`: the first `limit` of them and how many there are in all, found by
    * binary search on the sorted offsets (a 1 GiB payload has a million writes; few are read).
    */
-  async eventsCovering(side: Side, offset: number, length: number, limit = 64): Promise<{ events: CaptureEvent[]; total: number }> {
+  async eventsCovering(side: Lane, offset: number, length: number, limit = 64): Promise<{ events: CaptureEvent[]; total: number }> {
     const end = offset + Math.max(length, 1);
+    if (side === 'wire') return this.#segmentsCovering(offset, end, limit);
     const first = await this.#lowerBound(side, (e) => e.offset + (isData(e) ? e.length : 0) <= offset);
     const last = await this.#lowerBound(side, (e) => e.offset < end);
     const events: CaptureEvent[] = [];
@@ -290,8 +336,27 @@ export class CaptureReader {
     return { events, total };
   }
 
+  /**
+   * Segments are in capture order, not stream order (a retransmission comes late, an
+   * out-of-order segment early): the blocks index of `capture.json` names the few blocks of
+   * segments that can carry bytes in the range, and only those are read.
+   */
+  async #segmentsCovering(offset: number, end: number, limit: number): Promise<{ events: CaptureEvent[]; total: number }> {
+    const events: CaptureEvent[] = [];
+    let total = 0;
+    for (const [b, [low, high]] of (this.meta.wire?.blocks ?? []).entries()) {
+      if (high <= offset || low >= end) continue;
+      for (const e of await this.events('wire', b * WIRE_BLOCK, WIRE_BLOCK)) {
+        if (e.length === 0 || e.offset >= end || e.offset + e.length <= offset) continue;
+        total++;
+        if (events.length < limit) events.push(e);
+      }
+    }
+    return { events, total };
+  }
+
   /** First index of `side` whose event does not satisfy `before` (events sorted so it is monotone). */
-  async #lowerBound(side: Side, before: (e: CaptureEvent) => boolean): Promise<number> {
+  async #lowerBound(side: Lane, before: (e: CaptureEvent) => boolean): Promise<number> {
     let lo = 0;
     let hi = this.eventCount(side);
     while (lo < hi) {
@@ -308,7 +373,7 @@ export class CaptureReader {
    */
   async durationUs(): Promise<number> {
     let last = 0;
-    for (const side of this.meta.sides) {
+    for (const side of this.#events.keys()) {
       const n = this.eventCount(side);
       if (n > 0) last = Math.max(last, (await this.event(side, n - 1)).timeUs);
     }
@@ -373,9 +438,9 @@ export class CaptureReader {
   }
 }
 
-/** Whether an event moved stream bytes. */
+/** Whether an event moved or carried stream bytes: a write, a read or a segment. */
 export function isData(e: CaptureEvent): boolean {
-  return e.type === 'write' || e.type === 'read';
+  return e.type === 'write' || e.type === 'read' || e.type === 'segment';
 }
 
 /** Reads only `capture.json` of a capture (for listings), with the same checks as opening it. */

@@ -11,9 +11,12 @@ import {
   type Endpoint,
   type EventType,
   type FileOutcome,
+  type Lane,
   type OutcomeStatus,
   type SampleInfo,
   type Side,
+  WIRE_BLOCK,
+  type WireInfo,
   encodeEvent,
   isCaptureId,
 } from './format.js';
@@ -29,7 +32,12 @@ export interface CaptureInit {
   readonly root: string;
   /** Folder name of the capture; default: time, sides and a random suffix. */
   readonly id?: string;
+  /** The sides whose socket operations are recorded; none for an imported packet capture. */
   readonly sides: readonly Side[];
+  /** For a capture imported from a packet capture: the wire lane's source (the rest is filled in as it goes). */
+  readonly wire?: Pick<WireInfo, 'source' | 'handshake'>;
+  /** Wall-clock start, ISO 8601; default now. */
+  readonly createdAt?: string;
   readonly client?: Endpoint;
   readonly server?: Endpoint;
   readonly options?: Readonly<Record<string, unknown>>;
@@ -66,8 +74,8 @@ class EventLog {
     });
   }
 
-  add(type: EventType, offset: number, length: number, timeUs: number): void {
-    encodeEvent(this.#view, this.#used, type, offset, length, timeUs);
+  add(type: EventType, offset: number, length: number, timeUs: number, flags = 0): void {
+    encodeEvent(this.#view, this.#used, type, offset, length, timeUs, flags);
     this.#used += EVENT_RECORD_SIZE;
     this.count++;
     if (this.#used === this.#buf.length) this.flush();
@@ -122,7 +130,10 @@ export class CaptureWriter {
   #tail: ArrayBufferLike | null = null;
   #tailStart = 0;
   #tailEnd = 0;
-  readonly #events = new Map<Side, EventLog>();
+  readonly #events = new Map<Lane, EventLog>();
+  /** The wire lane's block index, as it grows. */
+  readonly #wireBlocks: [number, number][] = [];
+  #carrying = 0;
   readonly #timer: NodeJS.Timeout;
   #meta: CaptureMeta;
   readonly #files = new Map<number, FileOutcome>();
@@ -145,6 +156,7 @@ export class CaptureWriter {
       this.#streamError = err;
     });
     for (const side of meta.sides) this.#events.set(side, new EventLog(path.join(dir, CAPTURE_FILES.events[side])));
+    if (meta.wire) this.#events.set('wire', new EventLog(path.join(dir, CAPTURE_FILES.events.wire)));
     this.#timer = setInterval(() => {
       this.flush();
       // What the receiver did with each file survives a kill too, a flush interval late at most.
@@ -154,9 +166,9 @@ export class CaptureWriter {
 
   /** Creates the capture folder `root/id` and its files. Throws if it exists or cannot be written. */
   static async create(init: CaptureInit): Promise<CaptureWriter> {
-    const id = init.id ?? newCaptureId(init.sides.length === 2 ? 'both' : init.sides[0]!);
+    const id = init.id ?? newCaptureId(init.sides.length === 2 ? 'both' : init.sides[0] ?? 'wire');
     if (!isCaptureId(id)) throw new Error(`not a valid capture id: ${JSON.stringify(id)}`);
-    if (init.sides.length === 0) throw new Error('a capture needs at least one side');
+    if (init.sides.length === 0 && !init.wire) throw new Error('a capture needs a side or a wire lane');
     await mkdir(init.root, { recursive: true });
     const dir = path.join(init.root, id);
     await mkdir(dir);
@@ -164,15 +176,16 @@ export class CaptureWriter {
       format: CAPTURE_FORMAT,
       version: CAPTURE_VERSION,
       id,
-      createdAt: new Date().toISOString(),
+      createdAt: init.createdAt ?? new Date().toISOString(),
       tool: TOOL,
       sides: [...init.sides],
-      streamSide: init.sides.includes('sender') ? 'sender' : 'receiver',
+      streamSide: init.sides.includes('sender') ? 'sender' : init.sides.includes('receiver') ? 'receiver' : 'wire',
       ...(init.client ? { client: init.client } : {}),
       ...(init.server ? { server: init.server } : {}),
       options: init.options ?? {},
       ...(init.description ? { description: init.description } : {}),
       ...(init.sample ? { sample: init.sample } : {}),
+      ...(init.wire ? { wire: { ...init.wire, close: 'end-of-capture', blocks: [], carrying: 0, problems: [] } } : {}),
       outcome: { status: 'recording' },
       streamBytes: 0,
       durationUs: 0,
@@ -196,8 +209,8 @@ export class CaptureWriter {
     return this.#streamBytes;
   }
 
-  /** Which side's data events carry the stream bytes. */
-  get streamSide(): Side {
+  /** Which lane's data events carry the stream bytes. */
+  get streamSide(): Lane {
     return this.#meta.streamSide;
   }
 
@@ -212,20 +225,54 @@ export class CaptureWriter {
     const t = this.nowUs();
     this.#lastUs = t;
     log.add(type, offset, length, t);
-    if (bytes && side === this.#meta.streamSide && bytes.length > 0) {
-      this.#streamBytes += bytes.length;
-      if (this.#streamError || this.#stream.destroyed) return true;
-      if (this.#tail === bytes.buffer && this.#tailEnd === bytes.byteOffset) {
-        this.#tailEnd += bytes.length;
-      } else {
-        this.#closeTail();
-        this.#tail = bytes.buffer;
-        this.#tailStart = bytes.byteOffset;
-        this.#tailEnd = bytes.byteOffset + bytes.length;
-      }
-      this.#pendingBytes += bytes.length;
-      if (this.#pendingBytes >= STREAM_BUFFER || this.#pieces.length >= MAX_PIECES) return this.#flushStream();
+    return bytes && side === this.#meta.streamSide ? this.appendStream(bytes) : true;
+  }
+
+  /**
+   * Records a segment on the wire lane, at the time it was captured (microseconds since the
+   * capture's start). Segments come in capture order; their bytes go in with {@link appendStream}.
+   */
+  recordSegment(timeUs: number, offset: number, length: number, flags: number): void {
+    const log = this.#events.get('wire');
+    if (!log || this.#finished) return;
+    const block = Math.floor(log.count / WIRE_BLOCK);
+    const range = this.#wireBlocks[block];
+    if (range) {
+      range[0] = Math.min(range[0], offset);
+      range[1] = Math.max(range[1], offset + length);
+    } else {
+      this.#wireBlocks.push([offset, offset + length]);
     }
+    this.#lastUs = Math.max(this.#lastUs, timeUs);
+    if (length > 0) this.#carrying++;
+    log.add('segment', offset, length, timeUs, flags);
+  }
+
+  /** Sets what the import learnt about the wire: how the connection ended, its problems. */
+  setWire(update: Partial<Pick<WireInfo, 'close' | 'problems'>>): void {
+    const wire = this.#meta.wire;
+    if (wire) this.#meta = { ...this.#meta, wire: { ...wire, ...update } };
+  }
+
+  /**
+   * Appends bytes to the stream (what {@link record} does with a stream side's data). The bytes
+   * are kept, not copied, until they are written: they must not change after this call.
+   * Returns false when the caller should await {@link drain}.
+   */
+  appendStream(bytes: Uint8Array): boolean {
+    if (this.#finished || bytes.length === 0) return true;
+    this.#streamBytes += bytes.length;
+    if (this.#streamError || this.#stream.destroyed) return true;
+    if (this.#tail === bytes.buffer && this.#tailEnd === bytes.byteOffset) {
+      this.#tailEnd += bytes.length;
+    } else {
+      this.#closeTail();
+      this.#tail = bytes.buffer;
+      this.#tailStart = bytes.byteOffset;
+      this.#tailEnd = bytes.byteOffset + bytes.length;
+    }
+    this.#pendingBytes += bytes.length;
+    if (this.#pendingBytes >= STREAM_BUFFER || this.#pieces.length >= MAX_PIECES) return this.#flushStream();
     return true;
   }
 
@@ -313,7 +360,12 @@ export class CaptureWriter {
 
   /** The metadata as it stands. */
   get meta(): CaptureMeta {
-    return { ...this.#meta, files: [...this.#files.values()].sort((a, b) => a.file - b.file) };
+    const wire = this.#meta.wire;
+    return {
+      ...this.#meta,
+      files: [...this.#files.values()].sort((a, b) => a.file - b.file),
+      ...(wire ? { wire: { ...wire, blocks: this.#wireBlocks.map(([a, b]) => [a, b] as const), carrying: this.#carrying } } : {}),
+    };
   }
 
   /** Writes capture.json whole (tmp, then rename); one write at a time, in order. */

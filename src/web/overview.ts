@@ -1,6 +1,7 @@
-import { type CaptureEvent, type CaptureMeta, type CaptureReader, type Dissection, type Listed, SAMPLE_CATEGORIES, type SampleCategory, type Side, isData } from '../capture/index.js';
+import { type CaptureEvent, type CaptureMeta, type CaptureReader, type Dissection, type Listed, SAMPLE_CATEGORIES, type SampleCategory, type Lane, type WireProblem, isData } from '../capture/index.js';
 import { LOCALES, type Lang, describeProblem, fieldTitle, formatInteger } from '../protocol/index.js';
-import { type ProblemView, formatMs, problemView } from './steps.js';
+import { t } from './i18n.js';
+import { type ProblemView, dataLanes, formatMs, problemView, segmentFlags } from './steps.js';
 
 /** An ISO time as the language writes it, in UTC: "Nov 23, 2026, 11:44:47 PM" or "23 de nov. de 2026, 23:44:47". */
 export function formatDate(iso: string, lang: Lang): string {
@@ -87,6 +88,8 @@ export interface TimelineChunk {
   readonly length: number;
   readonly x: number;
   readonly w: number;
+  /** For a segment: the names of its {@link SEGMENT_FLAGS} (retransmission, outOfOrder…). */
+  readonly flags: readonly string[];
 }
 
 /** Everything the capture overview shows. */
@@ -110,7 +113,7 @@ export interface OverviewView {
   readonly timeline: {
     /** Stream bytes the 0..1000 scale spans. */
     readonly scale: number;
-    readonly lanes: readonly { readonly side: Side; readonly chunks: readonly TimelineChunk[]; readonly total: number }[];
+    readonly lanes: readonly { readonly side: Lane; readonly chunks: readonly TimelineChunk[]; readonly total: number }[];
     /** Field boundaries on the same scale. */
     readonly fields: readonly { readonly kind: string; readonly x: number; readonly w: number; readonly id: string }[];
   };
@@ -121,6 +124,8 @@ export interface OverviewView {
   readonly faults: readonly string[];
   /** The stream was written raw by a script, not by wirestep's sender. */
   readonly raw: boolean;
+  /** For a capture imported from a packet capture: what was wrong on the wire, in words. */
+  readonly wireProblems: readonly { readonly kind: WireProblem['kind']; readonly message: string }[];
 }
 
 /** Files listed in the overview's table at most; the rest are in the field steps. */
@@ -149,8 +154,10 @@ function outcomeMessage(meta: CaptureMeta, d: Dissection, lang: Lang): string | 
  * The op step (0-based) of `e`, counting the other side's earlier events among the records
  * already loaded; only when they all came earlier (more may lie beyond) does it ask the reader.
  */
-async function stepOfEvent(reader: CaptureReader, loaded: ReadonlyMap<Side, CaptureEvent[]>, e: CaptureEvent): Promise<number> {
-  const other: Side = e.side === 'sender' ? 'receiver' : 'sender';
+async function stepOfEvent(reader: CaptureReader, loaded: ReadonlyMap<Lane, CaptureEvent[]>, e: CaptureEvent): Promise<number> {
+  // An imported packet capture is stepped through by segment; elsewhere a segment is no step of its own.
+  if (e.side === 'wire') return reader.meta.sides.length === 0 ? e.index : reader.opIndex(e);
+  const other: Lane = e.side === 'sender' ? 'receiver' : 'sender';
   const records = loaded.get(other) ?? [];
   // The sender goes first on equal times, as in CaptureReader.op().
   const before = (x: CaptureEvent): boolean => x.timeUs < e.timeUs || (x.timeUs === e.timeUs && other === 'sender');
@@ -219,35 +226,42 @@ export async function loadOverview(id: string, reader: CaptureReader, d: Dissect
 
   const lanes = [];
   let scale = 0;
-  const laneEvents: { side: Side; events: CaptureEvent[]; total: number }[] = [];
-  // The first records of each side, data or not: op steps are counted from them in memory.
-  const loaded = new Map<Side, CaptureEvent[]>();
-  for (const side of meta.sides) {
+  const laneEvents: { side: Lane; events: CaptureEvent[]; total: number }[] = [];
+  // The first records of each lane, data or not: op steps are counted from them in memory.
+  const loaded = new Map<Lane, CaptureEvent[]>();
+  const reach = (events: readonly CaptureEvent[]): number => events.reduce((m, e) => Math.max(m, e.offset + e.length), 0);
+  for (const side of dataLanes(reader)) {
     const records = await reader.events(side, 0, TIMELINE_MAX + 8);
     loaded.set(side, records);
     const all = records.filter((e) => isData(e) && e.length > 0);
     const data = all.slice(0, TIMELINE_MAX);
     const total = reader.eventCount(side) <= TIMELINE_MAX + 8
       ? all.length
-      : (await reader.eventsCovering(side, 0, reader.streamLength, 0)).total;
+      : side === 'wire'
+        ? meta.wire?.carrying ?? 0
+        : (await reader.eventsCovering(side, 0, reader.streamLength, 0)).total;
     laneEvents.push({ side, events: data, total });
-    const last = data.at(-1);
-    if (last) scale = Math.max(scale, last.offset + last.length);
+    scale = Math.max(scale, reach(data));
   }
-  // When a side was cut to TIMELINE_MAX chunks, the scale stops where the shortest lane stops.
-  const cut = laneEvents.filter((l) => l.total > l.events.length).map((l) => l.events.at(-1)!).map((e) => e.offset + e.length);
+  // When a lane was cut to TIMELINE_MAX chunks, the scale stops where the shortest lane stops
+  // (segments come in capture order: a lane reaches as far as its farthest segment).
+  const cut = laneEvents.filter((l) => l.total > l.events.length).map((l) => reach(l.events));
   if (cut.length > 0) scale = Math.min(...cut);
   scale = Math.max(scale, 1);
   for (const lane of laneEvents) {
     const chunks: TimelineChunk[] = [];
     for (const e of lane.events) {
-      if (e.offset >= scale) break;
+      if (e.offset >= scale) {
+        if (lane.side === 'wire') continue;
+        break;
+      }
       chunks.push({
         step: (await stepOfEvent(reader, loaded, e)) + 1,
         offset: e.offset,
         length: e.length,
         x: (e.offset / scale) * 1000,
         w: (Math.min(e.length, scale - e.offset) / scale) * 1000,
+        flags: segmentFlags(e.flags),
       });
     }
     lanes.push({ side: lane.side, chunks, total: lane.total });
@@ -279,5 +293,25 @@ export async function loadOverview(id: string, reader: CaptureReader, d: Dissect
     opSteps: reader.opCount,
     faults,
     raw: meta.options.raw === true,
+    wireProblems: (meta.wire?.problems ?? []).map((p) => ({ kind: p.kind, message: describeWireProblem(p, lang) })),
   };
+}
+
+/** A problem found on the wire, in `lang`, with its numbers. */
+export function describeWireProblem(p: WireProblem, lang: Lang): string {
+  const n = (v: number): string => formatInteger(v, lang);
+  switch (p.kind) {
+    case 'gap':
+      return t(lang, 'wireProblem.gap', { offset: n(p.offset), missing: n(p.missing), held: n(p.held) });
+    case 'mid-stream':
+      return t(lang, 'wireProblem.mid-stream', { frame: n(p.frame) });
+    case 'conflict':
+      return t(lang, 'wireProblem.conflict', { offset: n(p.offset), length: n(p.length), frame: n(p.frame) });
+    case 'cut':
+      return t(lang, 'wireProblem.cut', { offset: n(p.offset), length: n(p.length), frame: n(p.frame) });
+    case 'held-limit':
+      return t(lang, 'wireProblem.held-limit', { offset: n(p.offset), frame: n(p.frame) });
+    case 'server-data':
+      return t(lang, 'wireProblem.server-data', { bytes: n(p.bytes) });
+  }
 }

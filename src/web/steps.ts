@@ -1,4 +1,4 @@
-import { type CaptureEvent, type CaptureReader, type Dissection, type Side, isData } from '../capture/index.js';
+import { type CaptureEvent, type CaptureReader, type Dissection, LANES, type Lane, SEGMENT_FLAGS, isData } from '../capture/index.js';
 import {
   type Field,
   type Lang,
@@ -120,9 +120,9 @@ export interface DumpBlock {
   readonly gapAfter: number;
 }
 
-/** A socket event, ready to show. */
+/** A socket event or a segment, ready to show. */
 export interface EventView {
-  readonly side: Side;
+  readonly side: Lane;
   readonly type: CaptureEvent['type'];
   readonly offset: number;
   readonly length: number;
@@ -132,6 +132,8 @@ export interface EventView {
   /** 1-based step number in `?by=op`. */
   readonly step: number;
   readonly description: string;
+  /** For a segment: what was odd about it and its TCP flags, in words (retransmission, FIN…). */
+  readonly flags: readonly string[];
 }
 
 /** Where the receiver stands after a read. */
@@ -152,6 +154,8 @@ export interface StepView {
   /** 1-based step number. */
   readonly n: number;
   readonly total: number;
+  /** The op steps are segments (an imported packet capture), not socket operations. */
+  readonly segments: boolean;
   readonly title: string;
   /** The bytes the step is about. */
   readonly focus: { readonly offset: number; readonly length: number };
@@ -163,7 +167,7 @@ export interface StepView {
   /** For op steps: the event. */
   readonly event: EventView | null;
   /** For field steps: the writes and reads that carried the field. */
-  readonly carriers: readonly { readonly side: Side; readonly events: readonly EventView[]; readonly total: number; readonly moreCount: number }[];
+  readonly carriers: readonly { readonly side: Lane; readonly events: readonly EventView[]; readonly total: number; readonly moreCount: number }[];
   /** For receiver reads: its state after the read. */
   readonly stateAfter: ReceiverState | null;
   /** Problems of this step not already shown on one of its fields. */
@@ -357,8 +361,16 @@ async function dumpFocus(
   };
 }
 
+const FLAG_NAMES = Object.entries(SEGMENT_FLAGS) as [keyof typeof SEGMENT_FLAGS, number][];
+
+/** The names of the {@link SEGMENT_FLAGS} set in `flags`. */
+export function segmentFlags(flags: number): (keyof typeof SEGMENT_FLAGS)[] {
+  return FLAG_NAMES.filter(([, bit]) => flags & bit).map(([name]) => name);
+}
+
 function eventView(e: CaptureEvent, step: number, lang: Lang, reader: CaptureReader): EventView {
   const error = e.type === 'error' ? reader.meta.errors[e.length]?.message ?? '' : '';
+  const flags = e.type === 'segment' ? segmentFlags(e.flags).map((name) => t(lang, `segment.${name}`)) : [];
   return {
     side: e.side,
     type: e.type,
@@ -367,14 +379,32 @@ function eventView(e: CaptureEvent, step: number, lang: Lang, reader: CaptureRea
     timeUs: e.timeUs,
     time: formatMs(e.timeUs, lang),
     step,
-    description: t(lang, `event.${e.side}.${e.type}`, {
+    description: t(lang, e.type === 'segment' && e.length === 0 ? 'event.wire.bare' : `event.${e.side}.${e.type}`, {
       n: formatInteger(e.length, lang),
       from: formatInteger(e.offset, lang),
       to: formatInteger(e.offset + e.length - 1, lang),
       at: formatInteger(e.offset, lang),
       message: error,
     }),
+    flags,
   };
+}
+
+/** The lanes of `reader` that can carry bytes, in the order they are drawn: writes, segments, reads. */
+export function dataLanes(reader: CaptureReader): Lane[] {
+  return LANES.filter((l) => (l === 'wire' ? reader.hasWire : reader.meta.sides.includes(l)));
+}
+
+/** How many events of `lanes` carried bytes `offset` to `offset + length - 1`, and the first few. */
+async function carriersOf(reader: CaptureReader, lanes: readonly Lane[], offset: number, length: number, lang: Lang): Promise<StepView['carriers']> {
+  const carriers = [];
+  for (const side of lanes) {
+    const { events, total: count } = await reader.eventsCovering(side, offset, length, CARRIERS_LISTED);
+    const views = [];
+    for (const e of events) views.push(eventView(e, (await reader.opIndex(e)) + 1, lang, reader));
+    carriers.push({ side, events: views, total: count, moreCount: count - views.length });
+  }
+  return carriers;
 }
 
 const MS_FORMATS: Readonly<Record<Lang, Intl.NumberFormat>> = {
@@ -442,7 +472,7 @@ export async function loadStep(
 ): Promise<StepView> {
   const total = stepCount(reader, d, by);
   if (!Number.isInteger(n) || n < 1 || n > total) throw new StepRangeError(`step ${n} of ${total}`);
-  const base = { captureId, by, n, total };
+  const base = { captureId, by, n, total, segments: reader.meta.sides.length === 0 };
   if (by === 'field') {
     const field = d.fields[n - 1]!;
     const view = await fieldView(reader, d, field, lang);
@@ -451,14 +481,8 @@ export async function loadStep(
       // A quiz shows bytes before the field too, so its start has to be found.
       ? { blocks: [{ rows: await dumpRange(reader, d, Math.max(0, field.offset - context), field.offset + Math.max(field.length, 1), focus, lang), gapAfter: 0 }], paging: null }
       : await dumpFocus(reader, d, focus, page, lang);
-    const carriers = [];
     // An empty field has no bytes, so no write or read carried it.
-    for (const side of field.length > 0 ? reader.meta.sides : []) {
-      const { events, total: count } = await reader.eventsCovering(side, field.offset, field.length, CARRIERS_LISTED);
-      const views = [];
-      for (const e of events) views.push(eventView(e, (await reader.opIndex(e)) + 1, lang, reader));
-      carriers.push({ side, events: views, total: count, moreCount: count - views.length });
-    }
+    const carriers = field.length > 0 ? await carriersOf(reader, dataLanes(reader), field.offset, field.length, lang) : [];
     return {
       ...base,
       title: view.title,
@@ -493,6 +517,9 @@ export async function loadStep(
     ({ blocks, paging } = await dumpFocus(reader, d, focus, page, lang));
   }
   const stateAfter = e.side === 'receiver' && moved ? receiverState(d, e.offset + e.length, reader.streamLength, lang) : null;
+  // Beside a write or a read, the segments that carried its bytes; beside a segment, the writes and reads.
+  const others = dataLanes(reader).filter((l) => (e.side === 'wire' ? l !== 'wire' : l === 'wire'));
+  const carriers = moved ? await carriersOf(reader, others, e.offset, e.length, lang) : [];
   const onFields = new Set(fields.flatMap((f) => f.problems.map((p) => `${p.kind}@${p.offset}`)));
   const problems = moved
     ? d.problems
@@ -510,7 +537,7 @@ export async function loadStep(
     paging,
     fields,
     event,
-    carriers: [],
+    carriers,
     stateAfter,
     problems,
   };
