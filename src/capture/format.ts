@@ -72,19 +72,15 @@ export interface CaptureEvent {
   readonly flags: number;
 }
 
+import type { ConnectionProblem } from '../wire/connections.js';
+
 export { SEGMENT_FLAGS } from '../wire/types.js';
 
 /** Segment events per entry of {@link WireInfo.blocks}. */
 export const WIRE_BLOCK = 4096;
 
 /** Something wrong with the segments of an imported connection, in numbers (the site words it). */
-export type WireProblem =
-  | { readonly kind: 'gap'; readonly offset: number; readonly missing: number; readonly held: number }
-  | { readonly kind: 'mid-stream'; readonly frame: number }
-  | { readonly kind: 'conflict'; readonly offset: number; readonly length: number; readonly frame: number }
-  | { readonly kind: 'cut'; readonly offset: number; readonly length: number; readonly frame: number }
-  | { readonly kind: 'held-limit'; readonly offset: number; readonly frame: number }
-  | { readonly kind: 'server-data'; readonly bytes: number };
+export type WireProblem = ConnectionProblem;
 
 /** What a capture imported from a packet capture knows about the wire. */
 export interface WireInfo {

@@ -1,0 +1,265 @@
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { CaptureReader, SEGMENT_FLAGS, resolveCapture } from '../../src/capture/index.js';
+import { exportPcapng } from '../../src/capture/pcap-export.js';
+import { importPcap } from '../../src/capture/pcap-import.js';
+import { listFiles, sendFiles } from '../../src/net/index.js';
+import { encodeTransfer } from '../../src/protocol/index.js';
+import { encodeTcpFrame } from '../../src/wire/frames.js';
+import { enhancedPacket, interfaceDescription, sectionHeader } from '../../src/wire/pcapng.js';
+import { TCP_FLAGS } from '../../src/wire/types.js';
+import { withReceiver, withTempDir } from '../helpers/net.js';
+
+const run = promisify(execFile);
+const SAMPLES = path.resolve('samples');
+
+/** Runs tshark (installed by .ci/run) and returns its standard output. */
+async function tshark(...args: string[]): Promise<string> {
+  const { stdout } = await run('tshark', args, { maxBuffer: 256 << 20 });
+  return stdout;
+}
+
+/** The client-to-server bytes tshark's "follow TCP stream" gives back. */
+async function followed(file: string): Promise<Buffer> {
+  const out = await tshark('-r', file, '-q', '-z', 'follow,tcp,raw,0');
+  const body = out.split(/^Node 1: .*$/m)[1]!.split(/^=+$/m)[0]!;
+  // Lines of the other direction are indented with a tab; the server sends nothing here.
+  const lines = body.split('\n').filter((l) => l.length > 0 && !l.startsWith('\t'));
+  return Buffer.from(lines.join(''), 'hex');
+}
+
+/** Frames tshark finds malformed, with a bad checksum, or with an expert error. */
+async function complaints(file: string): Promise<string> {
+  const checks = ['-o', 'tcp.check_checksum:TRUE', '-o', 'ip.check_checksum:TRUE'];
+  const bad = await tshark('-r', file, ...checks, '-Y', '_ws.malformed || _ws.expert.severity == error', '-T', 'fields', '-e', 'frame.number', '-e', '_ws.expert.message');
+  const expert = await tshark('-r', file, ...checks, '-q', '-z', 'expert,error');
+  return [bad.trim(), /^Errors \(/m.test(expert) ? expert : ''].filter(Boolean).join('\n');
+}
+
+async function streamOf(dir: string): Promise<Buffer> {
+  return readFile(path.join(dir, 'stream.bin'));
+}
+
+describe('export to pcapng', () => {
+  it.each([
+    ['demo-10-files', 1460],
+    ['binary-3mib', 1460],
+    ['recut-7-byte-writes', 1460],
+    ['demo-10-files', 7],
+  ])('gives tshark back exactly the stream of %s (MSS %i), with no malformed frame or expert error', async (id, mss) => {
+    await withTempDir(async (dir) => {
+      const reader = await CaptureReader.open(await resolveCapture(id, [SAMPLES]));
+      try {
+        const file = path.join(dir, `${id}.pcapng`);
+        const result = await exportPcapng(reader, file, { mss });
+        const stream = await streamOf(reader.dir);
+        expect((await followed(file)).equals(stream)).toBe(true);
+        expect(await complaints(file)).toBe('');
+        expect(result.bytes).toBe(stream.length);
+        // Every write is at least one segment, and no segment is longer than the MSS.
+        const lengths = (await tshark('-r', file, '-Y', 'tcp.len > 0 && tcp.srcport == ' + result.client.port, '-T', 'fields', '-e', 'tcp.len')).trim().split('\n').map(Number);
+        expect(lengths.length).toBe(result.dataFrames);
+        expect(lengths.length).toBeGreaterThanOrEqual(reader.meta.sides.includes('sender') ? (await reader.eventsCovering('sender', 0, stream.length, 0)).total : 1);
+        expect(Math.max(...lengths)).toBeLessThanOrEqual(mss);
+        // The handshake, and FIN both ways, with the capture's endpoints.
+        const flags = (await tshark('-r', file, '-T', 'fields', '-e', 'tcp.flags.str')).trim().split('\n');
+        expect(flags.slice(0, 3).map((f) => f.replace(/[·\s]/g, ''))).toEqual(['S', 'AS', 'A']);
+        expect(flags.filter((f) => f.includes('F')).length).toBe(2);
+        if (reader.meta.client?.address === '127.0.0.1') expect(result.realEndpoints).toBe(true);
+      } finally {
+        await reader.close();
+      }
+    });
+  }, 60_000);
+
+  it('notes where each receiver read ended, in packet comments', async () => {
+    await withTempDir(async (dir) => {
+      const reader = await CaptureReader.open(await resolveCapture('demo-10-files', [SAMPLES]));
+      try {
+        const file = path.join(dir, 'demo.pcapng');
+        await exportPcapng(reader, file);
+        const comments = (await tshark('-r', file, '-Y', 'frame.comment', '-T', 'fields', '-e', 'frame.comment')).split(/[\n,]/).filter((c) => c.startsWith('receiver read'));
+        const reads = (await reader.eventsCovering('receiver', 0, reader.streamLength, 0)).total;
+        expect(comments.length).toBe(reads);
+        expect(comments[0]).toMatch(/^receiver read 1 ends in this segment: \d+ bytes from stream offset 0/);
+      } finally {
+        await reader.close();
+      }
+    });
+  }, 30_000);
+});
+
+/** Starts dumpcap on the loopback interface for one TCP port; resolves once it captures. */
+async function startDumpcap(file: string, port: number): Promise<ChildProcess> {
+  const child = spawn('dumpcap', ['-i', 'lo', '-f', `tcp port ${port}`, '-w', file], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let said = '';
+  child.stderr!.on('data', (d: Buffer) => (said += d.toString()));
+  for (let i = 0; i < 200 && !said.includes('Capturing on'); i++) {
+    if (child.exitCode !== null) throw new Error(`dumpcap exited: ${said}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  if (!said.includes('Capturing on')) throw new Error(`dumpcap did not start: ${said}`);
+  return child;
+}
+
+describe('import from pcap and pcapng', () => {
+  it('rebuilds a real transfer captured on loopback with dumpcap, byte for byte', async () => {
+    await withReceiver(async (r) => {
+      const files = path.join(r.root, 'send');
+      await run('mkdir', ['-p', files]);
+      await writeFile(path.join(files, 'notas.txt'), 'Prova 1: 8,5\nProva 2: 9,0\n');
+      await writeFile(path.join(files, 'foto.bin'), Buffer.alloc(300_000, 7));
+      const pcap = path.join(r.root, 'lo.pcapng');
+      const dumpcap = await startDumpcap(pcap, r.port);
+      try {
+        const sent = await sendFiles({ port: r.port, files: await listFiles([files]), capturesDir: path.join(r.root, 'sent') });
+        expect(sent.status).toBe('complete');
+        await r.nextResult();
+        await new Promise((resolve) => setTimeout(resolve, 300));
+      } finally {
+        dumpcap.kill('SIGINT');
+        await once(dumpcap, 'exit');
+      }
+      const result = await importPcap(pcap, { capturesDir: path.join(r.root, 'imported'), port: r.port });
+      expect(result.connections.length).toBe(1);
+      const c = result.connections[0]!;
+      expect(c.server.port).toBe(r.port);
+      expect(c.meta.outcome.status).toBe('complete');
+      expect(c.meta.wire).toMatchObject({ handshake: true, close: 'fin', problems: [] });
+      // The same bytes as the wirestep sender recorded writing, so the same files.
+      const sentStream = await streamOf(path.join(r.root, 'sent', (await run('ls', [path.join(r.root, 'sent')])).stdout.trim()));
+      expect((await streamOf(c.dir)).equals(sentStream)).toBe(true);
+      const reader = await CaptureReader.open(c.dir);
+      try {
+        const d = await reader.dissection();
+        const names = d.fields.filter((f) => f.kind === 'name').map((f) => (f.value?.kind === 'name' ? f.value.name.text : null));
+        const sizes = d.fields.filter((f) => f.kind === 'size').map((f) => (f.value?.kind === 'size' ? f.value.size : null));
+        expect(names).toEqual(['foto.bin', 'notas.txt']);
+        expect(sizes).toEqual([300_000n, 26n]);
+        expect(d.problems).toEqual([]);
+        // The segments cover the stream, each byte at least once (a busy loopback may send some twice).
+        const segments = await reader.events('wire', 0, reader.eventCount('wire'));
+        expect(segments[0]!.flags & SEGMENT_FLAGS.syn).toBeTruthy();
+        let covered = 0;
+        for (const e of [...segments].sort((a, b) => a.offset - b.offset)) {
+          if (e.length === 0) continue;
+          expect(e.offset, `a hole before segment ${e.index}`).toBeLessThanOrEqual(covered);
+          covered = Math.max(covered, e.offset + e.length);
+        }
+        expect(covered).toBe(sentStream.length);
+        const again = segments.filter((e) => e.flags & (SEGMENT_FLAGS.retransmission | SEGMENT_FLAGS.overlap));
+        const repeated = again.reduce((n, e) => n + e.length, 0);
+        expect(segments.reduce((n, e) => n + e.length, 0) - repeated).toBeLessThanOrEqual(sentStream.length);
+      } finally {
+        await reader.close();
+      }
+    });
+  }, 60_000);
+
+  /** A pcapng of frames from a client at 10.1.1.1:40000 to a server at 10.1.1.2:8181. */
+  function handMade(segments: readonly { offset: number; length: number; fin?: boolean }[], stream: Uint8Array): Uint8Array {
+    const client = { address: '10.1.1.1', port: 40_000 };
+    const server = { address: '10.1.1.2', port: 8181 };
+    const isn = 4_294_967_000; // wraps past 2^32 within the first kilobyte
+    const parts = [sectionHeader({}), interfaceDescription(1)];
+    let t = 1_700_000_000_000_000;
+    const frame = (fromClient: boolean, seq: number, ack: number, flags: number, payload = new Uint8Array(0)): void => {
+      parts.push(enhancedPacket((t += 1000), encodeTcpFrame({ src: fromClient ? client : server, dst: fromClient ? server : client, seq: seq >>> 0, ack: ack >>> 0, flags, window: 65535, ipId: 0, payload })));
+    };
+    frame(true, isn, 0, TCP_FLAGS.syn);
+    frame(false, 7, isn + 1, TCP_FLAGS.syn | TCP_FLAGS.ack);
+    frame(true, isn + 1, 8, TCP_FLAGS.ack);
+    for (const s of segments) {
+      frame(true, isn + 1 + s.offset, 8, TCP_FLAGS.ack | (s.fin ? TCP_FLAGS.fin : 0), stream.subarray(s.offset, s.offset + s.length));
+    }
+    const all = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+    let at = 0;
+    for (const p of parts) {
+      all.set(p, at);
+      at += p.length;
+    }
+    return all;
+  }
+
+  const te = new TextEncoder();
+  const transfer = encodeTransfer([{ name: 'texto.txt', data: te.encode('abcdefghij'.repeat(300)) }]);
+
+  it('puts reordered, retransmitted and overlapping segments back in order, and marks each', async () => {
+    await withTempDir(async (dir) => {
+      const file = path.join(dir, 'reordered.pcapng');
+      const n = transfer.length;
+      await writeFile(file, handMade([
+        { offset: 0, length: 1000 },
+        { offset: 2000, length: n - 2000, fin: true }, // before its turn
+        { offset: 1000, length: 1000 }, // fills the hole
+        { offset: 500, length: 1000 }, // every byte came before
+        { offset: 1500, length: 1000 }, // also every byte before
+      ], transfer));
+      const result = await importPcap(file, { capturesDir: path.join(dir, 'captures') });
+      expect(result.connections.length).toBe(1);
+      const c = result.connections[0]!;
+      expect((await streamOf(c.dir)).equals(Buffer.from(transfer))).toBe(true);
+      expect(c.meta.outcome.status).toBe('complete');
+      expect(c.meta.wire?.problems).toEqual([]);
+      const reader = await CaptureReader.open(c.dir);
+      try {
+        const lane = (await reader.events('wire', 0, 100)).filter((e) => e.length > 0);
+        expect(lane.map((e) => [e.offset, e.length])).toEqual([[0, 1000], [2000, n - 2000], [1000, 1000], [500, 1000], [1500, 1000]]);
+        const { outOfOrder, retransmission } = SEGMENT_FLAGS;
+        expect(lane.map((e) => e.flags & (outOfOrder | retransmission))).toEqual([0, outOfOrder, 0, retransmission, retransmission]);
+        // Field steps find the segments that carried a byte range, in capture order.
+        const carried = await reader.eventsCovering('wire', 1999, 2);
+        expect(carried.events.map((e) => e.offset)).toEqual([2000, 1000, 1500]);
+      } finally {
+        await reader.close();
+      }
+    });
+  });
+
+  it('stops the stream at a gap and says how many bytes are missing, never filling it', async () => {
+    await withTempDir(async (dir) => {
+      const file = path.join(dir, 'gap.pcapng');
+      const n = transfer.length;
+      await writeFile(file, handMade([{ offset: 0, length: 1000 }, { offset: 1500, length: n - 1500, fin: true }], transfer));
+      const result = await importPcap(file, { capturesDir: path.join(dir, 'captures') });
+      const c = result.connections[0]!;
+      expect((await streamOf(c.dir)).equals(Buffer.from(transfer.subarray(0, 1000)))).toBe(true);
+      expect(c.meta.wire?.problems).toEqual([{ kind: 'gap', offset: 1000, missing: 500, held: n - 1500 }]);
+      expect(c.meta.outcome.status).toBe('truncated');
+    });
+  });
+
+  it('refuses a file that is not a packet capture, naming it', async () => {
+    await withTempDir(async (dir) => {
+      const file = path.join(dir, 'notes.pcap');
+      await writeFile(file, 'these are not packets');
+      await expect(importPcap(file, { capturesDir: path.join(dir, 'captures') })).rejects.toThrow(/magic|capture/i);
+    });
+  });
+});
+
+describe('the sample imported from a packet capture', () => {
+  it('is what importing its own pcapng gives again, segments and bytes', async () => {
+    await withTempDir(async (dir) => {
+      const sample = path.join(SAMPLES, 'reference-on-the-wire');
+      const result = await importPcap(path.join(sample, 'reference.pcapng'), { capturesDir: dir });
+      expect(result.connections.length).toBe(1);
+      const c = result.connections[0]!;
+      expect((await streamOf(c.dir)).equals(await streamOf(sample))).toBe(true);
+      expect((await readFile(path.join(c.dir, 'wire.events'))).equals(await readFile(path.join(sample, 'wire.events')))).toBe(true);
+      // The reference client's ten files, plus the big one, in the order its folder listed them.
+      const reader = await CaptureReader.open(sample);
+      try {
+        const names = (await reader.dissection()).fields.filter((f) => f.kind === 'name').map((f) => (f.value?.kind === 'name' ? f.value.name.text : ''));
+        expect([...names].sort()).toEqual([...Array.from({ length: 10 }, (_, i) => `arquivo_${i + 1}.txt`), 'foto.jpg'].sort());
+        expect(reader.meta.wire).toMatchObject({ handshake: true, close: 'fin', problems: [] });
+      } finally {
+        await reader.close();
+      }
+    });
+  });
+});
