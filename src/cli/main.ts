@@ -5,6 +5,9 @@ import type { AddressInfo } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import path from 'node:path';
 import { CaptureError, CaptureReader, CaptureStore, TOOL, resolveCapture } from '../capture/index.js';
+import { DEFAULT_MSS, MAX_MSS, exportPcapng } from '../capture/pcap-export.js';
+import { importPcap } from '../capture/pcap-import.js';
+import { CaptureFileError } from '../wire/pcap.js';
 import { packageRoot } from '../web/paths.js';
 import { RECEIVER_DEFAULTS, listFiles, runDemo, sendFiles, startReceiver, transferSize } from '../net/index.js';
 import { type Lang, NAME_LENGTH, formatInteger } from '../protocol/index.js';
@@ -237,13 +240,14 @@ program
       const total = stepCount(reader, d, opts.by);
       const meta = reader.meta;
       if (opts.step !== undefined && opts.step > total) throw new StepRangeError(`step ${opts.step} of ${total}`);
-      const header = t(opts.lang, 'dump.header', {
+      const header = t(opts.lang, meta.wire ? 'dump.headerImported' : 'dump.header', {
         id: meta.id,
         sides: meta.sides.map((s) => t(opts.lang, `side.${s}`)).join(' + '),
+        file: meta.wire?.source.file ?? '',
         bytes: formatInteger(reader.streamLength, opts.lang),
         status: t(opts.lang, `status.${meta.outcome.status}`),
         total,
-        by: t(opts.lang, `step.by.${opts.by}`),
+        by: t(opts.lang, `step.by.${opts.by === 'op' && meta.sides.length === 0 ? 'segment' : opts.by}`),
       });
       process.stdout.write(`${terminalSafe(header)}${meta.outcome.message ? ` (${terminalSafe(meta.outcome.message)})` : ''}\n`);
       const first = opts.step ?? 1;
@@ -258,6 +262,59 @@ program
     } finally {
       await reader.close();
     }
+  });
+
+program
+  .command('export')
+  .description('write a capture as a pcapng file for Wireshark: one TCP segment per sender write, the reads as packet comments')
+  .argument('<capture>', 'a capture folder, or a capture id in --captures')
+  .requiredOption('--pcapng <file>', 'the pcapng file to write')
+  .option('--captures <dir>', 'folder to look the id up in (default: ./captures, then the bundled samples)')
+  .option('--mss <bytes>', 'largest TCP payload per frame', integer(1, MAX_MSS), DEFAULT_MSS)
+  .action(async (ref: string, opts: { pcapng: string; captures?: string; mss: number }) => {
+    let reader: CaptureReader;
+    try {
+      const roots = opts.captures ? [opts.captures] : ['captures', path.join(packageRoot(), 'samples')];
+      reader = await CaptureReader.open(await resolveCapture(ref, roots));
+    } catch (err) {
+      fail(err instanceof CaptureError ? err.message : String(err));
+    }
+    try {
+      const r = await exportPcapng(reader, opts.pcapng, { mss: opts.mss });
+      const n = (v: number): string => formatInteger(v, 'en');
+      logLine(`wrote ${opts.pcapng}: ${n(r.frames)} frames, ${n(r.dataFrames)} of them with data, ${n(r.bytes)} stream bytes, one segment per ${r.from === 'sender' ? 'sender write' : r.from === 'receiver' ? 'receiver read' : 'captured segment'} (MSS ${n(opts.mss)})`);
+      logLine(`${r.client.address}:${r.client.port} → ${r.server.address}:${r.server.port}${r.realEndpoints ? '' : ' (made up: the capture does not say which IPv4 addresses it used)'}`);
+      logLine(`open it:  wireshark ${opts.pcapng}    or:  tshark -r ${opts.pcapng} -q -z follow,tcp,raw,0`);
+    } catch (err) {
+      fail(`cannot write ${opts.pcapng}: ${(err as Error).message}`);
+    } finally {
+      await reader.close();
+    }
+  });
+
+program
+  .command('import')
+  .description('read a pcap or pcapng file (tcpdump, Wireshark) and save each TCP connection as a capture with its segments')
+  .argument('<file>', 'a .pcap or .pcapng file')
+  .option('--captures <dir>', 'folder for the captures', 'captures')
+  .option('--port <port>', 'only connections to this server port', integer(0, 65535))
+  .action(async (file: string, opts: { captures: string; port?: number }) => {
+    let result;
+    try {
+      result = await importPcap(file, { capturesDir: opts.captures, ...(opts.port === undefined ? {} : { port: opts.port }) });
+    } catch (err) {
+      fail(err instanceof CaptureFileError ? `${file} is not a packet capture wirestep can read: ${err.message}` : `cannot import ${file}: ${(err as Error).message}`);
+    }
+    const n = (v: number): string => formatInteger(v, 'en');
+    const skipped = Object.entries(result.skipped).map(([why, k]) => `${n(k)} ${why}`).join(', ');
+    logLine(`${file}: ${result.format}, ${n(result.packets)} packets, ${n(result.tcp)} of them TCP${skipped ? `; left out: ${skipped}` : ''}`);
+    if (result.incompleteBytes > 0) logLine(`the file ends in the middle of a packet (${n(result.incompleteBytes)} bytes): it was cut while being written`);
+    if (result.connections.length === 0) logLine(`no TCP connection${opts.port === undefined ? '' : ` to port ${opts.port}`} in it`);
+    for (const c of result.connections) {
+      const problems = c.meta.wire?.problems.length ?? 0;
+      logLine(`${c.client.address}:${c.client.port} → ${c.server.address}:${c.server.port}: capture ${c.id}, ${n(c.meta.streamBytes)} bytes, ${c.meta.outcome.status}, ${n(c.meta.wire?.carrying ?? 0)} segments with data${problems ? `, ${problems} problem${problems === 1 ? '' : 's'} on the wire` : ''}`);
+    }
+    if (result.connections.length > 0) logLine(`view them:  npx wirestep serve --captures ${opts.captures}`);
   });
 
 /** An HTTP server listening on `host`:`port`, the app attached by the caller; exits when it cannot. */

@@ -23,7 +23,7 @@ export function renderStepText(step: StepView, color: boolean, lang: Lang): stri
   const paint = (kind: Field['kind'] | null, s: string): string => (color && kind ? `${COLORS[kind]}${s}${RESET}` : s);
   const out: string[] = [];
   const safe = terminalSafe;
-  out.push(`── ${t(lang, 'step.position', { n: step.n, total: step.total })} (${t(lang, `step.by.${step.by}`)}): ${safe(step.title)}`);
+  out.push(`── ${t(lang, 'step.position', { n: step.n, total: step.total })} (${t(lang, `step.by.${step.by === 'op' && step.segments ? 'segment' : step.by}`)}): ${safe(step.title)}`);
   if (step.event) {
     out.push(`   ${step.event.time}  ${t(lang, `side.${step.event.side}`)}: ${t(lang, `event.kind.${step.event.type}`)}`);
   }

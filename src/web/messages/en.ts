@@ -202,6 +202,7 @@ export const en = {
   'step.keys': 'Keys: ← previous, → next, Home first, End last. Point at an explanation to see its bytes.',
   'step.keysNoFields': 'Keys: ← previous, → next, Home first, End last.',
   'dump.header': 'capture {id}: recorded by {sides}, {bytes} bytes, {status}, {total} steps {by}',
+  'dump.headerImported': 'capture {id}: imported from {file}, {bytes} bytes, {status}, {total} steps {by}',
   'dump.field': 'at offset {offset}, {length} of {expected} bytes',
   'dump.littleEndian': '(read little-endian the same bytes would say {value})',
   'field.where': 'Bytes {from} to {to} of the stream ({length} bytes).',

@@ -204,6 +204,7 @@ export const pt: Readonly<Record<MessageKey, string>> = {
   'step.keys': 'Teclas: ← anterior, → próximo, Home primeiro, End último. Passe o mouse numa explicação para ver os bytes dela.',
   'step.keysNoFields': 'Teclas: ← anterior, → próximo, Home primeiro, End último.',
   'dump.header': 'captura {id}: gravada por {sides}, {bytes} bytes, {status}, {total} passos {by}',
+  'dump.headerImported': 'captura {id}: importada de {file}, {bytes} bytes, {status}, {total} passos {by}',
   'dump.field': 'no offset {offset}, {length} de {expected} bytes',
   'dump.littleEndian': '(lidos em little-endian, os mesmos bytes dariam {value})',
   'field.where': 'Bytes {from} a {to} do fluxo ({length} bytes).',
