@@ -4,10 +4,14 @@
  * (with staged faults where a sample needs one); malformed and hostile streams are written raw to
  * a real socket. Deterministic apart from timestamps, ports and where TCP cut the reads.
  */
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
+import { chmod, copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { SampleInfo } from '../capture/index.js';
+import { importPcap } from '../capture/pcap-import.js';
 import { type FileToSend, type SendFaults, recordLocalTransfer, referenceFiles, sendBytes, sendFiles } from '../net/index.js';
 import { encodeCount, encodeName, encodeSize, encodeTransfer } from '../protocol/index.js';
 import { packageRoot } from '../web/paths.js';
@@ -212,6 +216,92 @@ async function record(root: string, work: string, s: Sample): Promise<void> {
   });
 }
 
+/** The sample made from a packet capture of the reference scripts themselves. */
+const ON_THE_WIRE = {
+  id: 'reference-on-the-wire',
+  pcap: 'reference.pcapng',
+  sample: { category: 're-cut', lesson: 'byte-stream', expect: [] } as SampleInfo,
+  description: {
+    en: 'The reference client.py sending to the reference server.py, captured on loopback with dumpcap and imported: its ten small files plus a 200 KiB one. There are no writes or reads here, only the TCP segments the network carried. The packet capture is in the sample’s folder, reference.pcapng, to open in Wireshark.',
+    pt: 'O client.py de referência enviando para o server.py de referência, capturado no loopback com o dumpcap e importado: os dez arquivos pequenos dele e mais um de 200 KiB. Aqui não há escritas nem leituras, só os segmentos TCP que a rede levou. A captura de pacotes está na pasta da amostra, reference.pcapng, pronta para abrir no Wireshark.',
+  },
+};
+
+const SEED = process.env.WIRESTEP_SEED ?? path.join(packageRoot(), '..', 'shared', 'seed');
+
+async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const { port } = s.address() as { port: number };
+  await new Promise((r) => s.close(r));
+  return port;
+}
+
+/** Everything `child` writes to stdout and stderr, and a wait for a text to appear in it. */
+function listen(child: ChildProcess): (text: string) => Promise<void> {
+  let said = '';
+  child.stdout?.on('data', (d: Buffer) => (said += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => (said += d.toString()));
+  return async (text) => {
+    for (let i = 0; i < 600 && !said.includes(text); i++) {
+      if (child.exitCode !== null) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    if (!said.includes(text)) throw new Error(`${child.spawnfile} did not say "${text}": ${said}`);
+  };
+}
+
+/**
+ * Records the reference client.py sending to the reference server.py on loopback, captured by
+ * dumpcap, and imports the pcapng as a sample; the pcapng is kept in the sample's folder.
+ * Skipped, keeping the sample there is, where dumpcap or python3 cannot run.
+ */
+async function recordOnTheWire(root: string, work: string): Promise<boolean> {
+  for (const [tool, args] of [['dumpcap', ['-v']], ['python3', ['--version']]] as const) {
+    if (spawnSync(tool, args).status !== 0) {
+      process.stdout.write(`skipped samples/${ON_THE_WIRE.id}: ${tool} cannot run here\n`);
+      return false;
+    }
+  }
+  const dir = path.join(work, ON_THE_WIRE.id);
+  const folder = path.join(dir, 'enviar');
+  const into = path.join(dir, 'recebidos');
+  await mkdir(folder, { recursive: true });
+  await mkdir(into, { recursive: true });
+  // Deterministic bytes, so that a new recording differs only where TCP and the clock do.
+  await writeFile(path.join(folder, 'foto.jpg'), Uint8Array.from({ length: 200 * 1024 }, (_, i) => (i * 31 + (i >> 8)) & 0xff));
+  const port = await freePort();
+  const server = (await readFile(path.join(SEED, 'server.py'), 'utf8')).replace('port=8181', `port=${port}`);
+  const client = (await readFile(path.join(SEED, 'client.py'), 'utf8')).replace('port=8181', `port=${port}`).replaceAll('"/home/ALUNO/arquivos_para_enviar"', JSON.stringify(folder));
+  await writeFile(path.join(dir, 'server.py'), server);
+  await writeFile(path.join(dir, 'client.py'), client);
+  const pcap = path.join(dir, ON_THE_WIRE.pcap);
+  const env = { ...process.env, PYTHONUNBUFFERED: '1', PYTHONUTF8: '1' };
+  const dumpcap = spawn('dumpcap', ['-i', 'lo', '-f', `tcp port ${port}`, '-w', pcap], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const srv = spawn('python3', [path.join(dir, 'server.py')], { cwd: into, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const [captured, served] = [listen(dumpcap), listen(srv)];
+  try {
+    await Promise.all([captured('Capturing on'), served('Servidor ouvindo')]);
+    const cli = spawn('python3', [path.join(dir, 'client.py')], { env, stdio: 'ignore' });
+    const [code] = (await once(cli, 'exit')) as [number];
+    if (code !== 0) throw new Error(`client.py exited with ${code}`);
+    await served('foto.jpg salvo com sucesso');
+    await new Promise((r) => setTimeout(r, 500));
+  } finally {
+    srv.kill();
+    dumpcap.kill('SIGINT');
+    if (dumpcap.exitCode === null) await once(dumpcap, 'exit');
+  }
+  const target = path.join(root, ON_THE_WIRE.id);
+  await rm(target, { recursive: true, force: true });
+  const result = await importPcap(pcap, { capturesDir: root, port, id: () => ON_THE_WIRE.id, extra: { description: ON_THE_WIRE.description, sample: ON_THE_WIRE.sample } });
+  if (result.connections.length !== 1) throw new Error(`expected one connection in ${pcap}, found ${result.connections.length}`);
+  await copyFile(pcap, path.join(target, ON_THE_WIRE.pcap));
+  // dumpcap makes its files readable by their owner only.
+  await chmod(path.join(target, ON_THE_WIRE.pcap), 0o644);
+  return true;
+}
+
 const root = path.join(packageRoot(), 'samples');
 const only = new Set(process.argv.slice(2));
 const work = await mkdtemp(path.join(tmpdir(), 'wirestep-samples-'));
@@ -221,6 +311,9 @@ try {
     await rm(path.join(root, s.id), { recursive: true, force: true });
     await record(root, work, s);
     process.stdout.write(`recorded samples/${s.id}\n`);
+  }
+  if ((only.size === 0 || only.has(ON_THE_WIRE.id)) && (await recordOnTheWire(root, work))) {
+    process.stdout.write(`recorded samples/${ON_THE_WIRE.id}\n`);
   }
 } finally {
   await rm(work, { recursive: true, force: true });
