@@ -8,11 +8,8 @@ import { CaptureReader, SEGMENT_FLAGS, resolveCapture } from '../../src/capture/
 import { exportPcapng } from '../../src/capture/pcap-export.js';
 import { importPcap } from '../../src/capture/pcap-import.js';
 import { listFiles, sendFiles } from '../../src/net/index.js';
-import { encodeTransfer } from '../../src/protocol/index.js';
-import { encodeTcpFrame } from '../../src/wire/frames.js';
-import { enhancedPacket, interfaceDescription, sectionHeader } from '../../src/wire/pcapng.js';
-import { TCP_FLAGS } from '../../src/wire/types.js';
 import { withReceiver, withTempDir } from '../helpers/net.js';
+import { TEXT_TRANSFER, handMade } from '../helpers/pcap.js';
 
 const run = promisify(execFile);
 const SAMPLES = path.resolve('samples');
@@ -160,33 +157,7 @@ describe('import from pcap and pcapng', () => {
     });
   }, 60_000);
 
-  /** A pcapng of frames from a client at 10.1.1.1:40000 to a server at 10.1.1.2:8181. */
-  function handMade(segments: readonly { offset: number; length: number; fin?: boolean }[], stream: Uint8Array): Uint8Array {
-    const client = { address: '10.1.1.1', port: 40_000 };
-    const server = { address: '10.1.1.2', port: 8181 };
-    const isn = 4_294_967_000; // wraps past 2^32 within the first kilobyte
-    const parts = [sectionHeader({}), interfaceDescription(1)];
-    let t = 1_700_000_000_000_000;
-    const frame = (fromClient: boolean, seq: number, ack: number, flags: number, payload = new Uint8Array(0)): void => {
-      parts.push(enhancedPacket((t += 1000), encodeTcpFrame({ src: fromClient ? client : server, dst: fromClient ? server : client, seq: seq >>> 0, ack: ack >>> 0, flags, window: 65535, ipId: 0, payload })));
-    };
-    frame(true, isn, 0, TCP_FLAGS.syn);
-    frame(false, 7, isn + 1, TCP_FLAGS.syn | TCP_FLAGS.ack);
-    frame(true, isn + 1, 8, TCP_FLAGS.ack);
-    for (const s of segments) {
-      frame(true, isn + 1 + s.offset, 8, TCP_FLAGS.ack | (s.fin ? TCP_FLAGS.fin : 0), stream.subarray(s.offset, s.offset + s.length));
-    }
-    const all = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-    let at = 0;
-    for (const p of parts) {
-      all.set(p, at);
-      at += p.length;
-    }
-    return all;
-  }
-
-  const te = new TextEncoder();
-  const transfer = encodeTransfer([{ name: 'texto.txt', data: te.encode('abcdefghij'.repeat(300)) }]);
+  const transfer = TEXT_TRANSFER;
 
   it('puts reordered, retransmitted and overlapping segments back in order, and marks each', async () => {
     await withTempDir(async (dir) => {
