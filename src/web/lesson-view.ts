@@ -22,6 +22,8 @@ async function computeFact(reader: CaptureReader, d: Dissection, fact: Fact): Pr
       return (await reader.eventsCovering('sender', 0, reader.streamLength, 0)).total;
     case 'reads':
       return (await reader.eventsCovering('receiver', 0, reader.streamLength, 0)).total;
+    case 'segments':
+      return reader.meta.wire?.carrying ?? 0;
   }
 }
 

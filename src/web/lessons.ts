@@ -35,9 +35,9 @@ const FILE = /^([a-z0-9]+(?:-[a-z0-9]+)*)\.(en|pt)\.md$/;
 const KINDS: readonly FieldKind[] = ['count', 'name', 'size', 'payload', 'trailing'];
 const OPS: readonly string[] = ['connect', 'accept', 'write', 'read', 'end', 'close', 'error'];
 /** `{{capture-id.fact}}`: a number computed from a capture. */
-export const FACT = /\{\{([A-Za-z0-9][A-Za-z0-9._-]*)\.(bytes|files|writes|reads|fields|problems)\}\}/g;
+export const FACT = /\{\{([A-Za-z0-9][A-Za-z0-9._-]*)\.(bytes|files|writes|reads|segments|fields|problems)\}\}/g;
 /** The facts a lesson can ask of a capture. */
-export type Fact = 'bytes' | 'files' | 'writes' | 'reads' | 'fields' | 'problems';
+export type Fact = 'bytes' | 'files' | 'writes' | 'reads' | 'segments' | 'fields' | 'problems';
 
 /** Thrown for a lesson file that does not follow the format; the message names file and key. */
 export class LessonError extends Error {
