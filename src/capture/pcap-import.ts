@@ -1,11 +1,24 @@
 import { createReadStream } from 'node:fs';
+import { rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { type DissectEvent, Dissector, type Problem } from '../protocol/index.js';
 import { type ConnectionEvent, type ConnectionProblem, ConnectionTracker } from '../wire/connections.js';
 import { decodeTcp, linkTypeName } from '../wire/frames.js';
 import { CaptureFileParser } from '../wire/pcap.js';
 import type { WireEndpoint } from '../wire/types.js';
-import { type CaptureMeta, type OutcomeStatus, isCaptureId } from './format.js';
+import {
+  CAPTURE_FILES,
+  CAPTURE_VERSION,
+  type CaptureMeta,
+  EVENT_RECORD_SIZE,
+  type OutcomeStatus,
+  SEGMENT_FLAGS,
+  WIRE_BLOCK,
+  type WireInfo,
+  encodeEvent,
+  isCaptureId,
+} from './format.js';
+import { CaptureReader, isData } from './reader.js';
 import { type CaptureInit, CaptureWriter } from './writer.js';
 
 /** Options of {@link importPcap}. */
@@ -177,4 +190,150 @@ export async function importPcap(file: string, options: ImportOptions): Promise<
     // A failure halfway leaves the captures begun so far readable, marked as not finished.
     for (const c of open.values()) await c.writer.finish('interrupted').catch(() => {});
   }
+}
+
+/** What {@link addWireLane} added. */
+export interface WireLaneResult {
+  /** Segments in the lane, and those that carried bytes. */
+  readonly segments: number;
+  readonly carrying: number;
+  /**
+   * Microseconds added to the packet capture's clock to put its segments on the capture's
+   * timeline: the smallest shift after which no segment leaves before the write that made its
+   * first byte (or, with no sender recorded, ends after the read that took its last byte).
+   */
+  readonly shiftUs: number;
+}
+
+/** Error from {@link addWireLane}: the packet capture does not hold this capture's transfer. */
+export class WireLaneError extends Error {
+  override readonly name = 'WireLaneError';
+}
+
+const same = (a: string, b: string): boolean => a.replace(/^::ffff:/i, '') === b.replace(/^::ffff:/i, '');
+
+/**
+ * Adds a wire lane to a capture that wirestep recorded, from a packet capture of the same
+ * transfer taken at the same time (dumpcap or tcpdump on the loopback or network interface):
+ * its connection is the one between the capture's endpoints, and its rebuilt stream must be the
+ * capture's own, byte for byte. Writes, segments and reads then show side by side: three views
+ * of the same bytes. Throws WireLaneError when the packet capture does not match, and
+ * CaptureFileError when it cannot be read.
+ */
+export async function addWireLane(file: string, captureDir: string): Promise<WireLaneResult> {
+  const reader = await CaptureReader.open(captureDir);
+  try {
+    const meta = reader.meta;
+    if (meta.wire) throw new WireLaneError(`capture ${meta.id} already has a wire lane`);
+    const { client, server } = meta;
+    if (!client || !server) throw new WireLaneError(`capture ${meta.id} does not say which endpoints it connected`);
+    const parser = new CaptureFileParser();
+    const tracker = new ConnectionTracker();
+    let id: number | null = null;
+    let handshake = false;
+    let close: WireInfo['close'] = 'end-of-capture';
+    let linkType = 'unknown';
+    const segments: { timeUs: number; offset: number; length: number; flags: number }[] = [];
+    const problems: ConnectionProblem[] = [];
+    let at = 0;
+    const check = async (bytes: Uint8Array): Promise<void> => {
+      const mine = await reader.read(at, bytes.length);
+      if (mine.length < bytes.length || !Buffer.from(mine).equals(bytes)) {
+        throw new WireLaneError(`the packet capture's stream differs from capture ${meta.id}'s at byte ${at}: it is not the same transfer`);
+      }
+      at += bytes.length;
+    };
+    const input = createReadStream(file, { highWaterMark: READ_CHUNK });
+    try {
+      for await (const chunk of input as AsyncIterable<Buffer>) {
+        for (const p of parser.push(chunk)) {
+          if (linkType === 'unknown') linkType = linkTypeName(p.linkType);
+          const seg = decodeTcp(p);
+          if ('skipped' in seg) continue;
+          for (const e of tracker.push(seg)) {
+            if (e.type === 'open') {
+              if (id === null && e.client.port === client.port && e.server.port === server.port && same(e.client.address, client.address) && same(e.server.address, server.address)) {
+                id = e.id;
+                handshake = e.handshake;
+              }
+            } else if (e.id !== id) {
+              continue;
+            } else if (e.type === 'segment') {
+              const { offset, length, flags, timeUs } = e.segment;
+              segments.push({ timeUs, offset: Math.max(0, offset), length: Math.max(0, length + Math.min(0, offset)), flags });
+            } else if (e.type === 'data') {
+              await check(e.bytes);
+            } else if (e.type === 'problem') {
+              problems.push(e.problem);
+            } else {
+              close = e.how;
+            }
+          }
+        }
+      }
+    } finally {
+      input.destroy();
+    }
+    parser.end();
+    for (const e of tracker.end()) {
+      if (e.id !== id) continue;
+      if (e.type === 'problem') problems.push(e.problem);
+      else if (e.type === 'close') close = e.how;
+    }
+    if (id === null) throw new WireLaneError(`no connection from ${client.address}:${client.port} to ${server.address}:${server.port} in ${path.basename(file)}`);
+    if (at < reader.streamLength && !problems.some((p) => p.kind === 'gap' || p.kind === 'cut')) {
+      throw new WireLaneError(`the packet capture holds ${at} of the ${reader.streamLength} bytes of capture ${meta.id}`);
+    }
+    const shiftUs = await alignment(reader, segments);
+    const blocks: [number, number][] = [];
+    const records = new Uint8Array(segments.length * EVENT_RECORD_SIZE);
+    const view = new DataView(records.buffer);
+    segments.forEach((s, i) => {
+      encodeEvent(view, i * EVENT_RECORD_SIZE, 'segment', s.offset, s.length, Math.max(0, s.timeUs + shiftUs), s.flags);
+      const b = Math.floor(i / WIRE_BLOCK);
+      blocks[b] = blocks[b] ? [Math.min(blocks[b][0], s.offset), Math.max(blocks[b][1], s.offset + s.length)] : [s.offset, s.offset + s.length];
+    });
+    const carrying = segments.filter((s) => s.length > 0).length;
+    const wire: WireInfo = { source: { file: path.basename(file), format: parser.format ?? 'pcap', linkType }, handshake, close, blocks, carrying, problems };
+    const lane = path.join(captureDir, CAPTURE_FILES.events.wire);
+    await writeFile(`${lane}.tmp`, records);
+    await rename(`${lane}.tmp`, lane);
+    const metaFile = path.join(captureDir, CAPTURE_FILES.meta);
+    await writeFile(`${metaFile}.tmp`, `${JSON.stringify({ ...meta, version: CAPTURE_VERSION, wire }, null, 2)}\n`);
+    await rename(`${metaFile}.tmp`, metaFile);
+    return { segments: segments.length, carrying, shiftUs };
+  } finally {
+    await reader.close();
+  }
+}
+
+/**
+ * The shift from the packet capture's clock (µs since the epoch) to the capture's timeline that
+ * puts each segment at or after the write of its first byte, the least such; with no sender
+ * recorded, the greatest that puts each segment at or before the read of its last byte. The two
+ * clocks are the same machine's, so one shift fits the whole transfer.
+ */
+async function alignment(reader: CaptureReader, segments: readonly { timeUs: number; offset: number; length: number; flags: number }[]): Promise<number> {
+  const fresh = segments.filter((s) => s.length > 0 && !(s.flags & SEGMENT_FLAGS.retransmission)).sort((a, b) => a.offset - b.offset);
+  const side = reader.meta.sides.includes('sender') ? 'sender' : 'receiver';
+  let bound = side === 'sender' ? -Infinity : Infinity;
+  let i = 0;
+  const total = reader.eventCount(side);
+  for (let start = 0; start < total && i < fresh.length; start += 4096) {
+    for (const e of await reader.events(side, start, 4096)) {
+      if (!isData(e) || e.length === 0) continue;
+      const end = e.offset + e.length;
+      if (side === 'sender') {
+        // Segments whose first byte this write made.
+        for (; i < fresh.length && fresh[i]!.offset < end; i++) if (fresh[i]!.offset >= e.offset) bound = Math.max(bound, e.timeUs - fresh[i]!.timeUs);
+      } else {
+        // Segments whose last byte this read took.
+        for (; i < fresh.length && fresh[i]!.offset + fresh[i]!.length <= end; i++) {
+          if (fresh[i]!.offset + fresh[i]!.length > e.offset) bound = Math.min(bound, e.timeUs - fresh[i]!.timeUs);
+        }
+      }
+    }
+  }
+  if (Number.isFinite(bound)) return bound;
+  return Math.round(Date.parse(reader.meta.createdAt) * -1000);
 }

@@ -6,7 +6,7 @@ import { networkInterfaces } from 'node:os';
 import path from 'node:path';
 import { CaptureError, CaptureReader, CaptureStore, TOOL, resolveCapture } from '../capture/index.js';
 import { DEFAULT_MSS, MAX_MSS, exportPcapng } from '../capture/pcap-export.js';
-import { importPcap } from '../capture/pcap-import.js';
+import { addWireLane, importPcap } from '../capture/pcap-import.js';
 import { CaptureFileError } from '../wire/pcap.js';
 import { packageRoot } from '../web/paths.js';
 import { RECEIVER_DEFAULTS, listFiles, runDemo, sendFiles, startReceiver, transferSize } from '../net/index.js';
@@ -240,7 +240,7 @@ program
       const total = stepCount(reader, d, opts.by);
       const meta = reader.meta;
       if (opts.step !== undefined && opts.step > total) throw new StepRangeError(`step ${opts.step} of ${total}`);
-      const header = t(opts.lang, meta.wire ? 'dump.headerImported' : 'dump.header', {
+      const header = t(opts.lang, meta.sides.length === 0 ? 'dump.headerImported' : 'dump.header', {
         id: meta.id,
         sides: meta.sides.map((s) => t(opts.lang, `side.${s}`)).join(' + '),
         file: meta.wire?.source.file ?? '',
@@ -298,7 +298,20 @@ program
   .argument('<file>', 'a .pcap or .pcapng file')
   .option('--captures <dir>', 'folder for the captures', 'captures')
   .option('--port <port>', 'only connections to this server port', integer(0, 65535))
-  .action(async (file: string, opts: { captures: string; port?: number }) => {
+  .option('--into <capture>', 'instead, add the segments as a wire lane to this capture of the same transfer (recorded while the packets were captured)')
+  .action(async (file: string, opts: { captures: string; port?: number; into?: string }) => {
+    if (opts.into !== undefined) {
+      try {
+        const dir = await resolveCapture(opts.into, [opts.captures, path.join(packageRoot(), 'samples')]);
+        const r = await addWireLane(file, dir);
+        const n = (v: number): string => formatInteger(v, 'en');
+        logLine(`added ${n(r.segments)} segments (${n(r.carrying)} with data) to ${dir} as its wire lane`);
+        logLine('their times are put on the capture’s clock as early as they can be with none leaving before the write that made its first byte');
+      } catch (err) {
+        fail(err instanceof CaptureFileError ? `${file} is not a packet capture wirestep can read: ${err.message}` : (err as Error).message);
+      }
+      return;
+    }
     let result;
     try {
       result = await importPcap(file, { capturesDir: opts.captures, ...(opts.port === undefined ? {} : { port: opts.port }) });

@@ -11,7 +11,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { SampleInfo } from '../capture/index.js';
-import { importPcap } from '../capture/pcap-import.js';
+import { addWireLane, importPcap } from '../capture/pcap-import.js';
 import { type FileToSend, type SendFaults, recordLocalTransfer, referenceFiles, sendBytes, sendFiles } from '../net/index.js';
 import { encodeCount, encodeName, encodeSize, encodeTransfer } from '../protocol/index.js';
 import { packageRoot } from '../web/paths.js';
@@ -227,6 +227,68 @@ const ON_THE_WIRE = {
   },
 };
 
+/** The sample recorded by wirestep on both sides while dumpcap captured the same transfer. */
+const THREE_VIEWS = {
+  id: 'three-views',
+  pcap: 'packets.pcapng',
+  sample: { category: 're-cut', lesson: 'byte-stream', expect: [] } as SampleInfo,
+  description: {
+    en: 'The reference client’s ten files plus a 200 KiB photo, recorded by wirestep on both sides while dumpcap captured the same transfer on loopback: the sender’s writes, the segments on the wire and the receiver’s reads, three cuts of the same bytes. The packet capture is in the sample’s folder, packets.pcapng.',
+    pt: 'Os dez arquivos do cliente de referência e mais uma foto de 200 KiB, gravados pelo wirestep dos dois lados enquanto o dumpcap capturava a mesma transferência no loopback: as escritas do cliente, os segmentos na rede e as leituras do servidor, três cortes dos mesmos bytes. A captura de pacotes está na pasta da amostra, packets.pcapng.',
+  },
+};
+
+/** The 200 KiB file both packet-capture samples send; deterministic, so recordings differ only where TCP and the clock do. */
+const PHOTO = Uint8Array.from({ length: 200 * 1024 }, (_, i) => (i * 31 + (i >> 8)) & 0xff);
+
+/** Whether `tool` runs here; says why a sample is skipped when it does not. */
+function runs(tool: string, args: readonly string[], sample: string): boolean {
+  if (spawnSync(tool, args).status === 0) return true;
+  process.stdout.write(`skipped samples/${sample}: ${tool} cannot run here\n`);
+  return false;
+}
+
+/**
+ * Records a transfer with wirestep on both sides while dumpcap captures the loopback, then adds
+ * the packets as the capture's wire lane. Skipped where dumpcap cannot run.
+ */
+async function recordThreeViews(root: string, work: string): Promise<boolean> {
+  if (!runs('dumpcap', ['-v'], THREE_VIEWS.id)) return false;
+  await rm(path.join(root, THREE_VIEWS.id), { recursive: true, force: true });
+  const dir = path.join(work, THREE_VIEWS.id);
+  await mkdir(dir, { recursive: true });
+  const files: FileToSend[] = [];
+  for (const f of [...referenceFiles().map((r) => ({ name: r.name, data: te.encode(r.text) })), { name: 'foto.jpg', data: PHOTO }]) {
+    const p = path.join(dir, f.name);
+    await writeFile(p, f.data);
+    files.push({ name: f.name, path: p, size: f.data.length });
+  }
+  const pcap = path.join(dir, THREE_VIEWS.pcap);
+  const port = await freePort();
+  const dumpcap = spawn('dumpcap', ['-i', 'lo', '-f', `tcp port ${port}`, '-w', pcap], { stdio: ['ignore', 'ignore', 'pipe'] });
+  try {
+    await listen(dumpcap)('Capturing on');
+    await recordLocalTransfer({
+      capturesDir: root,
+      id: THREE_VIEWS.id,
+      port,
+      description: THREE_VIEWS.description,
+      sample: THREE_VIEWS.sample,
+      options: { chunk: 1024, delayMs: 0 },
+      send: (port, writer) => sendFiles({ port, files, capturesDir: null, recordInto: writer }),
+    });
+    await new Promise((r) => setTimeout(r, 500));
+  } finally {
+    dumpcap.kill('SIGINT');
+    if (dumpcap.exitCode === null) await once(dumpcap, 'exit');
+  }
+  const target = path.join(root, THREE_VIEWS.id);
+  await addWireLane(pcap, target);
+  await copyFile(pcap, path.join(target, THREE_VIEWS.pcap));
+  await chmod(path.join(target, THREE_VIEWS.pcap), 0o644);
+  return true;
+}
+
 const SEED = process.env.WIRESTEP_SEED ?? path.join(packageRoot(), '..', 'shared', 'seed');
 
 async function freePort(): Promise<number> {
@@ -257,19 +319,13 @@ function listen(child: ChildProcess): (text: string) => Promise<void> {
  * Skipped, keeping the sample there is, where dumpcap or python3 cannot run.
  */
 async function recordOnTheWire(root: string, work: string): Promise<boolean> {
-  for (const [tool, args] of [['dumpcap', ['-v']], ['python3', ['--version']]] as const) {
-    if (spawnSync(tool, args).status !== 0) {
-      process.stdout.write(`skipped samples/${ON_THE_WIRE.id}: ${tool} cannot run here\n`);
-      return false;
-    }
-  }
+  if (!runs('dumpcap', ['-v'], ON_THE_WIRE.id) || !runs('python3', ['--version'], ON_THE_WIRE.id)) return false;
   const dir = path.join(work, ON_THE_WIRE.id);
   const folder = path.join(dir, 'enviar');
   const into = path.join(dir, 'recebidos');
   await mkdir(folder, { recursive: true });
   await mkdir(into, { recursive: true });
-  // Deterministic bytes, so that a new recording differs only where TCP and the clock do.
-  await writeFile(path.join(folder, 'foto.jpg'), Uint8Array.from({ length: 200 * 1024 }, (_, i) => (i * 31 + (i >> 8)) & 0xff));
+  await writeFile(path.join(folder, 'foto.jpg'), PHOTO);
   const port = await freePort();
   const server = (await readFile(path.join(SEED, 'server.py'), 'utf8')).replace('port=8181', `port=${port}`);
   const client = (await readFile(path.join(SEED, 'client.py'), 'utf8')).replace('port=8181', `port=${port}`).replaceAll('"/home/ALUNO/arquivos_para_enviar"', JSON.stringify(folder));
@@ -314,6 +370,9 @@ try {
   }
   if ((only.size === 0 || only.has(ON_THE_WIRE.id)) && (await recordOnTheWire(root, work))) {
     process.stdout.write(`recorded samples/${ON_THE_WIRE.id}\n`);
+  }
+  if ((only.size === 0 || only.has(THREE_VIEWS.id)) && (await recordThreeViews(root, work))) {
+    process.stdout.write(`recorded samples/${THREE_VIEWS.id}\n`);
   }
 } finally {
   await rm(work, { recursive: true, force: true });

@@ -34,6 +34,8 @@ export interface LocalTransferOptions {
   /** Options stored in the capture (the sender's, staged faults included). */
   readonly options?: Readonly<Record<string, unknown>>;
   readonly maxFileSize?: bigint;
+  /** Port the receiver listens on; default a free one. */
+  readonly port?: number;
   readonly log?: (line: string) => void;
   /** Sends to the receiver at `port`, recording into `writer`. */
   readonly send: (port: number, writer: CaptureWriter) => Promise<SendResult>;
@@ -57,7 +59,7 @@ export async function recordLocalTransfer(options: LocalTransferOptions): Promis
     });
     const receiver = await startReceiver({
       host: '127.0.0.1',
-      port: 0,
+      port: options.port ?? 0,
       outDir: options.outDir ?? path.join(work!, 'received'),
       capturesDir: null,
       maxFileSize,

@@ -83,7 +83,8 @@ export interface RulerBlock {
 
 /** One write or read drawn on the timeline. */
 export interface TimelineChunk {
-  readonly step: number;
+  /** Its op step; null for a segment where the op steps are the sides' operations. */
+  readonly step: number | null;
   readonly offset: number;
   readonly length: number;
   readonly x: number;
@@ -155,8 +156,8 @@ function outcomeMessage(meta: CaptureMeta, d: Dissection, lang: Lang): string | 
  * already loaded; only when they all came earlier (more may lie beyond) does it ask the reader.
  */
 async function stepOfEvent(reader: CaptureReader, loaded: ReadonlyMap<Lane, CaptureEvent[]>, e: CaptureEvent): Promise<number> {
-  // An imported packet capture is stepped through by segment; elsewhere a segment is no step of its own.
-  if (e.side === 'wire') return reader.meta.sides.length === 0 ? e.index : reader.opIndex(e);
+  // An imported packet capture is stepped through by segment.
+  if (e.side === 'wire') return e.index;
   const other: Lane = e.side === 'sender' ? 'receiver' : 'sender';
   const records = loaded.get(other) ?? [];
   // The sender goes first on equal times, as in CaptureReader.op().
@@ -256,7 +257,7 @@ export async function loadOverview(id: string, reader: CaptureReader, d: Dissect
         break;
       }
       chunks.push({
-        step: (await stepOfEvent(reader, loaded, e)) + 1,
+        step: e.side === 'wire' && meta.sides.length > 0 ? null : (await stepOfEvent(reader, loaded, e)) + 1,
         offset: e.offset,
         length: e.length,
         x: (e.offset / scale) * 1000,

@@ -1,14 +1,14 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { readFile, writeFile } from 'node:fs/promises';
+import { cp, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { CaptureReader, SEGMENT_FLAGS, resolveCapture } from '../../src/capture/index.js';
 import { exportPcapng } from '../../src/capture/pcap-export.js';
-import { importPcap } from '../../src/capture/pcap-import.js';
-import { listFiles, sendFiles } from '../../src/net/index.js';
-import { withReceiver, withTempDir } from '../helpers/net.js';
+import { WireLaneError, addWireLane, importPcap } from '../../src/capture/pcap-import.js';
+import { listFiles, recordLocalTransfer, sendFiles } from '../../src/net/index.js';
+import { freePort, withReceiver, withTempDir } from '../helpers/net.js';
 import { TEXT_TRANSFER, handMade } from '../helpers/pcap.js';
 
 const run = promisify(execFile);
@@ -231,6 +231,72 @@ describe('the sample imported from a packet capture', () => {
       } finally {
         await reader.close();
       }
+    });
+  });
+});
+
+describe('a wire lane added to a capture of the same transfer', () => {
+  it('shows writes, segments and reads of the same bytes, no segment before its write', async () => {
+    await withTempDir(async (dir) => {
+      const p = await freePort();
+      const file = path.join(dir, 'foto.bin');
+      await writeFile(file, Buffer.alloc(150_000, 3));
+      const pcap = path.join(dir, 'lo.pcapng');
+      const dumpcap = await startDumpcap(pcap, p);
+      let captureDir: string;
+      try {
+        const local = await recordLocalTransfer({
+          capturesDir: path.join(dir, 'captures'),
+          port: p,
+          send: (at, writer) => sendFiles({ port: at, files: [{ name: 'foto.bin', path: file, size: 150_000 }], capturesDir: null, recordInto: writer }),
+        });
+        captureDir = local.captureDir;
+        await new Promise((resolve) => setTimeout(resolve, 300));
+      } finally {
+        dumpcap.kill('SIGINT');
+        await once(dumpcap, 'exit');
+      }
+      const added = await addWireLane(pcap, captureDir);
+      expect(added.carrying).toBeGreaterThan(0);
+      const reader = await CaptureReader.open(captureDir);
+      try {
+        expect(reader.hasWire).toBe(true);
+        expect(reader.meta.sides).toEqual(['sender', 'receiver']);
+        expect(reader.meta.wire).toMatchObject({ handshake: true, close: 'fin', problems: [], carrying: added.carrying });
+        const segments = (await reader.events('wire', 0, reader.eventCount('wire'))).filter((e) => e.length > 0 && !(e.flags & SEGMENT_FLAGS.retransmission));
+        const leads = [];
+        for (const s of segments) leads.push(s.timeUs - (await reader.eventsCovering('sender', s.offset, 1, 1)).events[0]!.timeUs);
+        // None leaves before its write, and the shift is the least: one leaves as its write is recorded.
+        expect(Math.min(...leads)).toBe(0);
+        // The payload's bytes are carried by writes, segments and reads alike.
+        const payload = (await reader.dissection()).fields.find((f) => f.kind === 'payload')!;
+        for (const lane of ['sender', 'wire', 'receiver'] as const) expect((await reader.eventsCovering(lane, payload.offset, payload.length, 0)).total).toBeGreaterThan(0);
+      } finally {
+        await reader.close();
+      }
+      await expect(addWireLane(pcap, captureDir)).rejects.toThrow(/already has a wire lane/);
+    });
+  }, 60_000);
+
+  it('refuses a packet capture of another transfer', async () => {
+    await withTempDir(async (dir) => {
+      const copy = path.join(dir, 'demo');
+      await cp(path.join(SAMPLES, 'demo-10-files'), copy, { recursive: true });
+      await expect(addWireLane(path.join(SAMPLES, 'reference-on-the-wire', 'reference.pcapng'), copy)).rejects.toThrow(WireLaneError);
+      expect(JSON.parse(await readFile(path.join(copy, 'capture.json'), 'utf8')).wire).toBeUndefined();
+    });
+  });
+
+  it('gives the three-views sample the same lane again from its own pcapng', async () => {
+    await withTempDir(async (dir) => {
+      const copy = path.join(dir, 'three');
+      await cp(path.join(SAMPLES, 'three-views'), copy, { recursive: true });
+      const meta = JSON.parse(await readFile(path.join(copy, 'capture.json'), 'utf8'));
+      delete meta.wire;
+      await writeFile(path.join(copy, 'capture.json'), JSON.stringify(meta));
+      await rm(path.join(copy, 'wire.events'));
+      await addWireLane(path.join(copy, 'packets.pcapng'), copy);
+      expect((await readFile(path.join(copy, 'wire.events'))).equals(await readFile(path.join(SAMPLES, 'three-views', 'wire.events')))).toBe(true);
     });
   });
 });

@@ -27,7 +27,7 @@ describe('the sample library', () => {
       'cut-in-payload', 'cut-in-size', 'demo-10-files', 'empty-file', 'html-img-name', 'html-script-name',
       'invalid-utf8-name', 'long-name-derails', 'name-128-bytes', 'nul-in-name', 'path-traversal-name',
       'recut-7-byte-writes', 'recut-write-per-field', 'reference-on-the-wire', 'size-max', 'slow-link', 'spaces-in-name',
-      'trailing-bytes', 'zero-files',
+      'three-views', 'trailing-bytes', 'zero-files',
     ]);
     for (const s of samples) {
       expect(SAMPLE_CATEGORIES).toContain(s.sample.category);
@@ -45,7 +45,7 @@ describe('the sample library', () => {
       if (s.sample.category === 'normal' || s.sample.category === 're-cut') expect(d.problems).toEqual([]);
       // Recorded by the real receiver: its reads tile the stream it got. An imported packet
       // capture has segments instead, tested with the import.
-      if (r.hasWire) return;
+      if (!r.meta.sides.includes('receiver')) return;
       const reads = (await r.events('receiver', 0, r.eventCount('receiver'))).filter((e) => e.type === 'read');
       let at = 0;
       for (const e of reads) {
