@@ -341,6 +341,24 @@ describe('damaged captures', () => {
   });
 });
 
+describe('older versions', () => {
+  it('reads a version 1 capture as version 2, without a wire lane', async () => {
+    // test/fixtures/capture-v1 is the empty-file sample as version 1 wrote it; it must stay so.
+    const dir = path.resolve('test/fixtures/capture-v1');
+    expect(JSON.parse(await readFile(path.join(dir, 'capture.json'), 'utf8')).version).toBe(1);
+    const r = await CaptureReader.open(dir);
+    try {
+      expect(r.meta.version).toBe(CAPTURE_VERSION);
+      expect(r.hasWire).toBe(false);
+      expect(r.meta.sides).toEqual(['sender', 'receiver']);
+      expect((await r.dissection()).fields.map((f) => f.id)).toEqual(['count', 'file[1].name', 'file[1].size', 'file[1].payload']);
+      expect((await r.events('sender', 0, 100)).every((e) => e.flags === 0)).toBe(true);
+    } finally {
+      await r.close();
+    }
+  });
+});
+
 describe('capture store', () => {
   it('lists captures and resolves ids, refusing ids that leave the folder', async () => {
     await withTempDir(async (root) => {
