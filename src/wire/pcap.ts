@@ -271,7 +271,7 @@ export class CaptureFileParser {
         if (caplen > body.length - 20) {
           throw new CaptureFileError(`pcapng ${name} claims ${caplen} captured bytes but holds at most ${body.length - 20}`, offset);
         }
-        this.#lastTimeUs = toMicroseconds(b.getUint32(4, le), b.getUint32(8, le), iface);
+        this.#lastTimeUs = toMicroseconds(b.getUint32(4, le), b.getUint32(8, le), iface, offset);
         this.#emit(out, iface, body.slice(20, 20 + caplen), b.getUint32(16, le));
         return;
       }
@@ -302,12 +302,20 @@ export class CaptureFileParser {
   }
 }
 
-/** A pcapng timestamp (high and low 32 bits, in the interface's units) in µs since the epoch. */
-function toMicroseconds(high: number, low: number, iface: Interface): number {
+/**
+ * A pcapng timestamp (high and low 32 bits, in the interface's units) in µs since the epoch.
+ * Throws CaptureFileError for a time before 1970 or past 2^53 µs (the year 2255): no capture
+ * tool writes those, and no date can show them.
+ */
+function toMicroseconds(high: number, low: number, iface: Interface, offset: number): number {
   // The common case, µs without offset, is exact in a double while below 2^53.
   if (iface.unitsPerSecond === 1_000_000n && iface.offsetUs === 0n && high < 0x200000) return high * 0x1_0000_0000 + low;
   const ts = (BigInt(high) << 32n) | BigInt(low);
-  return Number((ts * 1_000_000n) / iface.unitsPerSecond + iface.offsetUs);
+  const us = (ts * 1_000_000n) / iface.unitsPerSecond + iface.offsetUs;
+  if (us < 0n || us > BigInt(Number.MAX_SAFE_INTEGER)) {
+    throw new CaptureFileError(`a packet's timestamp is out of range: ${us} µs since 1970 (check if_tsresol and if_tsoffset)`, offset);
+  }
+  return Number(us);
 }
 
 function view(bytes: Uint8Array, at: number, length: number): DataView {

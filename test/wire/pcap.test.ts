@@ -225,6 +225,15 @@ describe('CaptureFileParser on pcapng', () => {
     expect(read(file).packets.map((p) => p.timeUs)).toEqual([1_700_000_000_123_456, 3_000_000, 999_999, 15_000_000, 42]);
   });
 
+  it('refuses a timestamp before 1970 or past 2^53 µs, saying where', () => {
+    const late = cat(shb(false), idb(false, 1, [[9, Uint8Array.of(0)]]), epb(false, 0, 10_000_000_000_000n, a));
+    expect(errorOf(() => read(late)).message).toMatch(/timestamp is out of range/);
+    const early = cat(shb(false), idb(false, 1, [[14, new Bytes(false).u64(-100n).done()]]), epb(false, 0, 5n, a));
+    const error = errorOf(() => read(early));
+    expect(error.message).toMatch(/timestamp is out of range/);
+    expect(error.offset).toBe(early.length - epb(false, 0, 5n, a).length);
+  });
+
   it('reads Simple Packet Blocks on interface 0, cut to its snaplen, at the previous packet’s time or 0', () => {
     const file = cat(shb(true), idb(true, 101, [], 40), spb(true, b, 7), idb(true, 1), epb(true, 1, 777n, a), spb(true, a, 1514), spb(true, a.subarray(0, 30)));
     const { packets } = read(file);
