@@ -60,7 +60,7 @@ const READ_CHUNK = 1 << 20;
 /** `trace.pcapng` → `trace`, in the characters a capture id may hold. */
 function stem(file: string): string {
   const base = path.basename(file).replace(/\.(pcapng|pcap|cap)(\.gz)?$/i, '');
-  const safe = base.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^[^A-Za-z0-9]+/, '').slice(0, 100);
+  const safe = base.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/\.{2,}/g, '.').replace(/^[^A-Za-z0-9]+/, '').slice(0, 100);
   return safe || 'import';
 }
 
@@ -69,6 +69,20 @@ function statusOf(problems: readonly Problem[]): OutcomeStatus {
   const errors = problems.filter((p) => p.severity === 'error');
   if (errors.some((p) => p.kind === 'truncated' || p.kind === 'fewer-files-than-count')) return 'truncated';
   return errors.length > 0 ? 'malformed' : 'complete';
+}
+
+/**
+ * A problem as a capture stores it: stream offsets start at 0, so the part of a range that lies
+ * before the first byte (a segment from before the SYN) is left out, and a range wholly before
+ * it is no problem of the stream. Null when nothing is left.
+ */
+export function storableProblem(p: ConnectionProblem): ConnectionProblem | null {
+  if (p.kind === 'cut' || p.kind === 'conflict') {
+    if (p.offset + p.length <= 0) return null;
+    return p.offset < 0 ? { ...p, offset: 0, length: p.length + p.offset } : p;
+  }
+  if ((p.kind === 'gap' || p.kind === 'held-limit') && p.offset < 0) return { ...p, offset: 0 };
+  return p;
 }
 
 function collectProblems(events: Iterable<DissectEvent>, into: Problem[]): void {
@@ -107,6 +121,7 @@ export async function importPcap(file: string, options: ImportOptions): Promise<
   const skipped: Record<string, number> = {};
   let packets = 0;
   let tcp = 0;
+  // The link type of the packet being handled: a pcapng may hold several interfaces.
   let linkType = 'unknown';
 
   const create = async (e: Extract<ConnectionEvent, { type: 'open' }>): Promise<void> => {
@@ -154,9 +169,11 @@ export async function importPcap(file: string, options: ImportOptions): Promise<
         collectProblems(c.dissector.push(e.bytes), c.problems);
         if (!c.writer.appendStream(e.bytes)) await c.writer.drain();
         return;
-      case 'problem':
-        c.wireProblems.push(e.problem);
+      case 'problem': {
+        const p = storableProblem(e.problem);
+        if (p) c.wireProblems.push(p);
         return;
+      }
       case 'close': {
         collectProblems(c.dissector.end(), c.problems);
         c.writer.setWire({ close: e.how, problems: c.wireProblems });
@@ -172,7 +189,7 @@ export async function importPcap(file: string, options: ImportOptions): Promise<
     for await (const chunk of input as AsyncIterable<Buffer>) {
       for (const p of parser.push(chunk)) {
         packets++;
-        if (packets === 1) linkType = linkTypeName(p.linkType);
+        linkType = linkTypeName(p.linkType);
         const seg = decodeTcp(p);
         if ('skipped' in seg) {
           skipped[seg.skipped] = (skipped[seg.skipped] ?? 0) + 1;
@@ -247,7 +264,7 @@ export async function addWireLane(file: string, captureDir: string): Promise<Wir
     try {
       for await (const chunk of input as AsyncIterable<Buffer>) {
         for (const p of parser.push(chunk)) {
-          if (linkType === 'unknown') linkType = linkTypeName(p.linkType);
+          const packetLink = linkTypeName(p.linkType);
           const seg = decodeTcp(p);
           if ('skipped' in seg) continue;
           for (const e of tracker.push(seg)) {
@@ -255,6 +272,7 @@ export async function addWireLane(file: string, captureDir: string): Promise<Wir
               if (id === null && e.client.port === client.port && e.server.port === server.port && same(e.client.address, client.address) && same(e.server.address, server.address)) {
                 id = e.id;
                 handshake = e.handshake;
+                linkType = packetLink;
               }
             } else if (e.id !== id) {
               continue;
@@ -264,7 +282,8 @@ export async function addWireLane(file: string, captureDir: string): Promise<Wir
             } else if (e.type === 'data') {
               await check(e.bytes);
             } else if (e.type === 'problem') {
-              problems.push(e.problem);
+              const stored = storableProblem(e.problem);
+              if (stored) problems.push(stored);
             } else {
               close = e.how;
             }
@@ -277,8 +296,12 @@ export async function addWireLane(file: string, captureDir: string): Promise<Wir
     parser.end();
     for (const e of tracker.end()) {
       if (e.id !== id) continue;
-      if (e.type === 'problem') problems.push(e.problem);
-      else if (e.type === 'close') close = e.how;
+      if (e.type === 'problem') {
+        const stored = storableProblem(e.problem);
+        if (stored) problems.push(stored);
+      } else if (e.type === 'close') {
+        close = e.how;
+      }
     }
     if (id === null) throw new WireLaneError(`no connection from ${client.address}:${client.port} to ${server.address}:${server.port} in ${path.basename(file)}`);
     if (at < reader.streamLength && !problems.some((p) => p.kind === 'gap' || p.kind === 'cut')) {

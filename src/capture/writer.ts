@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { type WriteStream, createWriteStream } from 'node:fs';
-import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import {
   CAPTURE_FILES,
@@ -174,7 +174,9 @@ export class CaptureWriter {
     await mkdir(dir);
     const meta: CaptureMeta = {
       format: CAPTURE_FORMAT,
-      version: CAPTURE_VERSION,
+      // The lowest version that describes it: without a wire lane a capture is what version 1
+      // was, and an older wirestep still opens it.
+      version: init.wire ? CAPTURE_VERSION : 1,
       id,
       createdAt: init.createdAt ?? new Date().toISOString(),
       tool: TOOL,
@@ -193,7 +195,14 @@ export class CaptureWriter {
       files: [],
     };
     const writer = new CaptureWriter(dir, meta, init.clock ?? hrtime);
-    await writer.#writeMeta();
+    try {
+      await writer.#writeMeta();
+    } catch (err) {
+      // No half-made capture left behind: its files are closed and its folder removed.
+      await writer.finish('aborted').catch(() => {});
+      await rm(dir, { recursive: true, force: true });
+      throw err;
+    }
     return writer;
   }
 

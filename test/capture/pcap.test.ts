@@ -6,7 +6,7 @@ import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { CaptureReader, SEGMENT_FLAGS, resolveCapture } from '../../src/capture/index.js';
 import { exportPcapng } from '../../src/capture/pcap-export.js';
-import { WireLaneError, addWireLane, importPcap } from '../../src/capture/pcap-import.js';
+import { WireLaneError, addWireLane, importPcap, storableProblem } from '../../src/capture/pcap-import.js';
 import { listFiles, recordLocalTransfer, sendFiles } from '../../src/net/index.js';
 import { freePort, withReceiver, withTempDir } from '../helpers/net.js';
 import { TEXT_TRANSFER, handMade } from '../helpers/pcap.js';
@@ -126,7 +126,7 @@ describe('import from pcap and pcapng', () => {
       const c = result.connections[0]!;
       expect(c.server.port).toBe(r.port);
       expect(c.meta.outcome.status).toBe('complete');
-      expect(c.meta.wire).toMatchObject({ handshake: true, close: 'fin', problems: [] });
+      expect(c.meta.wire, JSON.stringify(c.meta.wire)).toMatchObject({ handshake: true, close: 'fin', problems: [] });
       // The same bytes as the wirestep sender recorded writing, so the same files.
       const sentStream = await streamOf(path.join(r.root, 'sent', (await run('ls', [path.join(r.root, 'sent')])).stdout.trim()));
       expect((await streamOf(c.dir)).equals(sentStream)).toBe(true);
@@ -202,6 +202,21 @@ describe('import from pcap and pcapng', () => {
       expect(c.meta.wire?.problems).toEqual([{ kind: 'gap', offset: 1000, missing: 500, held: n - 1500 }]);
       expect(c.meta.outcome.status).toBe('truncated');
     });
+  });
+
+  it('makes a capture id from a file name with dots in a row', async () => {
+    await withTempDir(async (dir) => {
+      const file = path.join(dir, 'aula..2.pcapng');
+      await writeFile(file, handMade([{ offset: 0, length: TEXT_TRANSFER.length, fin: true }], TEXT_TRANSFER));
+      const { connections } = await importPcap(file, { capturesDir: path.join(dir, 'captures') });
+      expect(connections.map((c) => c.id)).toEqual(['aula.2-1']);
+    });
+  });
+
+  it('keeps only what lies from byte 0 on of a problem reaching before it', () => {
+    expect(storableProblem({ kind: 'cut', offset: -990, length: 1000, frame: 7 })).toEqual({ kind: 'cut', offset: 0, length: 10, frame: 7 });
+    expect(storableProblem({ kind: 'conflict', offset: -20, length: 20, frame: 7 })).toBeNull();
+    expect(storableProblem({ kind: 'gap', offset: 1000, missing: 500, held: 10 })).toEqual({ kind: 'gap', offset: 1000, missing: 500, held: 10 });
   });
 
   it('refuses a file that is not a packet capture, naming it', async () => {
