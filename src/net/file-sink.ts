@@ -1,7 +1,10 @@
 import { type WriteStream, createWriteStream } from 'node:fs';
 
-/** Bytes a file may have waiting for the disk before the connection stops reading. */
-const SINK_BUFFER = 4 << 20;
+/**
+ * Bytes a file may have waiting for the disk before the connection stops reading: enough for a
+ * few writes to go out together, little enough that a slow disk stalls the reading briefly.
+ */
+const SINK_BUFFER = 1 << 20;
 
 /**
  * A received file on its way to disk. Writes are queued, not awaited one by one: the socket

@@ -288,11 +288,18 @@ class Connection {
     }
     socket.on('data', (chunk: Buffer) => {
       this.#backlog += chunk.length;
-      if (this.#backlog >= BACKLOG_LIMIT) socket.pause();
+      if (this.#backlog >= BACKLOG_LIMIT) {
+        socket.pause();
+        // Waiting for our own disk is not the sender going silent: no idle cut meanwhile.
+        if (idle > 0) socket.setTimeout(0);
+      }
       this.#enqueue(async () => {
         await this.#onData(chunk);
         this.#backlog -= chunk.length;
-        if (socket.isPaused() && this.#backlog < BACKLOG_LIMIT && !this.#abort && !socket.destroyed) socket.resume();
+        if (socket.isPaused() && this.#backlog < BACKLOG_LIMIT && !this.#abort && !socket.destroyed) {
+          if (idle > 0) socket.setTimeout(idle);
+          socket.resume();
+        }
       });
     });
     socket.on('end', () => this.#enqueue(async () => {
