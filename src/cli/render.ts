@@ -70,6 +70,7 @@ export function renderStepText(step: StepView, color: boolean, lang: Lang): stri
     out.push(`   ${tn(lang, `step.carriedBy.${c.side}`, c.total, { n: c.total })}: ${list}${more}`);
   }
   if (step.stateAfter) out.push(`   ${safe(step.stateAfter.description)}`);
+  if (step.beyondStream) out.push(`   ${step.beyondStream}`);
   for (const p of step.problems) out.push(`   ${p.severity === 'error' ? '✗' : '!'} ${p.kind}: ${safe(p.message)}`);
   return `${out.join('\n')}\n`;
 }

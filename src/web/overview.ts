@@ -248,7 +248,8 @@ export async function loadOverview(id: string, reader: CaptureReader, d: Dissect
   // (segments come in capture order: a lane reaches as far as its farthest segment).
   const cut = laneEvents.filter((l) => l.total > l.events.length).map((l) => reach(l.events));
   if (cut.length > 0) scale = Math.min(...cut);
-  scale = Math.max(scale, 1);
+  // Segments after a hole in a packet capture reach past the stream, which stops at the hole.
+  scale = Math.max(Math.min(scale, reader.streamLength), 1);
   for (const lane of laneEvents) {
     const chunks: TimelineChunk[] = [];
     for (const e of lane.events) {

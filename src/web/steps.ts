@@ -170,6 +170,8 @@ export interface StepView {
   readonly carriers: readonly { readonly side: Lane; readonly events: readonly EventView[]; readonly total: number; readonly moreCount: number }[];
   /** For receiver reads: its state after the read. */
   readonly stateAfter: ReceiverState | null;
+  /** For a segment past a hole of its packet capture: why its last bytes are not shown. */
+  readonly beyondStream: string | null;
   /** Problems of this step not already shown on one of its fields. */
   readonly problems: readonly ProblemView[];
 }
@@ -493,37 +495,45 @@ export async function loadStep(
       event: null,
       carriers,
       stateAfter: null,
+      beyondStream: null,
       problems: [],
     };
   }
   const e = await reader.op(n - 1);
   const event = eventView(e, n, lang, reader);
-  const moved = isData(e) && e.length > 0;
-  const focus = { offset: e.offset, length: moved ? e.length : 0 };
+  // A segment after a hole the packet capture missed carries bytes the stream, which stops at
+  // the hole, does not hold.
+  const inStream = isData(e) ? Math.max(0, Math.min(e.length, reader.streamLength - e.offset)) : 0;
+  const moved = inStream > 0;
+  const focus = { offset: e.offset, length: inStream };
+  const beyond = isData(e) ? e.length - inStream : 0;
+  const beyondStream = beyond > 0
+    ? t(lang, 'step.beyondStream', { n: formatInteger(beyond, lang), at: formatInteger(reader.streamLength, lang) })
+    : null;
   const fields: FieldView[] = [];
   let blocks: DumpBlock[] = [];
   let paging: StepView['paging'] = null;
   if (moved) {
     for (let i = Math.max(0, fieldIndexAt(d.fields, e.offset)); i < d.fields.length; i++) {
       const f = d.fields[i]!;
-      if (f.offset >= e.offset + e.length) break;
+      if (f.offset >= e.offset + inStream) break;
       if (f.length === 0 || f.offset + f.length <= e.offset) continue;
       const view = await fieldView(reader, d, f, lang);
       const from = Math.max(f.offset, e.offset);
-      const to = Math.min(f.offset + f.length, e.offset + e.length) - 1;
+      const to = Math.min(f.offset + f.length, e.offset + inStream) - 1;
       const whole = from === f.offset && to === f.offset + f.length - 1;
       fields.push(whole ? view : { ...view, portion: { from, to, length: to - from + 1 } });
     }
     ({ blocks, paging } = await dumpFocus(reader, d, focus, page, lang));
   }
-  const stateAfter = e.side === 'receiver' && moved ? receiverState(d, e.offset + e.length, reader.streamLength, lang) : null;
+  const stateAfter = e.side === 'receiver' && moved ? receiverState(d, e.offset + inStream, reader.streamLength, lang) : null;
   // Beside a write or a read, the segments that carried its bytes; beside a segment, the writes and reads.
   const others = dataLanes(reader).filter((l) => (e.side === 'wire' ? l !== 'wire' : l === 'wire'));
-  const carriers = moved ? await carriersOf(reader, others, e.offset, e.length, lang) : [];
+  const carriers = moved ? await carriersOf(reader, others, e.offset, inStream, lang) : [];
   const onFields = new Set(fields.flatMap((f) => f.problems.map((p) => `${p.kind}@${p.offset}`)));
   const problems = moved
     ? d.problems
-        .filter((p) => p.offset < e.offset + e.length && e.offset <= p.offset + p.length && !onFields.has(`${p.kind}@${p.offset}`))
+        .filter((p) => p.offset < e.offset + inStream && e.offset <= p.offset + p.length && !onFields.has(`${p.kind}@${p.offset}`))
         .map((p) => problemView(p, lang))
     : e.type === 'close' || e.type === 'end'
       // What is missing shows where the stream stopped: zero-length problems at its end.
@@ -539,6 +549,7 @@ export async function loadStep(
     event,
     carriers,
     stateAfter,
+    beyondStream,
     problems,
   };
 }

@@ -70,6 +70,11 @@ describe('the wire lane on the site', () => {
       expect(en).toContain(`the ${(n - 1500).toLocaleString('en-US')} bytes captured after the hole are not shown`);
       const pt = (await request(app).get(`/captures/${id}?lang=pt`).expect(200)).text;
       expect(pt).toContain('Faltam na captura 500 bytes do fluxo a partir do offset 1.000');
+      // The lanes span the stream, which stops at the hole, not the segments past it.
+      expect(en).toContain('The whole stream, 1,000 bytes, on one scale');
+      const past = (await request(app).get(`/captures/${id}/steps/3?by=op`).expect(200)).text;
+      expect(past).toContain(`The last ${(n - 1500).toLocaleString('en-US')} bytes of this segment come after the hole`);
+      expect(past).not.toContain('bytes not shown');
     });
   });
 });

@@ -201,6 +201,7 @@ export const en = {
   'field.portionRead': 'This read carried {n} of its {of} bytes: bytes {from} to {to}.',
   'field.portionSegment': 'This segment carried {n} of its {of} bytes: bytes {from} to {to}.',
   'step.chip': 'step {step}: {n} bytes at offset {offset}',
+  'step.beyondStream': 'The last {n} bytes of this segment come after the hole the packet capture missed: the stream shown here stops at offset {at}, since without the bytes before them nothing says what they belong to.',
   'step.segmentChip': '{n} bytes at offset {offset}, at {time}',
   'step.more': 'and {n} more',
   'step.keys': 'Keys: ← previous, → next, Home first, End last. Point at an explanation to see its bytes.',
