@@ -8,6 +8,9 @@ import { CaptureReader, SEGMENT_FLAGS, resolveCapture } from '../../src/capture/
 import { exportPcapng } from '../../src/capture/pcap-export.js';
 import { WireLaneError, addWireLane, importPcap, storableProblem } from '../../src/capture/pcap-import.js';
 import { listFiles, recordLocalTransfer, sendFiles } from '../../src/net/index.js';
+import { CaptureFileParser } from '../../src/wire/pcap.js';
+import { decodeTcp } from '../../src/wire/frames.js';
+import { TCP_FLAGS } from '../../src/wire/types.js';
 import { freePort, withReceiver, withTempDir } from '../helpers/net.js';
 import { TEXT_TRANSFER, handMade } from '../helpers/pcap.js';
 
@@ -103,6 +106,31 @@ async function startDumpcap(file: string, port: number): Promise<ChildProcess> {
   return child;
 }
 
+/**
+ * Waits until dumpcap has written the server's FIN of a connection to `port` (the last packet a
+ * test needs), for 10 s at most: dumpcap writes what it captured a little later, and a loaded
+ * machine makes it later still.
+ */
+async function waitForServerFin(file: string, port: number): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    const parser = new CaptureFileParser();
+    const bytes = await readFile(file).catch(() => Buffer.alloc(0));
+    const packets = bytes.length > 0 ? (() => {
+      try {
+        return parser.push(bytes);
+      } catch {
+        return [];
+      }
+    })() : [];
+    if (packets.some((p) => {
+      const seg = decodeTcp(p);
+      return !('skipped' in seg) && seg.src.port === port && (seg.flags & TCP_FLAGS.fin) !== 0;
+    })) return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`dumpcap did not write the server's FIN to ${file} within 10 s`);
+}
+
 describe('import from pcap and pcapng', () => {
   it('rebuilds a real transfer captured on loopback with dumpcap, byte for byte', async () => {
     await withReceiver(async (r) => {
@@ -116,7 +144,7 @@ describe('import from pcap and pcapng', () => {
         const sent = await sendFiles({ port: r.port, files: await listFiles([files]), capturesDir: path.join(r.root, 'sent') });
         expect(sent.status).toBe('complete');
         await r.nextResult();
-        await new Promise((resolve) => setTimeout(resolve, 300));
+        await waitForServerFin(pcap, r.port);
       } finally {
         dumpcap.kill('SIGINT');
         await once(dumpcap, 'exit');
@@ -266,7 +294,7 @@ describe('a wire lane added to a capture of the same transfer', () => {
           send: (at, writer) => sendFiles({ port: at, files: [{ name: 'foto.bin', path: file, size: 150_000 }], capturesDir: null, recordInto: writer }),
         });
         captureDir = local.captureDir;
-        await new Promise((resolve) => setTimeout(resolve, 300));
+        await waitForServerFin(pcap, p);
       } finally {
         dumpcap.kill('SIGINT');
         await once(dumpcap, 'exit');
