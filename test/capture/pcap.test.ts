@@ -182,6 +182,12 @@ describe('import from pcap and pcapng', () => {
       } finally {
         await reader.close();
       }
+      // The same packets as classic pcap with nanosecond times (editcap's conversion) give the same stream.
+      const classic = path.join(r.root, 'lo.pcap');
+      await run('editcap', ['-F', 'nsecpcap', pcap, classic]);
+      const viaPcap = await importPcap(classic, { capturesDir: path.join(r.root, 'classic'), port: r.port });
+      expect(viaPcap.format).toBe('pcap');
+      expect((await streamOf(viaPcap.connections[0]!.dir)).equals(sentStream)).toBe(true);
     });
   }, 60_000);
 
