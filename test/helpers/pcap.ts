@@ -1,4 +1,5 @@
 import { encodeTransfer } from '../../src/protocol/index.js';
+import { concatBytes } from './bytes.js';
 import { encodeTcpFrame } from '../../src/wire/frames.js';
 import { enhancedPacket, interfaceDescription, sectionHeader } from '../../src/wire/pcapng.js';
 import { TCP_FLAGS } from '../../src/wire/types.js';
@@ -25,11 +26,5 @@ export function handMade(segments: readonly { offset: number; length: number; fi
   for (const s of segments) {
     frame(true, isn + 1 + s.offset, 8, TCP_FLAGS.ack | (s.fin ? TCP_FLAGS.fin : 0), stream.subarray(s.offset, s.offset + s.length));
   }
-  const all = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    all.set(p, at);
-    at += p.length;
-  }
-  return all;
+  return concatBytes(...parts);
 }

@@ -2,19 +2,11 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { LINK_TYPES, decodeTcp, encodeTcpFrame, linkTypeName } from '../../src/wire/frames.js';
 import type { RawPacket, TcpSegment } from '../../src/wire/types.js';
+import { concatBytes } from '../helpers/bytes.js';
 
 const te = new TextEncoder();
 
-function cat(...parts: (Uint8Array | number[])[]): Uint8Array {
-  const arrays = parts.map((p) => (p instanceof Uint8Array ? p : Uint8Array.from(p)));
-  const out = new Uint8Array(arrays.reduce((n, a) => n + a.length, 0));
-  let at = 0;
-  for (const a of arrays) {
-    out.set(a, at);
-    at += a.length;
-  }
-  return out;
-}
+const cat = concatBytes;
 
 const be16 = (n: number): number[] => [n >> 8, n & 0xff];
 const be32 = (n: number): number[] => [n >>> 24, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff];

@@ -2,16 +2,9 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { CaptureFileError, CaptureFileParser } from '../../src/wire/pcap.js';
 import type { RawPacket } from '../../src/wire/types.js';
+import { concatBytes } from '../helpers/bytes.js';
 
-function cat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
+const cat = concatBytes;
 
 /** Bytes written field by field in one byte order. */
 class Bytes {
