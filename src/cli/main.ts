@@ -58,6 +58,19 @@ process.stdout.on('error', (err: NodeJS.ErrnoException) => {
   throw err;
 });
 
+/**
+ * The capture a command names by folder or id, looked up in `captures`, else in ./captures and
+ * then the bundled samples; exits with its error when there is none.
+ */
+async function openCapture(ref: string, captures: string | undefined): Promise<CaptureReader> {
+  try {
+    const roots = captures ? [captures] : ['captures', path.join(packageRoot(), 'samples')];
+    return await CaptureReader.open(await resolveCapture(ref, roots));
+  } catch (err) {
+    fail(err instanceof CaptureError ? err.message : String(err));
+  }
+}
+
 interface SendCommandOptions {
   host: string;
   port: number;
@@ -228,13 +241,7 @@ program
   .addOption(new Option('--lang <lang>', 'language of the explanations').choices(['en', 'pt']).default('en'))
   .action(async (ref: string, opts: { captures?: string; by: StepBy; step?: number; page?: number; lang: Lang }) => {
     const { StepRangeError, loadStep, renderStepText, stepCount, t } = await dumping();
-    let reader: CaptureReader;
-    try {
-      const roots = opts.captures ? [opts.captures] : ['captures', path.join(packageRoot(), 'samples')];
-      reader = await CaptureReader.open(await resolveCapture(ref, roots));
-    } catch (err) {
-      fail(err instanceof CaptureError ? err.message : String(err));
-    }
+    const reader = await openCapture(ref, opts.captures);
     try {
       const d = await reader.dissection();
       const total = stepCount(reader, d, opts.by);
@@ -272,13 +279,7 @@ program
   .option('--captures <dir>', 'folder to look the id up in (default: ./captures, then the bundled samples)')
   .option('--mss <bytes>', 'largest TCP payload per frame', integer(1, MAX_MSS), DEFAULT_MSS)
   .action(async (ref: string, opts: { pcapng: string; captures?: string; mss: number }) => {
-    let reader: CaptureReader;
-    try {
-      const roots = opts.captures ? [opts.captures] : ['captures', path.join(packageRoot(), 'samples')];
-      reader = await CaptureReader.open(await resolveCapture(ref, roots));
-    } catch (err) {
-      fail(err instanceof CaptureError ? err.message : String(err));
-    }
+    const reader = await openCapture(ref, opts.captures);
     try {
       const r = await exportPcapng(reader, opts.pcapng, { mss: opts.mss });
       const n = (v: number): string => formatInteger(v, 'en');

@@ -3,7 +3,7 @@
  * loopback, raw IP), IPv4 and IPv6, and TCP. All header fields are big-endian (network order)
  * except the BSD loopback family, which is in the capturing host's order.
  */
-import type { RawPacket, TcpSegment, WireEndpoint } from './types.js';
+import type { RawPacket, TcpSegment } from './types.js';
 
 /** The LINKTYPE_* numbers this module decodes. */
 export const LINK_TYPES = { null: 0, ethernet: 1, raw: 101, loop: 108, linuxSll: 113, ipv4: 228, ipv6: 229, linuxSll2: 276 } as const;
@@ -171,24 +171,17 @@ function formatIpv6(b: Uint8Array): string {
   return `${hex(groups.slice(0, best))}::${hex(groups.slice(best + bestLength))}`;
 }
 
-/** What {@link encodeTcpFrame} builds a frame from. */
-export interface TcpFrameFields {
+/**
+ * What {@link encodeTcpFrame} builds a frame from: the fields a decoded segment has (addresses
+ * in IPv4 dotted form), plus what only a frame carries.
+ */
+export interface TcpFrameFields extends Pick<TcpSegment, 'src' | 'dst' | 'seq' | 'ack' | 'flags' | 'window' | 'payload'> {
   /** 6 bytes; default 02:00:00:00:00:01 (locally administered). */
   readonly srcMac?: Uint8Array;
   /** 6 bytes; default 02:00:00:00:00:02. */
   readonly dstMac?: Uint8Array;
-  /** IPv4 dotted address and port. */
-  readonly src: WireEndpoint;
-  readonly dst: WireEndpoint;
-  /** Unsigned 32-bit. */
-  readonly seq: number;
-  readonly ack: number;
-  /** The 8 flag bits of the TCP header ({@link TCP_FLAGS}). */
-  readonly flags: number;
-  readonly window: number;
   /** IPv4 identification; only its low 16 bits are written. */
   readonly ipId: number;
-  readonly payload: Uint8Array;
   /** When given, an MSS option (kind 2, length 4) is written: for SYN and SYN-ACK. */
   readonly mss?: number;
 }
