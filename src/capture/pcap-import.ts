@@ -3,6 +3,7 @@ import { rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { type DissectEvent, Dissector, type Problem } from '../protocol/index.js';
 import { type ConnectionEvent, type ConnectionProblem, ConnectionTracker } from '../wire/connections.js';
+import type { WireSegment } from '../wire/reassembly.js';
 import { decodeTcp, linkTypeName } from '../wire/frames.js';
 import { CaptureFileParser } from '../wire/pcap.js';
 import type { WireEndpoint } from '../wire/types.js';
@@ -85,6 +86,14 @@ export function storableProblem(p: ConnectionProblem): ConnectionProblem | null 
   return p;
 }
 
+/**
+ * A segment as the lane stores it: a segment from before byte 0 (a keep-alive probe at the SYN's
+ * number, say) keeps what it carried from byte 0 on, often nothing.
+ */
+function storableSegment(s: WireSegment): WireSegment {
+  return s.offset >= 0 ? s : { ...s, offset: 0, length: Math.max(0, s.length + s.offset) };
+}
+
 function collectProblems(events: Iterable<DissectEvent>, into: Problem[]): void {
   for (const d of events) {
     if (d.type === 'problem') into.push(d.problem);
@@ -103,6 +112,49 @@ interface Open {
   readonly wireProblems: ConnectionProblem[];
 }
 
+/** What reading a packet capture counted, filled in as {@link connectionEvents} goes. */
+interface ReadStats {
+  format: 'pcap' | 'pcapng' | null;
+  packets: number;
+  tcp: number;
+  readonly skipped: Record<string, number>;
+  incompleteBytes: number;
+}
+
+/**
+ * The connection events of the TCP segments in `file`, in file order, each with the link type of
+ * the packet it came with (a pcapng may hold several interfaces), then the tracker's events for
+ * what was still open at the end. Streams the file.
+ */
+async function* connectionEvents(file: string, stats: ReadStats): AsyncGenerator<{ event: ConnectionEvent; linkType: string }> {
+  const parser = new CaptureFileParser();
+  const tracker = new ConnectionTracker();
+  let linkType = 'unknown';
+  const input = createReadStream(file, { highWaterMark: READ_CHUNK });
+  try {
+    for await (const chunk of input as AsyncIterable<Buffer>) {
+      for (const p of parser.push(chunk)) {
+        stats.packets++;
+        stats.format = parser.format;
+        linkType = linkTypeName(p.linkType);
+        const seg = decodeTcp(p);
+        if ('skipped' in seg) {
+          stats.skipped[seg.skipped] = (stats.skipped[seg.skipped] ?? 0) + 1;
+          continue;
+        }
+        stats.tcp++;
+        for (const event of tracker.push(seg)) yield { event, linkType };
+      }
+    }
+  } finally {
+    input.destroy();
+  }
+  const summary = parser.end();
+  stats.format = summary.format;
+  stats.incompleteBytes = summary.incompleteBytes;
+  for (const event of tracker.end()) yield { event, linkType };
+}
+
 /**
  * Reads a pcap or pcapng file (Ethernet, Linux cooked SLL and SLL2, loopback and raw IP links)
  * and saves each TCP connection in it as a capture with a wire lane: the client-to-server
@@ -111,20 +163,14 @@ interface Open {
  * its size. Throws CaptureFileError for a file that is not a packet capture, and on I/O errors.
  */
 export async function importPcap(file: string, options: ImportOptions): Promise<ImportResult> {
-  const parser = new CaptureFileParser();
-  const tracker = new ConnectionTracker();
+  const stats: ReadStats = { format: null, packets: 0, tcp: 0, skipped: {}, incompleteBytes: 0 };
   const prefix = stem(file);
   const idOf = options.id ?? ((n: number): string => `${prefix}-${n}`);
   const open = new Map<number, Open>();
   const ignored = new Set<number>();
   const done: ImportedConnection[] = [];
-  const skipped: Record<string, number> = {};
-  let packets = 0;
-  let tcp = 0;
-  // The link type of the packet being handled: a pcapng may hold several interfaces.
-  let linkType = 'unknown';
 
-  const create = async (e: Extract<ConnectionEvent, { type: 'open' }>): Promise<void> => {
+  const create = async (e: Extract<ConnectionEvent, { type: 'open' }>, linkType: string): Promise<void> => {
     if (options.port !== undefined && e.server.port !== options.port) {
       ignored.add(e.id);
       return;
@@ -137,7 +183,7 @@ export async function importPcap(file: string, options: ImportOptions): Promise<
       createdAt: new Date(Math.floor(e.timeUs / 1000)).toISOString(),
       options: { command: 'import' },
       ...options.extra,
-      wire: { source: { file: path.basename(file), format: parser.format ?? 'pcap', linkType }, handshake: e.handshake },
+      wire: { source: { file: path.basename(file), format: stats.format ?? 'pcap', linkType }, handshake: e.handshake },
     } as const;
     let writer: CaptureWriter | null = null;
     for (let k = 1; !writer; k++) {
@@ -152,17 +198,15 @@ export async function importPcap(file: string, options: ImportOptions): Promise<
     open.set(e.id, { writer, t0: e.timeUs, client: e.client, server: e.server, dissector: new Dissector(), problems: [], wireProblems: [] });
   };
 
-  const handle = async (e: ConnectionEvent): Promise<void> => {
-    if (e.type === 'open') return create(e);
+  const handle = async (e: ConnectionEvent, linkType: string): Promise<void> => {
+    if (e.type === 'open') return create(e, linkType);
     if (ignored.has(e.id)) return;
     const c = open.get(e.id);
     if (!c) return;
     switch (e.type) {
       case 'segment': {
-        // A segment from before byte 0 (a keep-alive probe at the SYN's number) keeps what it
-        // carried of the stream, which is nothing: stream offsets start at 0.
-        const { offset, length, flags, timeUs } = e.segment;
-        c.writer.recordSegment(Math.max(0, timeUs - c.t0), Math.max(0, offset), Math.max(0, length + Math.min(0, offset)), flags);
+        const { offset, length, flags, timeUs } = storableSegment(e.segment);
+        c.writer.recordSegment(Math.max(0, timeUs - c.t0), offset, length, flags);
         return;
       }
       case 'data':
@@ -184,26 +228,11 @@ export async function importPcap(file: string, options: ImportOptions): Promise<
     }
   };
 
-  const input = createReadStream(file, { highWaterMark: READ_CHUNK });
   try {
-    for await (const chunk of input as AsyncIterable<Buffer>) {
-      for (const p of parser.push(chunk)) {
-        packets++;
-        linkType = linkTypeName(p.linkType);
-        const seg = decodeTcp(p);
-        if ('skipped' in seg) {
-          skipped[seg.skipped] = (skipped[seg.skipped] ?? 0) + 1;
-          continue;
-        }
-        tcp++;
-        for (const e of tracker.push(seg)) await handle(e);
-      }
-    }
-    const summary = parser.end();
-    for (const e of tracker.end()) await handle(e);
-    return { format: summary.format, packets, tcp, skipped, incompleteBytes: summary.incompleteBytes, connections: done };
+    for await (const { event, linkType } of connectionEvents(file, stats)) await handle(event, linkType);
+    const { format, packets, tcp, skipped, incompleteBytes } = stats;
+    return { format: format!, packets, tcp, skipped, incompleteBytes, connections: done };
   } finally {
-    input.destroy();
     // A failure halfway leaves the captures begun so far readable, marked as not finished.
     for (const c of open.values()) await c.writer.finish('interrupted').catch(() => {});
   }
@@ -244,8 +273,7 @@ export async function addWireLane(file: string, captureDir: string): Promise<Wir
     if (meta.wire) throw new WireLaneError(`capture ${meta.id} already has a wire lane`);
     const { client, server } = meta;
     if (!client || !server) throw new WireLaneError(`capture ${meta.id} does not say which endpoints it connected`);
-    const parser = new CaptureFileParser();
-    const tracker = new ConnectionTracker();
+    const stats: ReadStats = { format: null, packets: 0, tcp: 0, skipped: {}, incompleteBytes: 0 };
     let id: number | null = null;
     let handshake = false;
     let close: WireInfo['close'] = 'end-of-capture';
@@ -260,46 +288,23 @@ export async function addWireLane(file: string, captureDir: string): Promise<Wir
       }
       at += bytes.length;
     };
-    const input = createReadStream(file, { highWaterMark: READ_CHUNK });
-    try {
-      for await (const chunk of input as AsyncIterable<Buffer>) {
-        for (const p of parser.push(chunk)) {
-          const packetLink = linkTypeName(p.linkType);
-          const seg = decodeTcp(p);
-          if ('skipped' in seg) continue;
-          for (const e of tracker.push(seg)) {
-            if (e.type === 'open') {
-              if (id === null && e.client.port === client.port && e.server.port === server.port && same(e.client.address, client.address) && same(e.server.address, server.address)) {
-                id = e.id;
-                handshake = e.handshake;
-                linkType = packetLink;
-              }
-            } else if (e.id !== id) {
-              continue;
-            } else if (e.type === 'segment') {
-              const { offset, length, flags, timeUs } = e.segment;
-              segments.push({ timeUs, offset: Math.max(0, offset), length: Math.max(0, length + Math.min(0, offset)), flags });
-            } else if (e.type === 'data') {
-              await check(e.bytes);
-            } else if (e.type === 'problem') {
-              const stored = storableProblem(e.problem);
-              if (stored) problems.push(stored);
-            } else {
-              close = e.how;
-            }
-          }
+    for await (const { event: e, linkType: packetLink } of connectionEvents(file, stats)) {
+      if (e.type === 'open') {
+        if (id === null && e.client.port === client.port && e.server.port === server.port && same(e.client.address, client.address) && same(e.server.address, server.address)) {
+          id = e.id;
+          handshake = e.handshake;
+          linkType = packetLink;
         }
-      }
-    } finally {
-      input.destroy();
-    }
-    parser.end();
-    for (const e of tracker.end()) {
-      if (e.id !== id) continue;
-      if (e.type === 'problem') {
+      } else if (e.id !== id) {
+        continue;
+      } else if (e.type === 'segment') {
+        segments.push(storableSegment(e.segment));
+      } else if (e.type === 'data') {
+        await check(e.bytes);
+      } else if (e.type === 'problem') {
         const stored = storableProblem(e.problem);
         if (stored) problems.push(stored);
-      } else if (e.type === 'close') {
+      } else {
         close = e.how;
       }
     }
@@ -317,7 +322,7 @@ export async function addWireLane(file: string, captureDir: string): Promise<Wir
       blocks[b] = blocks[b] ? [Math.min(blocks[b][0], s.offset), Math.max(blocks[b][1], s.offset + s.length)] : [s.offset, s.offset + s.length];
     });
     const carrying = segments.filter((s) => s.length > 0).length;
-    const wire: WireInfo = { source: { file: path.basename(file), format: parser.format ?? 'pcap', linkType }, handshake, close, blocks, carrying, problems };
+    const wire: WireInfo = { source: { file: path.basename(file), format: stats.format ?? 'pcap', linkType }, handshake, close, blocks, carrying, problems };
     const lane = path.join(captureDir, CAPTURE_FILES.events.wire);
     await writeFile(`${lane}.tmp`, records);
     await rename(`${lane}.tmp`, lane);
