@@ -107,6 +107,11 @@ export interface Endpoint {
   readonly port: number;
 }
 
+/** `address` with an IPv4-mapped IPv6 prefix (`::ffff:127.0.0.1`) removed, as Node reports dual-stack peers. */
+export function unmapped(address: string): string {
+  return address.replace(/^::ffff:/i, '');
+}
+
 /** How a recorded transfer ended. */
 export type OutcomeStatus =
   | 'recording' // not finished: still running, or the recording process was killed

@@ -3,7 +3,7 @@ import { createWriteStream } from 'node:fs';
 import { encodeTcpFrame } from '../wire/frames.js';
 import { enhancedPacket, interfaceDescription, sectionHeader } from '../wire/pcapng.js';
 import { TCP_FLAGS, type WireEndpoint } from '../wire/types.js';
-import type { CaptureEvent, Endpoint, Lane } from './format.js';
+import { type CaptureEvent, type Endpoint, type Lane, unmapped } from './format.js';
 import { type CaptureReader, isData } from './reader.js';
 import { TOOL } from './tool.js';
 
@@ -32,7 +32,6 @@ export const DEFAULT_MSS = 1460;
 /** Largest MSS an IPv4 packet without options can carry. */
 export const MAX_MSS = 65_495;
 const WINDOW = 65_535;
-const EVENTS_PER_READ = 4096;
 const MAC_CLIENT = Uint8Array.of(0x02, 0, 0, 0, 0, 0x01);
 const MAC_SERVER = Uint8Array.of(0x02, 0, 0, 0, 0, 0x02);
 // Fixed initial sequence numbers: two exports of one capture are the same file.
@@ -41,7 +40,7 @@ const ISN_SERVER = 2_000_000;
 
 /** An IPv4 address of `e`, unwrapping IPv4-mapped IPv6 (`::ffff:127.0.0.1`); null for IPv6. */
 function ipv4(e: Endpoint | undefined): string | null {
-  const a = e?.address.replace(/^::ffff:/i, '');
+  const a = e && unmapped(e.address);
   return a && /^(\d{1,3})(\.\d{1,3}){3}$/.test(a) && a.split('.').every((p) => Number(p) <= 255) ? a : null;
 }
 
@@ -60,22 +59,19 @@ interface Piece {
  * dropped, times kept in order, so the frames tell one consistent story).
  */
 async function* pieces(reader: CaptureReader, lane: Lane): AsyncGenerator<Piece> {
-  const total = reader.eventCount(lane);
   if (lane !== 'wire') {
     let n = 0;
-    for (let i = 0; i < total; i += EVENTS_PER_READ) {
-      for (const e of await reader.events(lane, i, EVENTS_PER_READ)) {
-        if (!isData(e) || e.length === 0) continue;
-        n++;
-        const length = Math.min(e.length, reader.streamLength - e.offset);
-        if (length > 0) yield { offset: e.offset, length, timeUs: e.timeUs, n };
-      }
+    for await (const e of reader.eachEvent(lane)) {
+      if (!isData(e) || e.length === 0) continue;
+      n++;
+      const length = Math.min(e.length, reader.streamLength - e.offset);
+      if (length > 0) yield { offset: e.offset, length, timeUs: e.timeUs, n };
     }
     return;
   }
-  const all: CaptureEvent[] = [];
-  for (let i = 0; i < total; i += EVENTS_PER_READ) all.push(...(await reader.events('wire', i, EVENTS_PER_READ)));
-  const data = all.filter((e) => e.length > 0).sort((a, b) => a.offset - b.offset || a.index - b.index);
+  const data: CaptureEvent[] = [];
+  for await (const e of reader.eachEvent('wire')) if (e.length > 0) data.push(e);
+  data.sort((a, b) => a.offset - b.offset || a.index - b.index);
   let next = 0;
   let time = 0;
   for (const e of data) {
@@ -89,10 +85,7 @@ async function* pieces(reader: CaptureReader, lane: Lane): AsyncGenerator<Piece>
 
 /** Reads of the receiver in stream order, for the comments on the frames where each ended. */
 async function* reads(reader: CaptureReader): AsyncGenerator<CaptureEvent> {
-  const total = reader.meta.sides.includes('receiver') ? reader.eventCount('receiver') : 0;
-  for (let i = 0; i < total; i += EVENTS_PER_READ) {
-    for (const e of await reader.events('receiver', i, EVENTS_PER_READ)) if (e.type === 'read' && e.length > 0) yield e;
-  }
+  for await (const e of reader.eachEvent('receiver')) if (e.type === 'read' && e.length > 0) yield e;
 }
 
 const ms = (us: number): string => (us / 1000).toFixed(3);

@@ -18,6 +18,7 @@ import {
   type WireInfo,
   encodeEvent,
   isCaptureId,
+  unmapped,
 } from './format.js';
 import { CaptureReader, isData } from './reader.js';
 import { type CaptureInit, CaptureWriter } from './writer.js';
@@ -256,7 +257,7 @@ export class WireLaneError extends Error {
   override readonly name = 'WireLaneError';
 }
 
-const same = (a: string, b: string): boolean => a.replace(/^::ffff:/i, '') === b.replace(/^::ffff:/i, '');
+const same = (a: string, b: string): boolean => unmapped(a) === unmapped(b);
 
 /**
  * Adds a wire lane to a capture that wirestep recorded, from a packet capture of the same
@@ -346,19 +347,17 @@ async function alignment(reader: CaptureReader, segments: readonly { timeUs: num
   const side = reader.meta.sides.includes('sender') ? 'sender' : 'receiver';
   let bound = side === 'sender' ? -Infinity : Infinity;
   let i = 0;
-  const total = reader.eventCount(side);
-  for (let start = 0; start < total && i < fresh.length; start += 4096) {
-    for (const e of await reader.events(side, start, 4096)) {
-      if (!isData(e) || e.length === 0) continue;
-      const end = e.offset + e.length;
-      if (side === 'sender') {
-        // Segments whose first byte this write made.
-        for (; i < fresh.length && fresh[i]!.offset < end; i++) if (fresh[i]!.offset >= e.offset) bound = Math.max(bound, e.timeUs - fresh[i]!.timeUs);
-      } else {
-        // Segments whose last byte this read took.
-        for (; i < fresh.length && fresh[i]!.offset + fresh[i]!.length <= end; i++) {
-          if (fresh[i]!.offset + fresh[i]!.length > e.offset) bound = Math.min(bound, e.timeUs - fresh[i]!.timeUs);
-        }
+  for await (const e of reader.eachEvent(side)) {
+    if (i >= fresh.length) break;
+    if (!isData(e) || e.length === 0) continue;
+    const end = e.offset + e.length;
+    if (side === 'sender') {
+      // Segments whose first byte this write made.
+      for (; i < fresh.length && fresh[i]!.offset < end; i++) if (fresh[i]!.offset >= e.offset) bound = Math.max(bound, e.timeUs - fresh[i]!.timeUs);
+    } else {
+      // Segments whose last byte this read took.
+      for (; i < fresh.length && fresh[i]!.offset + fresh[i]!.length <= end; i++) {
+        if (fresh[i]!.offset + fresh[i]!.length > e.offset) bound = Math.min(bound, e.timeUs - fresh[i]!.timeUs);
       }
     }
   }
