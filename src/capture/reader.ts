@@ -292,9 +292,9 @@ export class CaptureReader {
   }
 
   /**
-   * The position of an operation among the operation steps: the inverse of {@link op}. For a
-   * segment of a capture whose steps are the sides' operations, the step of the first
-   * operation after it.
+   * The position of an operation among the operation steps: the inverse of {@link op}. (For a
+   * segment of a capture whose steps are the sides' operations, the number of operations
+   * before it.)
    */
   async opIndex(event: CaptureEvent): Promise<number> {
     const own = this.#opLanes.includes(event.side);

@@ -62,9 +62,8 @@ export function renderStepText(step: StepView, color: boolean, lang: Lang): stri
   }
   for (const c of step.carriers) {
     if (c.total === 0) continue;
-    // A segment is a step of its own only where the steps are segments.
     const list = c.events
-      .map((e) => (e.side === 'wire' && !step.segments ? t(lang, 'step.segmentChip', { n: e.length, offset: e.offset, time: e.time }) : t(lang, 'step.chip', { step: e.step, n: e.length, offset: e.offset })))
+      .map((e) => (e.step === null ? t(lang, 'step.segmentChip', { n: e.length, offset: e.offset, time: e.time }) : t(lang, 'step.chip', { step: e.step, n: e.length, offset: e.offset })))
       .join(', ');
     const more = c.moreCount > 0 ? `, ${t(lang, 'step.more', { n: c.moreCount })}` : '';
     out.push(`   ${tn(lang, `step.carriedBy.${c.side}`, c.total, { n: c.total })}: ${list}${more}`);

@@ -129,8 +129,8 @@ export interface EventView {
   readonly timeUs: number;
   /** Milliseconds since the capture started, formatted. */
   readonly time: string;
-  /** 1-based step number in `?by=op`. */
-  readonly step: number;
+  /** 1-based step number in `?by=op`; null for a segment where the steps are the sides' operations. */
+  readonly step: number | null;
   readonly description: string;
   /** For a segment: what was odd about it and its TCP flags, in words (retransmission, FIN…). */
   readonly flags: readonly string[];
@@ -370,7 +370,7 @@ export function segmentFlags(flags: number): (keyof typeof SEGMENT_FLAGS)[] {
   return FLAG_NAMES.filter(([, bit]) => flags & bit).map(([name]) => name);
 }
 
-function eventView(e: CaptureEvent, step: number, lang: Lang, reader: CaptureReader): EventView {
+function eventView(e: CaptureEvent, step: number | null, lang: Lang, reader: CaptureReader): EventView {
   const error = e.type === 'error' ? reader.meta.errors[e.length]?.message ?? '' : '';
   const flags = e.type === 'segment' ? segmentFlags(e.flags).map((name) => t(lang, `segment.${name}`)) : [];
   return {
@@ -402,8 +402,10 @@ async function carriersOf(reader: CaptureReader, lanes: readonly Lane[], offset:
   const carriers = [];
   for (const side of lanes) {
     const { events, total: count } = await reader.eventsCovering(side, offset, length, CARRIERS_LISTED);
+    // A segment is a step of its own only in a capture stepped through by segment.
+    const steps = side !== 'wire' || reader.meta.sides.length === 0;
     const views = [];
-    for (const e of events) views.push(eventView(e, (await reader.opIndex(e)) + 1, lang, reader));
+    for (const e of events) views.push(eventView(e, steps ? (await reader.opIndex(e)) + 1 : null, lang, reader));
     carriers.push({ side, events: views, total: count, moreCount: count - views.length });
   }
   return carriers;
