@@ -82,6 +82,25 @@ export const WIRE_BLOCK = 4096;
 /** Something wrong with the segments of an imported connection, in numbers (the site words it). */
 export type WireProblem = ConnectionProblem;
 
+/** Builds {@link WireInfo.blocks} and {@link WireInfo.carrying} as segments are added in lane order. */
+export class WireIndex {
+  readonly blocks: [number, number][] = [];
+  carrying = 0;
+  #count = 0;
+
+  /** Counts the next segment of the lane. */
+  add(offset: number, length: number): void {
+    const range = this.blocks[Math.floor(this.#count++ / WIRE_BLOCK)];
+    if (range) {
+      range[0] = Math.min(range[0], offset);
+      range[1] = Math.max(range[1], offset + length);
+    } else {
+      this.blocks.push([offset, offset + length]);
+    }
+    if (length > 0) this.carrying++;
+  }
+}
+
 /** What a capture imported from a packet capture knows about the wire. */
 export interface WireInfo {
   /** The file it was imported from: its name (no folder), format and link type. */

@@ -14,7 +14,7 @@ import {
   EVENT_RECORD_SIZE,
   type OutcomeStatus,
   SEGMENT_FLAGS,
-  WIRE_BLOCK,
+  WireIndex,
   type WireInfo,
   encodeEvent,
   isCaptureId,
@@ -314,15 +314,14 @@ export async function addWireLane(file: string, captureDir: string): Promise<Wir
       throw new WireLaneError(`the packet capture holds ${at} of the ${reader.streamLength} bytes of capture ${meta.id}`);
     }
     const shiftUs = await alignment(reader, segments);
-    const blocks: [number, number][] = [];
+    const index = new WireIndex();
     const records = new Uint8Array(segments.length * EVENT_RECORD_SIZE);
     const view = new DataView(records.buffer);
     segments.forEach((s, i) => {
       encodeEvent(view, i * EVENT_RECORD_SIZE, 'segment', s.offset, s.length, Math.max(0, s.timeUs + shiftUs), s.flags);
-      const b = Math.floor(i / WIRE_BLOCK);
-      blocks[b] = blocks[b] ? [Math.min(blocks[b][0], s.offset), Math.max(blocks[b][1], s.offset + s.length)] : [s.offset, s.offset + s.length];
+      index.add(s.offset, s.length);
     });
-    const carrying = segments.filter((s) => s.length > 0).length;
+    const { blocks, carrying } = index;
     const wire: WireInfo = { source: { file: path.basename(file), format: stats.format ?? 'pcap', linkType }, handshake, close, blocks, carrying, problems };
     const lane = path.join(captureDir, CAPTURE_FILES.events.wire);
     await writeFile(`${lane}.tmp`, records);

@@ -15,7 +15,7 @@ import {
   type OutcomeStatus,
   type SampleInfo,
   type Side,
-  WIRE_BLOCK,
+  WireIndex,
   type WireInfo,
   encodeEvent,
   isCaptureId,
@@ -132,8 +132,7 @@ export class CaptureWriter {
   #tailEnd = 0;
   readonly #events = new Map<Lane, EventLog>();
   /** The wire lane's block index, as it grows. */
-  readonly #wireBlocks: [number, number][] = [];
-  #carrying = 0;
+  readonly #wireIndex = new WireIndex();
   readonly #timer: NodeJS.Timeout;
   #meta: CaptureMeta;
   readonly #files = new Map<number, FileOutcome>();
@@ -244,16 +243,8 @@ export class CaptureWriter {
   recordSegment(timeUs: number, offset: number, length: number, flags: number): void {
     const log = this.#events.get('wire');
     if (!log || this.#finished) return;
-    const block = Math.floor(log.count / WIRE_BLOCK);
-    const range = this.#wireBlocks[block];
-    if (range) {
-      range[0] = Math.min(range[0], offset);
-      range[1] = Math.max(range[1], offset + length);
-    } else {
-      this.#wireBlocks.push([offset, offset + length]);
-    }
+    this.#wireIndex.add(offset, length);
     this.#lastUs = Math.max(this.#lastUs, timeUs);
-    if (length > 0) this.#carrying++;
     log.add('segment', offset, length, timeUs, flags);
   }
 
@@ -373,7 +364,7 @@ export class CaptureWriter {
     return {
       ...this.#meta,
       files: [...this.#files.values()].sort((a, b) => a.file - b.file),
-      ...(wire ? { wire: { ...wire, blocks: this.#wireBlocks.map(([a, b]) => [a, b] as const), carrying: this.#carrying } } : {}),
+      ...(wire ? { wire: { ...wire, blocks: this.#wireIndex.blocks.map(([a, b]) => [a, b] as const), carrying: this.#wireIndex.carrying } } : {}),
     };
   }
 
