@@ -248,6 +248,27 @@ function runs(tool: string, args: readonly string[], sample: string): boolean {
   return false;
 }
 
+/** Runs `during` while dumpcap captures TCP port `port` on loopback into `pcap`, then stops it. */
+async function capturingLoopback(pcap: string, port: number, during: () => Promise<void>): Promise<void> {
+  const dumpcap = spawn('dumpcap', ['-i', 'lo', '-f', `tcp port ${port}`, '-w', pcap], { stdio: ['ignore', 'ignore', 'pipe'] });
+  try {
+    await listen(dumpcap)('Capturing on');
+    await during();
+    // dumpcap writes the last packets a little after they pass.
+    await new Promise((r) => setTimeout(r, 500));
+  } finally {
+    dumpcap.kill('SIGINT');
+    if (dumpcap.exitCode === null) await once(dumpcap, 'exit');
+  }
+}
+
+/** Keeps the packet capture `pcap` in the sample's folder, readable by all (dumpcap makes it owner-only). */
+async function keepPcap(pcap: string, sampleDir: string): Promise<void> {
+  const kept = path.join(sampleDir, path.basename(pcap));
+  await copyFile(pcap, kept);
+  await chmod(kept, 0o644);
+}
+
 /**
  * Records a transfer with wirestep on both sides while dumpcap captures the loopback, then adds
  * the packets as the capture's wire lane. Skipped where dumpcap cannot run.
@@ -265,9 +286,7 @@ async function recordThreeViews(root: string, work: string): Promise<boolean> {
   }
   const pcap = path.join(dir, THREE_VIEWS.pcap);
   const port = await freePort();
-  const dumpcap = spawn('dumpcap', ['-i', 'lo', '-f', `tcp port ${port}`, '-w', pcap], { stdio: ['ignore', 'ignore', 'pipe'] });
-  try {
-    await listen(dumpcap)('Capturing on');
+  await capturingLoopback(pcap, port, async () => {
     await recordLocalTransfer({
       capturesDir: root,
       id: THREE_VIEWS.id,
@@ -275,17 +294,12 @@ async function recordThreeViews(root: string, work: string): Promise<boolean> {
       description: THREE_VIEWS.description,
       sample: THREE_VIEWS.sample,
       options: { chunk: 1024, delayMs: 0 },
-      send: (port, writer) => sendFiles({ port, files, capturesDir: null, recordInto: writer }),
+      send: (at, writer) => sendFiles({ port: at, files, capturesDir: null, recordInto: writer }),
     });
-    await new Promise((r) => setTimeout(r, 500));
-  } finally {
-    dumpcap.kill('SIGINT');
-    if (dumpcap.exitCode === null) await once(dumpcap, 'exit');
-  }
+  });
   const target = path.join(root, THREE_VIEWS.id);
   await addWireLane(pcap, target);
-  await copyFile(pcap, path.join(target, THREE_VIEWS.pcap));
-  await chmod(path.join(target, THREE_VIEWS.pcap), 0o644);
+  await keepPcap(pcap, target);
   return true;
 }
 
@@ -333,28 +347,24 @@ async function recordOnTheWire(root: string, work: string): Promise<boolean> {
   await writeFile(path.join(dir, 'client.py'), client);
   const pcap = path.join(dir, ON_THE_WIRE.pcap);
   const env = { ...process.env, PYTHONUNBUFFERED: '1', PYTHONUTF8: '1' };
-  const dumpcap = spawn('dumpcap', ['-i', 'lo', '-f', `tcp port ${port}`, '-w', pcap], { stdio: ['ignore', 'ignore', 'pipe'] });
-  const srv = spawn('python3', [path.join(dir, 'server.py')], { cwd: into, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  const [captured, served] = [listen(dumpcap), listen(srv)];
-  try {
-    await Promise.all([captured('Capturing on'), served('Servidor ouvindo')]);
-    const cli = spawn('python3', [path.join(dir, 'client.py')], { env, stdio: 'ignore' });
-    const [code] = (await once(cli, 'exit')) as [number];
-    if (code !== 0) throw new Error(`client.py exited with ${code}`);
-    await served('foto.jpg salvo com sucesso');
-    await new Promise((r) => setTimeout(r, 500));
-  } finally {
-    srv.kill();
-    dumpcap.kill('SIGINT');
-    if (dumpcap.exitCode === null) await once(dumpcap, 'exit');
-  }
+  await capturingLoopback(pcap, port, async () => {
+    const srv = spawn('python3', [path.join(dir, 'server.py')], { cwd: into, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const served = listen(srv);
+    try {
+      await served('Servidor ouvindo');
+      const cli = spawn('python3', [path.join(dir, 'client.py')], { env, stdio: 'ignore' });
+      const [code] = (await once(cli, 'exit')) as [number];
+      if (code !== 0) throw new Error(`client.py exited with ${code}`);
+      await served('foto.jpg salvo com sucesso');
+    } finally {
+      srv.kill();
+    }
+  });
   const target = path.join(root, ON_THE_WIRE.id);
   await rm(target, { recursive: true, force: true });
   const result = await importPcap(pcap, { capturesDir: root, port, id: () => ON_THE_WIRE.id, extra: { description: ON_THE_WIRE.description, sample: ON_THE_WIRE.sample } });
   if (result.connections.length !== 1) throw new Error(`expected one connection in ${pcap}, found ${result.connections.length}`);
-  await copyFile(pcap, path.join(target, ON_THE_WIRE.pcap));
-  // dumpcap makes its files readable by their owner only.
-  await chmod(path.join(target, ON_THE_WIRE.pcap), 0o644);
+  await keepPcap(pcap, target);
   return true;
 }
 
