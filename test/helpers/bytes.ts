@@ -11,3 +11,15 @@ export function concatBytes(...parts: readonly (Uint8Array | readonly number[] |
   }
   return out;
 }
+
+/** `bytes` cut at each of `cuts` (taken modulo its length + 1, duplicates dropped), in order. */
+export function sliceAt(bytes: Uint8Array, cuts: readonly number[]): Uint8Array[] {
+  const points = [...new Set(cuts.map((c) => c % (bytes.length + 1)))].sort((a, b) => a - b);
+  const out: Uint8Array[] = [];
+  let at = 0;
+  for (const p of [...points, bytes.length]) {
+    out.push(bytes.subarray(at, p));
+    at = p;
+  }
+  return out;
+}

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Dissector, type DissectEvent, collect, dissect, encodeTransfer } from '../../src/protocol/index.js';
+import { sliceAt } from '../helpers/bytes.js';
 
 const LIMIT = 1n << 20n;
 
@@ -8,13 +9,8 @@ const LIMIT = 1n << 20n;
 function feed(bytes: Uint8Array, cuts: number[]): DissectEvent[] {
   tried++;
   const d = new Dissector({ maxFileSize: LIMIT });
-  const points = [...new Set(cuts.map((c) => c % (bytes.length + 1)))].sort((a, b) => a - b);
   const events: DissectEvent[] = [];
-  let at = 0;
-  for (const p of [...points, bytes.length]) {
-    events.push(...d.push(bytes.subarray(at, p)));
-    at = p;
-  }
+  for (const piece of sliceAt(bytes, cuts)) events.push(...d.push(piece));
   events.push(...d.end());
   return events;
 }

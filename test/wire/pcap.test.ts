@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { CaptureFileError, CaptureFileParser } from '../../src/wire/pcap.js';
 import type { RawPacket } from '../../src/wire/types.js';
-import { concatBytes } from '../helpers/bytes.js';
+import { concatBytes, sliceAt } from '../helpers/bytes.js';
 
 const cat = concatBytes;
 
@@ -75,13 +75,8 @@ const pb = (little: boolean, iface: number, ts: bigint, data: Uint8Array): Uint8
 /** Feeds `bytes` cut at `cuts` (offsets in any order, repeats allowed). */
 function read(bytes: Uint8Array, cuts: number[] = []): { packets: RawPacket[]; format: string; incompleteBytes: number } {
   const parser = new CaptureFileParser();
-  const points = [...new Set(cuts.map((c) => c % (bytes.length + 1)))].sort((a, b) => a - b);
   const packets: RawPacket[] = [];
-  let at = 0;
-  for (const p of [...points, bytes.length]) {
-    packets.push(...parser.push(bytes.subarray(at, p)));
-    at = p;
-  }
+  for (const piece of sliceAt(bytes, cuts)) packets.push(...parser.push(piece));
   return { packets, ...parser.end() };
 }
 
