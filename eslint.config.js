@@ -37,6 +37,21 @@ export default tseslint.config(
     },
   },
   {
+    // The receiver's session is policy, not I/O: events in, commands out (STYLE.md).
+    files: ['src/net/session.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { paths: io.map((name) => ({ name, message: 'src/net/session.ts does no I/O.' })), patterns: [{ regex: '^\\.\\.?/(?!protocol/|capture/format\\.js$)', message: 'src/net/session.ts imports only the protocol and the capture format.' }] }],
+      'no-restricted-globals': ['error', ...['process', 'fetch', 'require', 'setTimeout', 'setInterval', 'Date', 'performance'].map((name) => ({ name, message: 'src/net/session.ts does no I/O and reads no clock.' }))],
+    },
+  },
+  {
+    // Data flows one way: the site and the capture format never reach into the sockets.
+    files: ['src/web/**/*.ts', 'src/capture/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ regex: '(^|/)net(/|$)', message: 'src/web/ and src/capture/ may not import src/net/.' }] }],
+    },
+  },
+  {
     // Only the CLI ends the process.
     files: ['src/**/*.ts'],
     ignores: ['src/cli/**'],

@@ -1,5 +1,5 @@
 /**
- * The capture format, version 2: a folder holding
+ * The capture format, version 3: a folder holding
  * - `capture.json`: metadata ({@link CaptureMeta}), rewritten whole (write then rename) when it changes;
  * - `stream.bin`: the client-to-server bytes, byte `i` of the stream at file offset `i`;
  * - `sender.events`, `receiver.events`: one file per side that recorded, of fixed-size
@@ -8,6 +8,8 @@
  *   carried from client to server, in the same records, in the order they were captured.
  *
  * Version 2 added the wire lane; a version 1 capture is a version 2 capture without one.
+ * Version 3 stores outcomes, errors and file refusals as {@link Reason} kinds with their
+ * numbers instead of English sentences.
  *
  * Everything is appended as bytes flow: a recording cut short leaves a readable capture of what
  * came. Documented for people in docs/capture-format.md.
@@ -16,7 +18,7 @@
 /** The format name stored in `capture.json`. */
 export const CAPTURE_FORMAT = 'wirestep-capture';
 /** The version this code writes; readers migrate older versions and refuse newer ones. */
-export const CAPTURE_VERSION = 2;
+export const CAPTURE_VERSION = 3;
 /** Bytes per event record. */
 export const EVENT_RECORD_SIZE = 24;
 /** File names inside a capture folder. */
@@ -73,6 +75,7 @@ export interface CaptureEvent {
 }
 
 import type { ConnectionProblem } from '../wire/connections.js';
+import type { Reason } from '../protocol/reasons.js';
 
 export { SEGMENT_FLAGS } from '../wire/types.js';
 
@@ -143,13 +146,30 @@ export type OutcomeStatus =
 /** What the receiver did with one announced file. */
 export interface FileOutcome {
   readonly file: number;
+  /** The name as text; U+FFFD where its bytes are not valid UTF-8 (then `nameHex` keeps them). */
   readonly name: string;
+  /** The name's bytes as lowercase hex, present only when they are not valid UTF-8. */
+  readonly nameHex?: string;
   /** Declared size, as a decimal string (sizes are 64-bit). */
   readonly size: string;
   readonly status: 'saved' | 'refused' | 'incomplete' | 'failed';
   /** Path relative to the receiver's folder, where saved. */
   readonly savedAs?: string;
-  readonly reason?: string;
+  /** Why it was refused, failed or is incomplete. */
+  readonly reason?: Reason;
+}
+
+/** How a recorded transfer ended, and why when something cut it. */
+export interface Outcome {
+  readonly status: OutcomeStatus;
+  readonly reason?: Reason;
+}
+
+/** An `error` event's details, in `capture.json`'s `errors`. */
+export interface CaptureErrorNote {
+  readonly side: Lane;
+  readonly timeUs: number;
+  readonly reason: Reason;
 }
 
 /** The groups the sample library is shown in. */
@@ -186,12 +206,12 @@ export interface CaptureMeta {
   readonly description?: Readonly<Record<string, string>>;
   /** Present on the bundled samples. */
   readonly sample?: SampleInfo;
-  readonly outcome: { readonly status: OutcomeStatus; readonly message?: string };
+  readonly outcome: Outcome;
   /** Bytes in `stream.bin` when the capture was finished. */
   readonly streamBytes: number;
   /** Microseconds from start to the last event. */
   readonly durationUs: number;
-  readonly errors: readonly { readonly side: Lane; readonly timeUs: number; readonly message: string }[];
+  readonly errors: readonly CaptureErrorNote[];
   readonly files: readonly FileOutcome[];
   /** Present on captures imported from pcap or pcapng: they have a wire lane. */
   readonly wire?: WireInfo;

@@ -1,7 +1,7 @@
 import { createReadStream } from 'node:fs';
 import { rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { type DissectEvent, Dissector, type Problem } from '../protocol/index.js';
+import { type DissectEvent, Dissector, type Problem, outcomeOf } from '../protocol/index.js';
 import { type ConnectionEvent, type ConnectionProblem, ConnectionTracker } from '../wire/connections.js';
 import type { WireSegment } from '../wire/reassembly.js';
 import { decodeTcp, linkTypeName } from '../wire/frames.js';
@@ -12,7 +12,6 @@ import {
   CAPTURE_VERSION,
   type CaptureMeta,
   EVENT_RECORD_SIZE,
-  type OutcomeStatus,
   SEGMENT_FLAGS,
   WireIndex,
   type WireInfo,
@@ -64,13 +63,6 @@ function stem(file: string): string {
   const base = path.basename(file).replace(/\.(pcapng|pcap|cap)(\.gz)?$/i, '');
   const safe = base.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/\.{2,}/g, '.').replace(/^[^A-Za-z0-9]+/, '').slice(0, 100);
   return safe || 'import';
-}
-
-/** The status a capture of these stream problems gets, as the receiver would give it. */
-function statusOf(problems: readonly Problem[]): OutcomeStatus {
-  const errors = problems.filter((p) => p.severity === 'error');
-  if (errors.some((p) => p.kind === 'truncated' || p.kind === 'fewer-files-than-count')) return 'truncated';
-  return errors.length > 0 ? 'malformed' : 'complete';
 }
 
 /**
@@ -222,7 +214,7 @@ export async function importPcap(file: string, options: ImportOptions): Promise<
       case 'close': {
         collectProblems(c.dissector.end(), c.problems);
         c.writer.setWire({ close: e.how, problems: c.wireProblems });
-        const meta = await c.writer.finish(statusOf(c.problems));
+        const meta = await c.writer.finish(outcomeOf(c.problems));
         open.delete(e.id);
         done.push({ id: meta.id, dir: c.writer.dir, client: c.client, server: c.server, meta });
       }

@@ -85,20 +85,21 @@ function validateMeta(raw: unknown, file: string): CaptureMeta {
     if (e !== undefined && !(isObject(e) && typeof e.address === 'string' && isCount(e.port))) return bad(`"${key}" is not { address, port }`);
   }
   meta.errors.forEach((e: unknown, i) => {
-    if (!isObject(e) || typeof e.message !== 'string' || typeof e.side !== 'string' || !isCount(e.timeUs)) bad(`"errors"[${i}] is not { side, timeUs, message }`);
+    if (!isObject(e) || !isReason(e.reason) || typeof e.side !== 'string' || !isCount(e.timeUs)) bad(`"errors"[${i}] is not { side, timeUs, reason }`);
   });
   meta.files.forEach((f: unknown, i) => {
     if (!isObject(f) || !isCount(f.file) || typeof f.name !== 'string' || typeof f.size !== 'string' || typeof f.status !== 'string') {
       bad(`"files"[${i}] is not { file, name, size, status }`);
     }
-    if (isObject(f) && ((f.savedAs !== undefined && typeof f.savedAs !== 'string') || (f.reason !== undefined && typeof f.reason !== 'string'))) {
-      bad(`"files"[${i}] has a "savedAs" or "reason" that is not text`);
+    if (isObject(f) && ((f.savedAs !== undefined && typeof f.savedAs !== 'string') || (f.nameHex !== undefined && typeof f.nameHex !== 'string'))) {
+      bad(`"files"[${i}] has a "savedAs" or "nameHex" that is not text`);
     }
+    if (isObject(f) && f.reason !== undefined && !isReason(f.reason)) bad(`"files"[${i}] has a "reason" that is not { kind, … }`);
   });
   if (meta.description !== undefined && !(isObject(meta.description) && Object.values(meta.description).every((v) => typeof v === 'string'))) {
     return bad('"description" is not text by language');
   }
-  if (meta.outcome.message !== undefined && typeof meta.outcome.message !== 'string') return bad('"outcome.message" is not text');
+  if (meta.outcome.reason !== undefined && !isReason(meta.outcome.reason)) return bad('"outcome.reason" is not { kind, … }');
   if (meta.sample !== undefined) {
     const s = meta.sample as unknown;
     if (!isObject(s) || typeof s.category !== 'string' || typeof s.lesson !== 'string' || !Array.isArray(s.expect)) return bad('"sample" is not { category, lesson, expect }');
@@ -125,6 +126,11 @@ function validateWire(w: unknown, bad: (what: string) => never): void {
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** A stored reason: an object with a text `kind` (its numbers are checked by whoever words it). */
+function isReason(v: unknown): boolean {
+  return isObject(v) && typeof v.kind === 'string';
 }
 
 function isCount(v: unknown): v is number {

@@ -21,6 +21,16 @@ import {
   isCaptureId,
 } from './format.js';
 import { TOOL } from './tool.js';
+import type { Reason } from '../protocol/reasons.js';
+
+/**
+ * The lowest version that describes a capture, so that an older wirestep still opens what it
+ * can: 1 without a wire lane or a reason, 2 with a wire lane, 3 once it stores a reason.
+ */
+function lowestVersion(meta: CaptureMeta, files: readonly FileOutcome[]): number {
+  if (meta.outcome.reason || meta.errors.length > 0 || files.some((f) => f.reason || f.nameHex)) return CAPTURE_VERSION;
+  return meta.wire ? 2 : 1;
+}
 
 /** Nanoseconds from a monotonic clock; replaceable in tests. */
 export type Clock = () => bigint;
@@ -173,9 +183,7 @@ export class CaptureWriter {
     await mkdir(dir);
     const meta: CaptureMeta = {
       format: CAPTURE_FORMAT,
-      // The lowest version that describes it: without a wire lane a capture is what version 1
-      // was, and an older wirestep still opens it.
-      version: init.wire ? CAPTURE_VERSION : 1,
+      version: 1,
       id,
       createdAt: init.createdAt ?? new Date().toISOString(),
       tool: TOOL,
@@ -276,11 +284,11 @@ export class CaptureWriter {
     return true;
   }
 
-  /** Records an error of `side` with its message. */
-  recordError(side: Side, offset: number, message: string): void {
+  /** Records an error of `side` with its reason. */
+  recordError(side: Side, offset: number, reason: Reason): void {
     if (this.#finished) return;
     const index = this.#meta.errors.length;
-    this.#meta = { ...this.#meta, errors: [...this.#meta.errors, { side, timeUs: this.nowUs(), message }] };
+    this.#meta = { ...this.#meta, errors: [...this.#meta.errors, { side, timeUs: this.nowUs(), reason }] };
     this.record(side, 'error', offset, index);
   }
 
@@ -339,7 +347,7 @@ export class CaptureWriter {
   }
 
   /** Flushes everything, closes the files and writes the final metadata. Idempotent. */
-  async finish(status: OutcomeStatus, message?: string): Promise<CaptureMeta> {
+  async finish(status: OutcomeStatus, reason?: Reason): Promise<CaptureMeta> {
     if (this.#finished) return this.#meta;
     this.#finished = true;
     clearInterval(this.#timer);
@@ -349,7 +357,7 @@ export class CaptureWriter {
     const failure = this.#streamError ?? [...this.#events.values()].find((l) => l.error)?.error;
     this.#meta = {
       ...this.#meta,
-      outcome: message === undefined ? { status } : { status, message },
+      outcome: reason === undefined ? { status } : { status, reason },
       streamBytes: this.#streamBytes,
       durationUs: this.#lastUs,
     };
@@ -361,9 +369,11 @@ export class CaptureWriter {
   /** The metadata as it stands. */
   get meta(): CaptureMeta {
     const wire = this.#meta.wire;
+    const files = [...this.#files.values()].sort((a, b) => a.file - b.file);
     return {
       ...this.#meta,
-      files: [...this.#files.values()].sort((a, b) => a.file - b.file),
+      version: lowestVersion(this.#meta, files),
+      files,
       ...(wire ? { wire: { ...wire, blocks: this.#wireIndex.blocks.map(([a, b]) => [a, b] as const), carrying: this.#wireIndex.carrying } } : {}),
     };
   }

@@ -10,7 +10,7 @@ import { addWireLane, importPcap } from '../capture/pcap-import.js';
 import { CaptureFileError } from '../wire/pcap.js';
 import { packageRoot } from '../web/paths.js';
 import { RECEIVER_DEFAULTS, listFiles, runDemo, sendFiles, startReceiver, transferSize } from '../net/index.js';
-import { type Lang, NAME_LENGTH, formatInteger } from '../protocol/index.js';
+import { type Lang, NAME_LENGTH, describeReason, formatInteger } from '../protocol/index.js';
 import type { StepBy } from '../web/steps.js';
 import { terminalSafe } from './terminal.js';
 
@@ -256,7 +256,7 @@ program
         total,
         by: t(opts.lang, `step.by.${opts.by === 'op' && meta.sides.length === 0 ? 'segment' : opts.by}`),
       });
-      process.stdout.write(`${terminalSafe(header)}${meta.outcome.message ? ` (${terminalSafe(meta.outcome.message)})` : ''}\n`);
+      process.stdout.write(`${terminalSafe(header)}${meta.outcome.reason ? ` (${terminalSafe(describeReason(meta.outcome.reason, opts.lang))})` : ''}\n`);
       const first = opts.step ?? 1;
       const last = opts.step ?? total;
       for (let n = first; n <= last; n++) {

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { once } from 'node:events';
 import { CaptureWriter, type CaptureMeta, type SampleInfo } from '../capture/index.js';
+import { reasonOfError } from '../protocol/index.js';
 import { type ConnectionResult, RECEIVER_DEFAULTS, startReceiver } from './receiver.js';
 import { type FileToSend, type SendResult, sendFiles } from './sender.js';
 
@@ -75,11 +76,11 @@ export async function recordLocalTransfer(options: LocalTransferOptions): Promis
       try {
         sender = await options.send(receiver.address.port, writer);
       } catch (err) {
-        await writer.finish('aborted', (err as Error).message).catch(() => {});
+        await writer.finish('aborted', reasonOfError(err as Error)).catch(() => {});
         throw err;
       }
       const [received] = await result;
-      const capture = await writer.finish(received.status, received.message);
+      const capture = await writer.finish(received.status, received.reason);
       return { capture, captureDir: writer.dir, receiver: received, sender };
     } finally {
       await receiver.close();

@@ -3,3 +3,4 @@ export * from './recorder.js';
 export * from './receiver.js';
 export * from './sender.js';
 export * from './demo.js';
+export * from './session.js';

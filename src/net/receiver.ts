@@ -8,18 +8,23 @@ import {
   CaptureWriter,
   type Endpoint,
   type FileOutcome,
+  type LiveEvent,
   type OutcomeStatus,
 } from '../capture/index.js';
 import {
-  type DissectEvent,
-  Dissector,
-  type Field,
   type Problem,
+  type Reason,
   describeProblem,
+  describeReason,
+  escapeControls,
   formatInteger,
+  reasonOfError,
 } from '../protocol/index.js';
 import { FileSink } from './file-sink.js';
 import { Recorder } from './recorder.js';
+import { ReceiverSession, type SessionCommand, type SessionEvent } from './session.js';
+
+export type { LiveEvent } from '../capture/index.js';
 
 /** Options of a receiver. */
 export interface ReceiverOptions {
@@ -53,6 +58,9 @@ export interface ReceiverOptions {
 export interface ConnectionResult {
   readonly client: Endpoint;
   readonly status: OutcomeStatus;
+  /** Why it ended so, when something cut it (a limit, the idle timeout, a shutdown, an error). */
+  readonly reason?: Reason;
+  /** `reason` in English words, for logs and messages. */
   readonly message?: string;
   readonly files: readonly FileOutcome[];
   readonly bytes: number;
@@ -62,27 +70,6 @@ export interface ConnectionResult {
   /** The capture's folder, when recorded. */
   readonly captureDir?: string;
 }
-
-/** What a live view is told about a connection, as it happens. */
-export type LiveEvent =
-  | { readonly type: 'open'; readonly key: string; readonly client: Endpoint; readonly captureId: string | null }
-  | {
-      readonly type: 'progress';
-      readonly key: string;
-      readonly bytes: number;
-      readonly count: number | null;
-      readonly filesDone: number;
-      /** Id of the field the next byte belongs to, and its kind and file. */
-      readonly field: string | null;
-      readonly kind: string | null;
-      readonly file: number | null;
-      /** The name of the file being received, once its name field came. */
-      readonly name: string | null;
-      readonly have: number;
-      /** Bytes still needed for that field (decimal string). */
-      readonly needed: string;
-    }
-  | { readonly type: 'done'; readonly key: string; readonly status: OutcomeStatus; readonly message: string | null; readonly bytes: number; readonly saved: number; readonly files: number; readonly captureId: string | null };
 
 /**
  * A running receiver. Emits `connection` (client endpoint), `live` ({@link LiveEvent}, at most
@@ -188,40 +175,30 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
   });
 }
 
-interface OpenFile {
-  readonly number: number;
-  readonly name: string;
-  readonly size: bigint;
-  /** Null when the name was refused or writing failed: the payload is read and dropped. */
-  sink: FileSink | null;
-  readonly temp: string;
-  failure?: string;
+
+/** A file's write error as a reason: the system's code where it has one. */
+function writeFailure(err: Error): Reason {
+  const code = (err as NodeJS.ErrnoException).code;
+  return typeof code === 'string' ? { kind: 'write-failed', code } : { kind: 'text', text: err.message };
 }
 
-/** One accepted connection, driven by the dissector. */
+/** One accepted connection: runs its {@link ReceiverSession}'s commands on the socket and the disk. */
 class Connection {
   readonly client: Endpoint;
   readonly done: Promise<ConnectionResult>;
   readonly #socket: net.Socket;
   readonly #outDir: string;
   readonly #log: (line: string) => void;
-  readonly #dissector: Dissector;
+  readonly #session: ReceiverSession;
   #recorder: Recorder;
   readonly #ownsCapture: boolean;
   readonly #tag = randomBytes(4).toString('hex');
-  readonly #problems: Problem[] = [];
-  readonly #files = new Map<number, FileOutcome>();
+  /** Temporary files being written, by file number. */
+  readonly #sinks = new Map<number, FileSink>();
   #queue: Promise<void> = Promise.resolve();
-  /** The name field of the file whose size comes next, with its problems. */
-  #name: { field: Field; problems: readonly Problem[] } | null = null;
-  #file: OpenFile | null = null;
-  #abort: { status: OutcomeStatus; message: string } | null = null;
-  readonly #options: ReceiverOptions;
   readonly #live: (e: LiveEvent) => void;
   #lastLive = 0;
   #captureId: string | null = null;
-  /** Sum of the sizes announced so far. */
-  #announced = 0n;
   #resolve!: (r: ConnectionResult) => void;
   /** Bytes read from the socket and not yet handled. */
   #backlog = 0;
@@ -230,13 +207,14 @@ class Connection {
     this.#live = live;
     this.#socket = socket;
     this.#outDir = outDir;
-    this.#options = options;
     this.client = endpoint(socket.remoteAddress, socket.remotePort);
     const who = `${this.client.address}:${this.client.port}`;
-    this.#log = (line) => log(`[${who}] ${line}`);
-    this.#dissector = new Dissector({
+    // Names from the wire reach log lines: one escaping for every control character in them.
+    this.#log = (line) => log(escapeControls(`[${who}] ${line}`));
+    this.#session = new ReceiverSession({
       maxFileSize: options.maxFileSize ?? RECEIVER_DEFAULTS.maxFileSize,
       maxFiles: options.maxFiles ?? RECEIVER_DEFAULTS.maxFiles,
+      maxTotalBytes: options.maxTotalBytes ?? RECEIVER_DEFAULTS.maxTotalBytes,
     });
     this.done = new Promise((resolve) => {
       this.#resolve = resolve;
@@ -281,11 +259,7 @@ class Connection {
       },
     );
     const idle = options.idleTimeoutMs ?? RECEIVER_DEFAULTS.idleTimeoutMs;
-    if (idle > 0) {
-      socket.setTimeout(idle, () => {
-        this.#abortWith('aborted', `no bytes for ${idle / 1000} s: the receiver cut the connection`);
-      });
-    }
+    if (idle > 0) socket.setTimeout(idle, () => this.#now({ type: 'timeout', seconds: idle / 1000 }));
     socket.on('data', (chunk: Buffer) => {
       this.#backlog += chunk.length;
       if (this.#backlog >= BACKLOG_LIMIT) {
@@ -296,7 +270,7 @@ class Connection {
       this.#enqueue(async () => {
         await this.#onData(chunk);
         this.#backlog -= chunk.length;
-        if (socket.isPaused() && this.#backlog < BACKLOG_LIMIT && !this.#abort && !socket.destroyed) {
+        if (socket.isPaused() && this.#backlog < BACKLOG_LIMIT && !this.#session.cut && !socket.destroyed) {
           if (idle > 0) socket.setTimeout(idle);
           socket.resume();
         }
@@ -304,39 +278,38 @@ class Connection {
     });
     socket.on('end', () => this.#enqueue(async () => {
       this.#recorder.ended();
+      await this.#feed({ type: 'end' });
     }));
-    socket.on('error', (err) => {
-      if (!this.#abort) this.#abort = { status: 'aborted', message: `socket error: ${err.message}` };
-    });
+    socket.on('error', (err) => this.#now({ type: 'error', reason: reasonOfError(err) }));
     socket.on('close', () => this.#enqueue(() => this.#finish()));
   }
 
   /** Shuts this connection down as part of closing the receiver. */
   async interrupt(): Promise<ConnectionResult> {
-    this.#abortWith('interrupted', 'the receiver was shut down during the transfer');
+    this.#now({ type: 'shutdown' });
     return this.done;
   }
 
-  #abortWith(status: OutcomeStatus, message: string): void {
-    if (!this.#abort) this.#abort = { status, message };
-    this.#socket.destroy();
+  /** An event that cannot wait for the queue (a timer, a shutdown, an error): it only ever cuts. */
+  #now(event: SessionEvent): void {
+    for (const c of this.#session.handle(event)) {
+      if (c.type === 'abort') this.#socket.destroy();
+    }
   }
 
   #enqueue(task: () => Promise<void>): void {
     this.#queue = this.#queue.then(task).catch((err: Error) => {
       this.#log(`internal error: ${err.message}`);
-      this.#abortWith('aborted', `internal error: ${err.message}`);
+      this.#now({ type: 'error', reason: { kind: 'text', text: `internal error: ${err.message}` } });
     });
   }
 
   async #onData(chunk: Buffer): Promise<void> {
-    if (this.#abort) return;
+    if (this.#session.cut) return;
     const recorder = this.#recorder;
     const fits = recorder.data(chunk);
-    for (const event of this.#dissector.push(chunk)) {
-      await this.#handle(event);
-      if (this.#abort) return;
-    }
+    await this.#feed({ type: 'data', bytes: chunk });
+    if (this.#session.cut) return;
     if (!fits) await recorder.drain();
     this.#progress(false);
   }
@@ -346,8 +319,7 @@ class Connection {
     const t = Date.now();
     if (!now && t - this.#lastLive < 100) return;
     this.#lastLive = t;
-    const st = this.#dissector.state();
-    const name = this.#file?.name ?? (this.#name?.field.value?.kind === 'name' ? this.#name.field.value.name.text : null);
+    const st = this.#session.state();
     this.#live({
       type: 'progress',
       key: this.#tag,
@@ -357,189 +329,148 @@ class Connection {
       field: st.field,
       kind: st.kind,
       file: st.file ?? null,
-      name,
+      name: this.#session.currentName,
       have: st.have,
       needed: st.needed.toString(),
     });
   }
 
-  async #handle(event: DissectEvent): Promise<void> {
-    if (event.type === 'payload') {
-      const f = this.#file;
-      if (f?.sink) {
-        const wait = f.sink.write(event.data);
+  /** Gives the session an event and runs what it says, in order. */
+  async #feed(event: SessionEvent): Promise<void> {
+    for (const c of this.#session.handle(event)) await this.#run(c);
+  }
+
+  #temp(file: number): string {
+    return path.join(this.#outDir, `.wirestep-${this.#tag}-${file}.part`);
+  }
+
+  async #run(c: SessionCommand): Promise<void> {
+    switch (c.type) {
+      case 'count':
+        this.#log(`count: ${formatInteger(c.count, 'en')} file${c.count === 1 ? '' : 's'} announced`);
+        return;
+      case 'open-file':
+        this.#log(`file ${c.file}: "${c.name}", ${formatInteger(c.size, 'en')} bytes announced`);
+        try {
+          this.#sinks.set(c.file, await FileSink.create(this.#temp(c.file)));
+        } catch (err) {
+          await this.#feed({ type: 'write-failed', file: c.file, reason: writeFailure(err as Error) });
+        }
+        return;
+      case 'write': {
+        const sink = this.#sinks.get(c.file);
+        if (!sink) return;
+        const wait = sink.write(c.data);
         if (wait) await wait;
-        if (f.sink.error) await this.#failFile(f, f.sink.error);
+        if (sink.error) await this.#feed({ type: 'write-failed', file: c.file, reason: writeFailure(sink.error) });
+        return;
       }
-      return;
-    }
-    if (event.type === 'problem') {
-      this.#problems.push(event.problem);
-      return;
-    }
-    const { field, problems } = event;
-    this.#problems.push(...problems);
-    const v = field.value;
-    if (v?.kind === 'count') {
-      this.#log(`count: ${formatInteger(v.count, 'en')} file${v.count === 1 ? '' : 's'} announced`);
-      const over = problems.find((p) => p.kind === 'count-over-limit');
-      if (over) this.#abortWith('aborted', describeProblem(over, 'en'));
-    } else if (v?.kind === 'name') {
-      this.#name = { field, problems };
-    } else if (v?.kind === 'size') {
-      await this.#openFile(field.file!, v.size, problems);
-    } else if (field.kind === 'payload' && field.complete) {
-      await this.#closeFile();
-    } else if (field.kind === 'trailing') {
-      this.#log(`${formatInteger(field.length, 'en')} bytes after the last file: ignored`);
-    }
-  }
-
-  async #openFile(number: number, size: bigint, sizeProblems: readonly Problem[]): Promise<void> {
-    const nameField = this.#name?.field;
-    const decoded = nameField?.value?.kind === 'name' ? nameField.value.name : null;
-    const name = decoded?.text ?? '';
-    const nameProblems = (this.#name?.problems ?? []).filter((p) => p.severity === 'error');
-    this.#name = null;
-    const temp = path.join(this.#outDir, `.wirestep-${this.#tag}-${number}.part`);
-    const file: OpenFile = { number, name, size, sink: null, temp };
-    this.#file = file;
-    // The file's own limit first: a size of 2^64-1 is over --max-file-size, whatever came before.
-    const over = sizeProblems.find((p) => p.kind === 'size-over-limit');
-    if (over) {
-      const reason = describeProblem(over, 'en');
-      this.#refuse(file, reason);
-      this.#abortWith('aborted', reason);
-      return;
-    }
-    this.#announced += size;
-    const total = this.#options.maxTotalBytes ?? RECEIVER_DEFAULTS.maxTotalBytes;
-    if (this.#announced > total) {
-      const reason = `the files announced so far add up to ${formatInteger(this.#announced, 'en')} bytes, above the limit of ${formatInteger(total, 'en')} for one connection (--max-total-bytes)`;
-      this.#refuse(file, reason);
-      this.#abortWith('aborted', reason);
-      return;
-    }
-    if (nameProblems.length > 0) {
-      const reason = nameProblems.map((p) => describeProblem(p, 'en')).join(' ');
-      this.#refuse(file, reason);
-      this.#log(`file ${number}: refused ${JSON.stringify(name)}: ${reason} Its ${formatInteger(size, 'en')} bytes are read and dropped.`);
-      return;
-    }
-    this.#log(`file ${number}: ${JSON.stringify(name)}, ${formatInteger(size, 'en')} bytes announced`);
-    try {
-      file.sink = await FileSink.create(temp);
-    } catch (err) {
-      await this.#failFile(file, err as Error);
+      case 'commit':
+        await this.#commit(c.file, c.name, c.size);
+        return;
+      case 'discard': {
+        const sink = this.#sinks.get(c.file);
+        this.#sinks.delete(c.file);
+        await sink?.discard();
+        await unlink(this.#temp(c.file)).catch(() => {});
+        return;
+      }
+      case 'file':
+        this.#recorder.writer?.setFile(c.outcome);
+        this.#logFile(c.outcome);
+        return;
+      case 'trailing':
+        this.#log(`${formatInteger(c.length, 'en')} bytes after the last file: ignored`);
+        return;
+      case 'abort':
+        this.#socket.destroy();
+        return;
+      case 'close':
+        // The outcome is taken by #finish.
+        return;
     }
   }
 
-  #refuse(file: OpenFile, reason: string): void {
-    this.#setFile({ file: file.number, name: file.name, size: String(file.size), status: 'refused', reason });
+  #logFile(f: FileOutcome): void {
+    const name = `"${f.name}"${f.nameHex ? ` (bytes ${f.nameHex})` : ''}`;
+    const why = f.reason ? describeReason(f.reason, 'en') : '';
+    if (f.status === 'saved') {
+      const renamed = f.savedAs !== f.name ? ` (${name} already existed)` : '';
+      this.#log(`file ${f.file}: saved ${path.join(this.#outDir, f.savedAs ?? '')}, ${formatInteger(BigInt(f.size), 'en')} bytes${renamed}`);
+    } else if (f.status === 'refused') {
+      const dropped = f.reason?.kind === 'name-unsafe' || f.reason?.kind === 'name-invalid-utf8' ? ` Its ${formatInteger(BigInt(f.size), 'en')} bytes are read and dropped.` : '';
+      this.#log(`file ${f.file}: refused ${name}: ${why}${dropped}`);
+    } else if (f.status === 'failed') {
+      this.#log(`file ${f.file}: not saved: ${why} Its remaining bytes are read and dropped.`);
+    } else {
+      this.#log(`file ${f.file}: incomplete, not saved: ${why}`);
+    }
   }
 
-  #setFile(outcome: FileOutcome): void {
-    this.#files.set(outcome.file, outcome);
-    this.#recorder.writer?.setFile(outcome);
-  }
-
-  /** A write error (disk full, permissions): this file ends, its temporary file goes, the stream goes on. */
-  async #failFile(file: OpenFile, err: Error): Promise<void> {
-    const reason = `cannot write: ${err.message}`;
-    file.failure = reason;
-    await file.sink?.discard();
-    file.sink = null;
-    await unlink(file.temp).catch(() => {});
-    this.#setFile({ file: file.number, name: file.name, size: String(file.size), status: 'failed', reason });
-    this.#log(`file ${file.number}: ${reason}; its remaining bytes are read and dropped`);
-  }
-
-  async #closeFile(): Promise<void> {
-    const file = this.#file;
-    this.#file = null;
-    if (!file?.sink) return;
-    const sink = file.sink;
+  /** Closes file `file`'s temporary file and links it to a free final name, never overwriting. */
+  async #commit(file: number, name: string, size: bigint): Promise<void> {
+    const sink = this.#sinks.get(file);
+    if (!sink) return;
+    this.#sinks.delete(file);
+    const failed = (reason: Reason): Promise<void> => this.#feed({ type: 'write-failed', file, reason });
     try {
       await sink.close();
     } catch (err) {
-      await this.#failFile(file, err as Error);
-      return;
+      return failed(writeFailure(err as Error));
     }
-    file.sink = null;
-    if (BigInt(sink.bytesWritten) !== file.size) {
-      await this.#failFile(file, new Error(`${sink.bytesWritten} of ${file.size} bytes reached the disk`));
-      return;
-    }
+    if (BigInt(sink.bytesWritten) !== size) return failed({ kind: 'short-write', written: String(sink.bytesWritten), size: String(size) });
+    const temp = this.#temp(file);
     for (let n = 0; n < 1000; n++) {
-      const final = candidateName(file.name, n);
+      const final = candidateName(name, n);
       const target = path.join(this.#outDir, final);
       // The name was checked to be one plain component; this keeps it so whatever changes.
       if (path.dirname(target) !== this.#outDir) break;
       try {
-        await placeWithoutOverwrite(file.temp, target);
+        await placeWithoutOverwrite(temp, target);
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code === 'EEXIST') continue;
-        await this.#failFile(file, err as Error);
-        return;
+        return failed(writeFailure(err as Error));
       }
-      this.#setFile({ file: file.number, name: file.name, size: String(file.size), status: 'saved', savedAs: final });
-      const renamed = n > 0 ? ` (${JSON.stringify(file.name)} already existed)` : '';
-      this.#log(`file ${file.number}: saved ${path.join(this.#outDir, final)}, ${formatInteger(file.size, 'en')} bytes${renamed}`);
-      return;
+      return this.#feed({ type: 'saved', file, savedAs: final });
     }
-    await this.#failFile(file, new Error('no free name to save it under'));
+    return failed({ kind: 'no-free-name' });
   }
 
   async #finish(): Promise<void> {
     const recorder = this.#recorder;
-    for (const event of this.#dissector.end()) await this.#handle(event);
-    const open = this.#file;
-    if (open) {
-      this.#file = null;
-      await open.sink?.discard();
-      await unlink(open.temp).catch(() => {});
-      if (!this.#files.has(open.number)) {
-        const got = formatInteger(this.#dissector.state().offset, 'en');
-        this.#setFile({ file: open.number, name: open.name, size: String(open.size), status: 'incomplete', reason: `the stream ended at byte ${got}, before the whole file came` });
-        this.#log(`file ${open.number}: incomplete, not saved (the stream ended at byte ${got})`);
-      }
+    let close: Extract<SessionCommand, { type: 'close' }> | undefined;
+    for (const c of this.#session.handle({ type: 'closed' })) {
+      if (c.type === 'close') close = c;
+      else await this.#run(c);
     }
-    const errors = this.#problems.filter((p) => p.severity === 'error');
-    let status: OutcomeStatus;
-    let message: string | undefined;
-    if (this.#abort) {
-      ({ status, message } = this.#abort);
-      recorder.error(message);
-    } else if (errors.some((p) => p.kind === 'truncated' || p.kind === 'fewer-files-than-count')) {
-      status = 'truncated';
-    } else if (errors.length > 0) {
-      status = 'malformed';
-    } else {
-      status = 'complete';
-    }
-    for (const p of errors) this.#log(`problem: ${describeProblem(p, 'en')}`);
+    const status = close?.status ?? 'aborted';
+    const reason = close?.reason;
+    if (reason) recorder.error(reason);
+    for (const p of close?.errors ?? []) this.#log(`problem: ${describeProblem(p, 'en')}`);
     recorder.closed();
     const writer = recorder.writer;
     let capture: CaptureMeta | undefined;
     if (writer && this.#ownsCapture) {
       try {
-        capture = await writer.finish(status, message);
+        capture = await writer.finish(status, reason);
       } catch (err) {
         this.#log(`capture ${writer.id} could not be finished: ${(err as Error).message}`);
       }
     }
-    const files = [...this.#files.values()].sort((a, b) => a.file - b.file);
+    const files = this.#session.files;
     const saved = files.filter((f) => f.status === 'saved').length;
-    this.#log(`closed: ${status}${message ? ` (${message})` : ''}; ${saved} file${saved === 1 ? '' : 's'} saved, ${formatInteger(recorder.offset, 'en')} bytes${writer ? `, capture ${writer.dir}` : ''}`);
+    const message = reason ? describeReason(reason, 'en') : undefined;
+    const by = close?.cutByReceiver ? ' by the receiver' : '';
+    this.#log(`closed${by}: ${status}${message ? ` (${message})` : ''}; ${saved} file${saved === 1 ? '' : 's'} saved, ${formatInteger(recorder.offset, 'en')} bytes${writer ? `, capture ${writer.dir}` : ''}`);
     this.#progress(true);
-    this.#live({ type: 'done', key: this.#tag, status, message: message ?? null, bytes: recorder.offset, saved, files: files.length, captureId: this.#captureId });
+    this.#live({ type: 'done', key: this.#tag, status, reason: reason ?? null, bytes: recorder.offset, saved, files: files.length, captureId: this.#captureId });
     this.#resolve({
       client: this.client,
       status,
-      ...(message === undefined ? {} : { message }),
+      ...(reason ? { reason, message: message! } : {}),
       files,
       bytes: recorder.offset,
-      problems: this.#problems,
+      problems: [...this.#session.problems] as Problem[],
       ...(capture ? { capture } : {}),
       ...(writer ? { captureDir: writer.dir } : {}),
     });

@@ -1,4 +1,5 @@
 import type { CaptureWriter, Side } from '../capture/index.js';
+import type { Reason } from '../protocol/index.js';
 
 /**
  * Logs every socket event of one side into a capture: connect or accept, each write or read
@@ -52,8 +53,8 @@ export class Recorder {
     this.#writer?.record(this.side, 'close', this.offset, 0);
   }
 
-  /** Something went wrong on this side; `message` is kept in the capture. */
-  error(message: string): void {
-    this.#writer?.recordError(this.side, this.offset, message);
+  /** Something went wrong on this side; `reason` is kept in the capture. */
+  error(reason: Reason): void {
+    this.#writer?.recordError(this.side, this.offset, reason);
   }
 }

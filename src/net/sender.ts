@@ -4,7 +4,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CaptureWriter, type Endpoint, type OutcomeStatus } from '../capture/index.js';
-import { NAME_LENGTH, REFERENCE_CHUNK, encodeCount, encodeName, encodeSize, nameByteLength } from '../protocol/index.js';
+import { NAME_LENGTH, REFERENCE_CHUNK, type Reason, describeReason, encodeCount, encodeName, encodeSize, nameByteLength, reasonOfError } from '../protocol/index.js';
 import { Recorder } from './recorder.js';
 
 /** A file to send: the name put on the wire, where its bytes are, how many. */
@@ -53,6 +53,9 @@ export interface SenderOptions extends SendFaults {
 /** What a transfer came to, on the sender's side. */
 export interface SendResult {
   readonly status: OutcomeStatus;
+  /** Why it ended so, when it did not complete (a staged stop, a socket error…). */
+  readonly reason?: Reason;
+  /** `reason` in English words. */
   readonly message?: string;
   /** Bytes handed to the socket. */
   readonly bytes: number;
@@ -213,7 +216,7 @@ class SendingConnection {
    */
   write(bytes: Uint8Array): Promise<void> | undefined {
     if (this.#error) throw this.#error;
-    if (this.#socket.destroyed || this.#socket.writableEnded) throw new Error('the receiver closed the connection');
+    if (this.#socket.destroyed || this.#socket.writableEnded) throw new ReceiverClosed('the receiver closed the connection');
     const fits = this.#recorder.data(bytes);
     this.writes++;
     if (!this.#corked) {
@@ -233,8 +236,8 @@ class SendingConnection {
    * Ends the stream (or, after `failure`, drops the connection), records it and finishes the
    * capture it owns. `status` is what the stream came to when nothing failed.
    */
-  async finish(failure: Error | null, status: OutcomeStatus = 'complete', message?: string): Promise<SendResult> {
-    let outcome: { status: OutcomeStatus; message?: string } = message === undefined ? { status } : { status, message };
+  async finish(failure: Error | null, status: OutcomeStatus = 'complete', reason?: Reason): Promise<SendResult> {
+    let outcome: { status: OutcomeStatus; reason?: Reason } = reason === undefined ? { status } : { status, reason };
     if (!failure) {
       this.#socket.end();
       this.#recorder.ended();
@@ -243,20 +246,25 @@ class SendingConnection {
       failure = this.#error;
     }
     if (failure) {
-      outcome = { status: 'aborted', message: failure.message };
-      this.#recorder.error(failure.message);
+      const why: Reason = failure instanceof ReceiverClosed ? { kind: 'peer-closed' } : reasonOfError(failure);
+      outcome = { status: 'aborted', reason: why };
+      this.#recorder.error(why);
       this.#socket.destroy();
     }
     this.#recorder.closed();
-    if (this.#writer && this.#ownsCapture) await this.#writer.finish(outcome.status, outcome.message);
+    if (this.#writer && this.#ownsCapture) await this.#writer.finish(outcome.status, outcome.reason);
     return {
       ...outcome,
+      ...(outcome.reason ? { message: describeReason(outcome.reason, 'en') } : {}),
       bytes: this.#recorder.offset,
       writes: this.writes,
       ...(this.#writer ? { captureDir: this.#writer.dir } : {}),
     };
   }
 }
+
+/** Thrown by a write after the receiver closed the connection. */
+class ReceiverClosed extends Error {}
 
 /** Thrown inside a transfer when `--stop-after` is reached. */
 class StopHere extends Error {}
@@ -315,7 +323,7 @@ export async function sendFiles(options: SenderOptions): Promise<SendResult> {
     return await conn.finish(null);
   } catch (err) {
     if (err instanceof StopHere) {
-      return conn.finish(null, 'truncated', `stopped on purpose after ${conn.offset} bytes (--stop-after)`);
+      return conn.finish(null, 'truncated', { kind: 'stopped-after', bytes: conn.offset });
     }
     return conn.finish(err as Error);
   }

@@ -5,3 +5,4 @@ export * from './names.js';
 export * from './dissector.js';
 export * from './encoder.js';
 export * from './explain.js';
+export * from './reasons.js';

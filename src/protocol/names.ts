@@ -23,6 +23,11 @@ export interface DecodedName {
   readonly padding: number;
   /** Whether the name bytes are valid UTF-8. */
   readonly validUtf8: boolean;
+  /**
+   * The name's bytes (padding removed) as lowercase hex when they are not valid UTF-8, so what
+   * U+FFFD replaced in `text` is not lost; `null` for a valid name.
+   */
+  readonly hex: string | null;
   /** Characters (Unicode code points) in `text`. */
   readonly characters: number;
   /** Characters that take more than one byte in UTF-8. */
@@ -73,6 +78,7 @@ export function decodeName(field: Uint8Array): DecodedName {
     byteLength: end,
     padding: field.length - end,
     validUtf8,
+    hex: validUtf8 ? null : Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join(''),
     characters,
     multiByteCharacters: multiByte,
     reference,
@@ -102,4 +108,16 @@ export function unsafeNameReasons(name: string): UnsafeReason[] {
   else if (name === '.') reasons.push('dot');
   if (WINDOWS_RESERVED.test(name)) reasons.push('reserved');
   return reasons;
+}
+
+/**
+ * Text from the network made safe for one line of a log or a terminal, one way everywhere:
+ * control characters (NUL, ESC, newline…) as `\xNN`, text-direction controls and line
+ * separators as `\uNNNN`, so they cannot end a line, move the cursor or disguise a name.
+ */
+export function escapeControls(text: string): string {
+  return text
+    // eslint-disable-next-line no-control-regex -- these are exactly what must not reach a log line
+    .replace(/[\x00-\x1f\x7f-\x9f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`)
+    .replace(/[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }

@@ -218,9 +218,9 @@ export function createApp(options: AppOptions): express.Express & { closeCapture
   const live = options.live;
   if (live) {
     app.get('/live', (_req, res) => {
-      res.render('live', { transfers: live.snapshot(), lab: options.lab ?? null });
+      res.render('live', { transfers: live.snapshot(res.locals.lang as Lang), lab: options.lab ?? null });
     });
-    app.get('/live/events', (req, res) => live.stream(req, res));
+    app.get('/live/events', (req, res) => live.stream(req, res, res.locals.lang as Lang));
   }
 
   app.get('/api/captures', wrap(async (_req, res) => {

@@ -1,5 +1,5 @@
 import { type CaptureEvent, type CaptureMeta, type CaptureReader, type Dissection, type Listed, SAMPLE_CATEGORIES, type SampleCategory, type Lane, type WireProblem, isData } from '../capture/index.js';
-import { LOCALES, type Lang, describeProblem, fieldTitle, formatInteger } from '../protocol/index.js';
+import { LOCALES, type Lang, describeReason, fieldTitle, formatInteger } from '../protocol/index.js';
 import { t } from './i18n.js';
 import { type ProblemView, dataLanes, formatMs, problemView, segmentFlags } from './steps.js';
 
@@ -100,7 +100,7 @@ export interface OverviewView {
   readonly meta: CaptureMeta;
   readonly streamLength: number;
   readonly duration: string;
-  /** What the outcome's message says, in the page's language where it can be. */
+  /** Why the transfer ended so, in the page's language (the stored kind is in `meta.outcome.reason`). */
   readonly outcomeMessage: string | null;
   /** When it was recorded, in words, UTC. */
   readonly recordedAt: string;
@@ -131,26 +131,6 @@ export interface OverviewView {
 
 /** Files listed in the overview's table at most; the rest are in the field steps. */
 const FILES_LISTED = 500;
-/**
- * Why file `n` was refused, in `lang`, from the problems the dissector finds on its name or size:
- * capture.json keeps the receiver's words in English only.
- */
-function refusal(d: Dissection, n: number, lang: Lang): string | null {
-  const own = d.problems.filter(
-    (p) => p.severity === 'error' && (p.field === `file[${n}].name` || (p.field === `file[${n}].size` && p.kind === 'size-over-limit')),
-  );
-  return own.length > 0 ? own.map((p) => describeProblem(p, lang)).join(' ') : null;
-}
-
-/** The outcome's message in `lang` where a problem says the same (a limit), else as recorded. */
-function outcomeMessage(meta: CaptureMeta, d: Dissection, lang: Lang): string | null {
-  if (meta.outcome.status === 'aborted') {
-    const limit = d.problems.find((p) => p.kind === 'size-over-limit' || p.kind === 'count-over-limit');
-    if (limit && meta.outcome.message === describeProblem(limit, 'en')) return describeProblem(limit, lang);
-  }
-  return meta.outcome.message ?? null;
-}
-
 /**
  * The op step (0-based) of `e`, counting the other side's earlier events among the records
  * already loaded; only when they all came earlier (more may lie beyond) does it ask the reader.
@@ -208,7 +188,7 @@ export async function loadOverview(id: string, reader: CaptureReader, d: Dissect
       size: size?.kind === 'size' ? formatInteger(size.size, lang) : null,
       status: outcome?.status ?? null,
       savedAs: outcome?.savedAs ?? null,
-      reason: outcome?.status === 'refused' ? refusal(d, n, lang) ?? outcome.reason ?? null : outcome?.reason ?? null,
+      reason: outcome?.reason ? describeReason(outcome.reason, lang) : null,
       step: stepOf.get(names.get(n)!) ?? 1,
     };
   });
@@ -283,7 +263,7 @@ export async function loadOverview(id: string, reader: CaptureReader, d: Dissect
     streamLength: reader.streamLength,
     duration: formatMs(await reader.durationUs(), lang),
     recordedAt: formatDate(meta.createdAt, lang),
-    outcomeMessage: outcomeMessage(meta, d, lang),
+    outcomeMessage: meta.outcome.reason ? describeReason(meta.outcome.reason, lang) : null,
     wholeTimeline: scale >= reader.streamLength,
     files,
     filesMore: Math.max(0, fileNumbers.length - FILES_LISTED),

@@ -5,6 +5,7 @@ import {
   type Problem,
   countCharacters,
   describeProblem,
+  describeReason,
   explainField,
   fieldIndexAt,
   fieldTitle,
@@ -371,7 +372,8 @@ export function segmentFlags(flags: number): (keyof typeof SEGMENT_FLAGS)[] {
 }
 
 function eventView(e: CaptureEvent, step: number | null, lang: Lang, reader: CaptureReader): EventView {
-  const error = e.type === 'error' ? reader.meta.errors[e.length]?.message ?? '' : '';
+  const note = e.type === 'error' ? reader.meta.errors[e.length] : undefined;
+  const error = note ? describeReason(note.reason, lang) : '';
   const flags = e.type === 'segment' ? segmentFlags(e.flags).map((name) => t(lang, `segment.${name}`)) : [];
   return {
     side: e.side,

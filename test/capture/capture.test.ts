@@ -265,7 +265,7 @@ describe('damaged captures', () => {
     ['files', [null], '"files"[0] is not { file, name, size, status }'],
     ['tool', null, '"tool" is not { name, version }'],
     ['durationUs', 'abc', '"durationUs" is not a whole number'],
-    ['errors', [{ side: 'sender' }], '"errors"[0] is not { side, timeUs, message }'],
+    ['errors', [{ side: 'sender' }], '"errors"[0] is not { side, timeUs, reason }'],
     ['client', { address: 1 }, '"client" is not { address, port }'],
   ])('names a hand-edited %s', async (key, value, message) => {
     await withTempDir(async (root) => {

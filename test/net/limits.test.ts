@@ -14,7 +14,8 @@ describe('receiver limits', () => {
       await sendRaw(rx.port, [encodeTransfer([{ name: 'a', data: te.encode('1') }, { name: 'b', data: te.encode('2') }, { name: 'c', data: te.encode('3') }])]);
       const result = await rx.nextResult();
       expect(result.status).toBe('aborted');
-      expect(result.message).toBe('The count announces 3 files, above the receiver’s limit of 2 files.');
+      expect(result.reason).toEqual({ kind: 'count-over-limit', count: 3, limit: 2 });
+      expect(result.message).toBe('The count announces 3 files, above the receiver’s limit of 2 files (--max-files), so the receiver closed the connection.');
       expect(result.problems[0]).toMatchObject({ kind: 'count-over-limit', count: 3, limit: 2 });
       expect(await readdir(rx.outDir)).toEqual([]);
     }, { maxFiles: 2 });
@@ -37,7 +38,9 @@ describe('receiver limits', () => {
       await sendRaw(rx.port, [encodeTransfer([{ name: 'first.bin', data }, { name: 'second.bin', data }])]);
       const result = await rx.nextResult();
       expect(result.status).toBe('aborted');
-      expect(result.message).toMatch(/add up to 1,200 bytes, above the limit of 1,000/);
+      expect(result.reason).toEqual({ kind: 'total-over-limit', total: '1200', limit: '1000' });
+      expect(result.message).toMatch(/add up to 1,200 bytes, above the receiver’s limit of 1,000 bytes for one connection/);
+      expect(result.files[1]!.reason).toEqual(result.reason);
       expect(result.files.map((f) => [f.name, f.status])).toEqual([['first.bin', 'saved'], ['second.bin', 'refused']]);
       expect(await readdir(rx.outDir)).toEqual(['first.bin']);
     }, { maxTotalBytes: 1000n });
@@ -47,7 +50,8 @@ describe('receiver limits', () => {
     await withReceiver(async (rx) => {
       await sendRaw(rx.port, [encodeCount(1), encodeName('huge.bin'), encodeSize(0xffff_ffff_ffff_ffffn), te.encode('0123')]);
       const result = await rx.nextResult();
-      expect(result.message).toMatch(/above the receiver’s limit of 1,000 bytes\.$/);
+      expect(result.reason).toEqual({ kind: 'size-over-limit', file: 1, size: '18446744073709551615', limit: '1000' });
+      expect(result.message).toMatch(/above the receiver’s limit of 1,000 bytes \(--max-file-size\)/);
     }, { maxFileSize: 1000n, maxTotalBytes: 2000n });
   });
 
@@ -101,7 +105,7 @@ describe('file system errors', () => {
         await sendRaw(rx.port, [cat(encodeCount(2), encodeName('big.bin'), encodeSize(big.length)), big, encodeName('small.txt'), encodeSize(5), te.encode('hello')]);
         const result = await rx.nextResult();
         expect(result.files[0]).toMatchObject({ name: 'big.bin', status: 'failed' });
-        expect(result.files[0]!.reason).toMatch(/ENOSPC|no space/i);
+        expect(result.files[0]!.reason).toEqual({ kind: 'write-failed', code: 'ENOSPC' });
         expect(result.files[1]).toMatchObject({ name: 'small.txt', status: 'saved' });
         expect(await readdir(rx.outDir)).toEqual(['small.txt']);
         // Still serving.
@@ -117,7 +121,7 @@ describe('file system errors', () => {
         await sendRaw(rx.port, [encodeTransfer([{ name: 'a.txt', data: te.encode('one') }, { name: 'b.txt', data: te.encode('two') }])]);
         const result = await rx.nextResult();
         expect(result.files.map((f) => f.status)).toEqual(['failed', 'failed']);
-        expect(result.files[0]!.reason).toMatch(/EROFS|read-only/i);
+        expect(result.files[0]!.reason).toEqual({ kind: 'write-failed', code: 'EROFS' });
         expect(result.status).toBe('complete');
       }, true);
     });

@@ -180,10 +180,12 @@ describe('receiver on malformed and hostile streams', () => {
       const result = await rx.nextResult();
       socket.destroy();
       expect(result.status).toBe('aborted');
-      expect(result.message).toMatch(/no bytes for 0\.3 s/);
+      expect(result.reason).toEqual({ kind: 'idle-timeout', seconds: 0.3 });
+      expect(result.message).toBe('No bytes came for 0.3 s, so the receiver closed the connection.');
       const r = await CaptureReader.open(result.captureDir!);
       try {
-        expect(r.meta.errors[0]?.message).toMatch(/no bytes for 0\.3 s/);
+        expect(r.meta.errors[0]?.reason).toEqual({ kind: 'idle-timeout', seconds: 0.3 });
+        expect(r.meta.outcome.reason).toEqual({ kind: 'idle-timeout', seconds: 0.3 });
         expect(r.meta.outcome.status).toBe('aborted');
       } finally {
         await r.close();
@@ -197,6 +199,7 @@ describe('receiver on malformed and hostile streams', () => {
       const result = await rx.nextResult();
       expect(result.status).toBe('aborted');
       expect(result.message).toMatch(/above the receiver’s limit of 1,000 bytes/);
+      expect(result.files[0]!.reason).toEqual({ kind: 'size-over-limit', file: 1, size: '2000', limit: '1000' });
       expect(result.files[0]).toMatchObject({ status: 'refused' });
       expect(await tree(rx.outDir)).toEqual([]);
     }, { maxFileSize: 1000n });
