@@ -446,7 +446,11 @@ class Connection {
     const status = close?.status ?? 'aborted';
     const reason = close?.reason;
     if (reason) recorder.error(reason);
-    for (const p of close?.errors ?? []) this.#log(`problem: ${describeProblem(p, 'en')}`);
+    for (const p of close?.errors ?? []) {
+      // A stream the receiver cut is short because of the cut, which the closing line explains.
+      if (close?.cutByReceiver && (p.kind === 'truncated' || p.kind === 'fewer-files-than-count')) continue;
+      this.#log(`problem: ${describeProblem(p, 'en')}`);
+    }
     recorder.closed();
     const writer = recorder.writer;
     let capture: CaptureMeta | undefined;

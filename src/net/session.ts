@@ -46,7 +46,10 @@ export type SessionCommand =
   | { readonly type: 'open-file'; readonly file: number; readonly name: string; readonly size: bigint }
   /** Append `data` (a view into the bytes given, not a copy) to file `file`. */
   | { readonly type: 'write'; readonly file: number; readonly data: Uint8Array }
-  /** File `file` came whole: save it under `name` or a free variant, then report `saved` or `write-failed`. */
+  /**
+   * File `file` came whole: save it under `name` or a free variant, then report `saved` or
+   * `write-failed`. Commands come in batches: a file discarded earlier in the batch is skipped.
+   */
   | { readonly type: 'commit'; readonly file: number; readonly name: string; readonly size: bigint }
   /** Drop file `file`'s temporary file, if any. */
   | { readonly type: 'discard'; readonly file: number }

@@ -233,3 +233,83 @@ describe('receiver on malformed and hostile streams', () => {
     });
   });
 });
+
+/** A receiver's log, with a wait for the first line matching a pattern (no sleeps). */
+function logBook(): { lines: string[]; log: (line: string) => void; until: (re: RegExp) => Promise<string> } {
+  const lines: string[] = [];
+  const waiters: (() => void)[] = [];
+  return {
+    lines,
+    log: (line) => {
+      lines.push(line);
+      for (const w of waiters) w();
+    },
+    until: (re) => new Promise((resolve) => {
+      const check = (): void => {
+        const hit = lines.find((l) => re.test(l));
+        if (hit !== undefined) resolve(hit);
+      };
+      waiters.push(check);
+      check();
+    }),
+  };
+}
+
+describe('receiver log and capture wording', () => {
+  it('says the receiver closed the connection, and why, when a limit cuts it', async () => {
+    const book = logBook();
+    await withReceiver(async (rx) => {
+      await sendRaw(rx.port, [encodeCount(1), encodeName('big.bin'), encodeSize(2000), new Uint8Array(100)]);
+      const result = await rx.nextResult();
+      expect(await book.until(/\] closed/)).toMatch(/closed by the receiver: aborted \(File 1 declares 2,000 bytes, above the receiver’s limit of 1,000 bytes \(--max-file-size\), so the receiver closed the connection\.\)/);
+      const meta = JSON.parse(await readFile(path.join(result.captureDir!, 'capture.json'), 'utf8'));
+      expect(meta.outcome).toEqual({ status: 'aborted', reason: { kind: 'size-over-limit', file: 1, size: '2000', limit: '1000' } });
+    }, { maxFileSize: 1000n, log: book.log });
+  });
+
+  it('says the receiver closed the connection inside a file when it is shut down mid-transfer', async () => {
+    const book = logBook();
+    await withReceiver(async (rx) => {
+      const net = await import('node:net');
+      const socket = net.connect({ host: '127.0.0.1', port: rx.port });
+      socket.on('error', () => {});
+      try {
+        socket.write(cat(encodeCount(1), encodeName('slow.txt'), encodeSize(10), new TextEncoder().encode('abc')));
+        await book.until(/file 1: "slow\.txt", 10 bytes announced/);
+        const result = rx.nextResult();
+        await rx.receiver.close();
+        const r = await result;
+        expect(r.files).toEqual([{ file: 1, name: 'slow.txt', size: '10', status: 'incomplete', reason: { kind: 'receiver-closed', offset: expect.any(Number) } }]);
+        expect(await book.until(/incomplete/)).toMatch(/file 1: incomplete, not saved: The receiver closed the connection at byte [\d,]+, before the whole file came\./);
+        expect(await book.until(/closed by/)).toMatch(/closed by the receiver: interrupted \(The receiver was shut down during the transfer and closed the connection\.\)/);
+        expect(book.lines.join('\n')).not.toMatch(/stream ended/);
+      } finally {
+        socket.destroy();
+      }
+    }, { log: book.log });
+  });
+
+  it('keeps the bytes of a name that is not UTF-8 as hex, in the capture and in the log', async () => {
+    const book = logBook();
+    await withReceiver(async (rx) => {
+      await sendRaw(rx.port, [STREAMS.find((s) => s.id === 'invalid-utf8')!.bytes]);
+      const result = await rx.nextResult();
+      const meta = JSON.parse(await readFile(path.join(result.captureDir!, 'capture.json'), 'utf8'));
+      expect(meta.files[0]).toMatchObject({ name: 'a\ufffd\ufffd.t', nameHex: '61fffe2e74', status: 'refused', reason: { kind: 'name-invalid-utf8' } });
+      expect(await book.until(/refused/)).toContain('(bytes 61fffe2e74)');
+    }, { log: book.log });
+  });
+
+  it('escapes a NUL in a name one way in a log line', async () => {
+    const book = logBook();
+    await withReceiver(async (rx) => {
+      await sendRaw(rx.port, [STREAMS.find((s) => s.id === 'nul-in-name')!.bytes]);
+      await rx.nextResult();
+      const line = await book.until(/refused/);
+      expect(line).toContain('"a\\x00b.txt"');
+      expect(line).not.toContain('\\u0000');
+      // eslint-disable-next-line no-control-regex -- no raw control character may reach a log line
+      for (const l of book.lines) expect(l).not.toMatch(/[\x00-\x1f]/);
+    }, { log: book.log });
+  });
+});
