@@ -11,7 +11,8 @@ import {
   TOOL,
   resolveCapture,
 } from '../../src/capture/index.js';
-import { encodeTransfer } from '../../src/protocol/index.js';
+import { describeReason, encodeTransfer } from '../../src/protocol/index.js';
+import { reasonOfOldMessage } from '../../src/capture/migrate.js';
 import { withTempDir } from '../helpers/net.js';
 
 const te = new TextEncoder();
@@ -342,6 +343,63 @@ describe('damaged captures', () => {
 });
 
 describe('older versions', () => {
+  it('reads a version 2 capture’s English sentences as reasons with their numbers', async () => {
+    // test/fixtures/capture-v2 is the size-max sample as version 2 wrote it; it must stay so.
+    const dir = path.resolve('test/fixtures/capture-v2');
+    const raw = JSON.parse(await readFile(path.join(dir, 'capture.json'), 'utf8'));
+    expect(raw.version).toBe(2);
+    expect(raw.outcome.message).toMatch(/^At offset 132 the size of file 1 says/);
+    const r = await CaptureReader.open(dir);
+    try {
+      const reason = { kind: 'size-over-limit', file: 1, size: '18446744073709551615', limit: '4294967296' };
+      expect(r.meta.version).toBe(CAPTURE_VERSION);
+      expect(r.meta.outcome).toEqual({ status: 'aborted', reason });
+      expect(r.meta.errors).toEqual([{ side: 'receiver', timeUs: 5316, reason }]);
+      expect(r.meta.files).toEqual([{ file: 1, name: 'infinito.bin', size: '18446744073709551615', status: 'refused', reason }]);
+      expect(describeReason(r.meta.outcome.reason!, 'pt')).toBe('O arquivo 1 diz ter 18.446.744.073.709.551.615 bytes, acima do limite do servidor, que é de 4.294.967.296 bytes (--max-file-size), então o servidor fechou a conexão.');
+    } finally {
+      await r.close();
+    }
+  });
+
+  it('reads every bundled sample’s sentences as kinds, none left as text', async () => {
+    const store = new CaptureStore([path.resolve('samples')]);
+    const listed = await store.list();
+    expect(listed.length).toBeGreaterThan(20);
+    let seen = 0;
+    for (const l of listed) {
+      if ('error' in l) throw l.error;
+      const reasons = [l.meta.outcome.reason, ...l.meta.errors.map((e) => e.reason), ...l.meta.files.map((f) => f.reason)].filter((r) => r !== undefined);
+      for (const r of reasons) {
+        expect(typeof r.kind, l.id).toBe('string');
+        expect(r.kind, l.id).not.toBe('text');
+        seen++;
+      }
+    }
+    // Nine samples hold twelve sentences between them.
+    expect(seen).toBe(12);
+  });
+
+  it.each([
+    ['no bytes for 0.3 s: the receiver cut the connection', { kind: 'idle-timeout', seconds: 0.3 }],
+    ['the receiver was shut down during the transfer', { kind: 'shutdown' }],
+    ['The count announces 3 files, above the receiver’s limit of 2 files.', { kind: 'count-over-limit', count: 3, limit: 2 }],
+    ['the files announced so far add up to 1,200 bytes, above the limit of 1,000 for one connection (--max-total-bytes)', { kind: 'total-over-limit', total: '1200', limit: '1000' }],
+    ['The name of file 1, at offset 4, is not valid UTF-8: the reference server’s decode() raises an error here and the transfer stops.', { kind: 'name-invalid-utf8' }],
+    ['The name “/tmp/evil.txt” is refused (it is an absolute path and it holds a path separator): written as given it could land outside the receiver’s folder or break it.', { kind: 'name-unsafe', reasons: ['absolute', 'separator'] }],
+    ['The name “a\u0007(b)” is refused (it holds control characters, it holds text-direction controls that make it display as another name, and it climbs up with ..): written as given it could land outside the receiver’s folder or break it.', { kind: 'name-unsafe', reasons: ['control', 'bidi', 'dot-dot'] }],
+    ['the stream ended at byte 540, before the whole file came', { kind: 'stream-ended', offset: 540 }],
+    ['cannot write: ENOSPC: no space left on device, write', { kind: 'write-failed', code: 'ENOSPC' }],
+    ['cannot write: 3 of 5 bytes reached the disk', { kind: 'short-write', written: '3', size: '5' }],
+    ['cannot write: no free name to save it under', { kind: 'no-free-name' }],
+    ['socket error: read ECONNRESET', { kind: 'socket-error', code: 'ECONNRESET' }],
+    ['the receiver closed the connection', { kind: 'peer-closed' }],
+    ['stopped on purpose after 100 bytes (--stop-after)', { kind: 'stopped-after', bytes: 100 }],
+    ['internal error: something new', { kind: 'text', text: 'internal error: something new' }],
+  ])('migrates the old message %j', (message, reason) => {
+    expect(reasonOfOldMessage(message)).toEqual(reason);
+  });
+
   it('reads a version 1 capture as version 2, without a wire lane', async () => {
     // test/fixtures/capture-v1 is the empty-file sample as version 1 wrote it; it must stay so.
     const dir = path.resolve('test/fixtures/capture-v1');

@@ -186,6 +186,14 @@ describe('wirestep demo and dump', () => {
     expect(r.stdout).toContain('são 10 arquivos');
   });
 
+  it('words the outcome in Portuguese with --lang pt', async () => {
+    const r = await runWirestep(['dump', 'size-max', '--captures', path.resolve('samples'), '--step', '1', '--lang', 'pt'], root);
+    expect(r.code, r.stderr).toBe(0);
+    const header = r.stdout.split('\n')[0]!;
+    expect(header).toContain('(O arquivo 1 diz ter 18.446.744.073.709.551.615 bytes, acima do limite do servidor, que é de 4.294.967.296 bytes (--max-file-size), então o servidor fechou a conexão.)');
+    expect(header).not.toMatch(/above|limit of/);
+  });
+
   it('exits 2 naming the step for a step past the end', async () => {
     const r = await runWirestep(['dump', 'demo', '--captures', captures, '--step', '999'], root);
     expect(r.code).toBe(2);

@@ -115,6 +115,25 @@ describe('capture overview', () => {
   });
 });
 
+describe('outcomes and reasons', () => {
+  it('words a stored outcome and a refusal in the page’s language, with no English left in Portuguese', async () => {
+    const pt = await request(app).get('/captures/size-max?lang=pt').expect(200);
+    expect(pt.text).toContain('O arquivo 1 diz ter 18.446.744.073.709.551.615 bytes, acima do limite do servidor');
+    expect(pt.text).not.toContain('above the receiver');
+    const en = await request(app).get('/captures/path-traversal-name').expect(200);
+    expect(en.text).toContain('Refused because it holds a path separator and it climbs up with ..');
+  });
+
+  it('gives the stored kinds in the API and the worded message beside them', async () => {
+    const res = await request(app).get('/api/captures/size-max?lang=pt').expect(200);
+    const reason = { kind: 'size-over-limit', file: 1, size: '18446744073709551615', limit: '4294967296' };
+    expect(res.body.meta.outcome).toEqual({ status: 'aborted', reason });
+    expect(res.body.meta.files[0].reason).toEqual(reason);
+    expect(res.body.outcomeMessage).toMatch(/^O arquivo 1 diz ter/);
+    expect(res.body.files[0].reason).toMatch(/^O arquivo 1 diz ter/);
+  });
+});
+
 describe('step view', () => {
   it('explains the count: 00 00 00 0A is 10 files, big-endian, with the little-endian reading', async () => {
     const res = await request(app).get('/captures/demo-10-files/steps/1?by=field').expect(200);
