@@ -1,4 +1,5 @@
-import type { Field, Problem } from './dissector.js';
+import type { Field, Problem, ProblemKind } from './dissector.js';
+import { parseFieldId } from './format.js';
 import type { UnsafeReason } from './names.js';
 
 /** Languages of the learner-facing text: English and Brazilian Portuguese. */
@@ -9,7 +10,10 @@ export const LANGS: readonly Lang[] = ['en', 'pt'];
 type Catalog = Readonly<Record<string, string>>;
 
 /**
- * Learner explanations, as data: one sentence per field or problem, with `{placeholders}`.
+ * The protocol's words, as data, one catalog per language (Wireshark's `hf[]` and `ei[]` text):
+ * field titles (`title.<kind>`), problem titles (`problemTitle.<kind>`), one learner sentence per
+ * field or problem with `{placeholders}`, and what went wrong on the wire (`wireProblem.<kind>`).
+ * The site's catalogs hold only the site's own words and read these through {@link protocolText}.
  * The Portuguese is written for a Brazilian classroom, not word for word from the English.
  */
 export const EXPLANATIONS: Readonly<Record<Lang, Catalog>> = {
@@ -19,6 +23,20 @@ export const EXPLANATIONS: Readonly<Record<Lang, Catalog>> = {
     'title.size': 'Size of file {file}',
     'title.payload': 'Contents of file {file}',
     'title.trailing': 'Bytes after the last file',
+    'problemTitle.truncated': 'Stream cut short',
+    'problemTitle.fewer-files-than-count': 'Fewer files than the count',
+    'problemTitle.name-invalid-utf8': 'Name is not UTF-8',
+    'problemTitle.name-unsafe': 'Unsafe name',
+    'problemTitle.name-unpadded': 'Name fills its whole field',
+    'problemTitle.count-over-limit': 'Count over the limit',
+    'problemTitle.size-over-limit': 'Size over the limit',
+    'problemTitle.trailing-bytes': 'Bytes after the last file',
+    'wireProblem.gap': 'The capture lacks {missing} bytes of the stream from offset {offset}: the network carried them, but the capture did not keep them. The stream here stops at offset {offset}; the {held} bytes captured after the hole are not shown, because nothing says where they would go without the bytes before them.',
+    'wireProblem.mid-stream': 'The capture began after the connection opened (its first segment is frame {frame}): without the SYN, byte 0 here is the first byte captured, which may not be the first byte sent.',
+    'wireProblem.conflict': 'Frame {frame} carried {length} bytes from offset {offset} again, but different ones. The first copy is kept.',
+    'wireProblem.cut': 'Frame {frame} was captured short: {length} of its bytes from offset {offset} are not in the file (the snapshot length was too small).',
+    'wireProblem.held-limit': 'Too many bytes arrived ahead of a missing one (from frame {frame}, offset {offset}); later ones were not kept.',
+    'wireProblem.server-data': 'The server sent {bytes} bytes back. This protocol never does; they are not shown.',
     'count.one': '{hex} is 1 file: 4 bytes read big-endian (most significant byte first), as Python’s struct \'!I\' reads them.',
     'count.other': '{hex} is {count} files: 4 bytes read big-endian (most significant byte first), as Python’s struct \'!I\' reads them.',
     'name.ascii': 'The name “{name}”, {bytes} bytes, followed by {padding} spaces (0x20) that pad the field to 128 bytes.',
@@ -60,6 +78,20 @@ export const EXPLANATIONS: Readonly<Record<Lang, Catalog>> = {
     'title.size': 'Tamanho do arquivo {file}',
     'title.payload': 'Conteúdo do arquivo {file}',
     'title.trailing': 'Bytes depois do último arquivo',
+    'problemTitle.truncated': 'Fluxo cortado',
+    'problemTitle.fewer-files-than-count': 'Menos arquivos que a quantidade',
+    'problemTitle.name-invalid-utf8': 'Nome que não é UTF-8',
+    'problemTitle.name-unsafe': 'Nome perigoso',
+    'problemTitle.name-unpadded': 'Nome ocupa o campo inteiro',
+    'problemTitle.count-over-limit': 'Quantidade acima do limite',
+    'problemTitle.size-over-limit': 'Tamanho acima do limite',
+    'problemTitle.trailing-bytes': 'Bytes depois do último arquivo',
+    'wireProblem.gap': 'Faltam na captura {missing} bytes do fluxo a partir do offset {offset}: a rede levou esses bytes, mas a captura não os guardou. Aqui o fluxo para no offset {offset}; os {held} bytes capturados depois do buraco não aparecem, porque sem os bytes anteriores não dá para saber onde eles se encaixam.',
+    'wireProblem.mid-stream': 'A captura começou com a conexão já aberta (o primeiro segmento é o quadro {frame}): sem o SYN, o byte 0 aqui é o primeiro byte capturado, que pode não ser o primeiro byte enviado.',
+    'wireProblem.conflict': 'O quadro {frame} trouxe de novo {length} bytes a partir do offset {offset}, mas com conteúdo diferente. Ficou valendo a primeira cópia.',
+    'wireProblem.cut': 'O quadro {frame} foi capturado incompleto: {length} bytes dele, a partir do offset {offset}, não estão no arquivo (o tamanho de captura, o snaplen, era pequeno demais).',
+    'wireProblem.held-limit': 'Chegaram bytes demais depois de um byte que faltava (a partir do quadro {frame}, offset {offset}); os seguintes não foram guardados.',
+    'wireProblem.server-data': 'O servidor mandou {bytes} bytes de volta. Este protocolo nunca faz isso; eles não aparecem aqui.',
     'count.one': '{hex} é 1 arquivo: são 4 bytes lidos em big-endian (o byte mais significativo vem primeiro), do jeito que o struct \'!I\' do Python lê.',
     'count.other': '{hex} são {count} arquivos: 4 bytes lidos em big-endian (o byte mais significativo vem primeiro), do jeito que o struct \'!I\' do Python lê.',
     'name.ascii': 'O nome “{name}”, com {bytes} bytes, seguido de {padding} espaços (0x20) que completam o campo de 128 bytes.',
@@ -108,6 +140,32 @@ export function formatMessage(template: string, values: Readonly<Record<string, 
 function message(lang: Lang, key: string, values: Readonly<Record<string, string | number | bigint>> = {}): string {
   const template = EXPLANATIONS[lang][key] ?? EXPLANATIONS.en[key] ?? key;
   return formatMessage(template, values);
+}
+
+/** The protocol text for `key` in `lang` (English when missing), placeholders filled; an unknown key comes back as the key. */
+export function protocolText(lang: Lang, key: string, values: Readonly<Record<string, string | number | bigint>> = {}): string {
+  return message(lang, key, values);
+}
+
+/**
+ * How bad each kind of problem is, declared once as Wireshark's `ei[]` does: `error`, the
+ * transfer went wrong here; `warning`, legal but suspicious. The dissector stamps it on every problem.
+ */
+export const PROBLEM_SEVERITY: Readonly<Record<ProblemKind, Problem['severity']>> = {
+  'truncated': 'error',
+  'fewer-files-than-count': 'error',
+  'name-invalid-utf8': 'error',
+  'name-unsafe': 'error',
+  // A name of exactly 128 bytes is legal; only a longer one derails the stream.
+  'name-unpadded': 'warning',
+  'count-over-limit': 'error',
+  'size-over-limit': 'error',
+  'trailing-bytes': 'error',
+};
+
+/** The short name of a kind of problem: "Stream cut short". */
+export function problemTitle(kind: ProblemKind, lang: Lang): string {
+  return message(lang, `problemTitle.${kind}`);
 }
 
 /** The locale each language formats numbers in. */
@@ -179,12 +237,11 @@ function reasonList(reasons: readonly UnsafeReason[], lang: Lang): string {
 /** One sentence that says where the stream lost step: offset, what was expected, what came. */
 export function describeProblem(problem: Problem, lang: Lang): string {
   const n = (v: number | bigint): string => formatInteger(v, lang);
-  const file = /^file\[(\d+)\]/.exec(problem.field)?.[1] ?? '';
-  const base = { offset: n(problem.offset), end: n(problem.offset + problem.length), file };
+  const field = parseFieldId(problem.field);
+  const base = { offset: n(problem.offset), end: n(problem.offset + problem.length), file: field?.file ?? '' };
   switch (problem.kind) {
     case 'truncated': {
-      const kind = problem.field.replace(/^file\[\d+\]\./, '') as Field['kind'];
-      const title = fieldTitle({ kind, file: Number(file) }, lang);
+      const title = field ? fieldTitle(field, lang) : problem.field;
       return message(lang, 'problem.truncated', { ...base, title, needed: n(problem.needed), available: n(problem.available) });
     }
     case 'fewer-files-than-count':

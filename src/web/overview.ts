@@ -1,6 +1,5 @@
 import { type CaptureEvent, type CaptureMeta, type CaptureReader, type Dissection, type Listed, SAMPLE_CATEGORIES, type SampleCategory, type Lane, type WireProblem, isData } from '../capture/index.js';
-import { LOCALES, type Lang, describeProblem, fieldTitle, formatInteger } from '../protocol/index.js';
-import { t } from './i18n.js';
+import { LOCALES, type Lang, describeProblem, fieldTitle, formatInteger, protocolText } from '../protocol/index.js';
 import { type ProblemView, dataLanes, formatMs, problemView, segmentFlags } from './steps.js';
 
 /** An ISO time as the language writes it, in UTC: "Nov 23, 2026, 11:44:47 PM" or "23 de nov. de 2026, 23:44:47". */
@@ -304,16 +303,16 @@ export function describeWireProblem(p: WireProblem, lang: Lang): string {
   const n = (v: number): string => formatInteger(v, lang);
   switch (p.kind) {
     case 'gap':
-      return t(lang, 'wireProblem.gap', { offset: n(p.offset), missing: n(p.missing), held: n(p.held) });
+      return protocolText(lang, 'wireProblem.gap', { offset: n(p.offset), missing: n(p.missing), held: n(p.held) });
     case 'mid-stream':
-      return t(lang, 'wireProblem.mid-stream', { frame: n(p.frame) });
+      return protocolText(lang, 'wireProblem.mid-stream', { frame: n(p.frame) });
     case 'conflict':
-      return t(lang, 'wireProblem.conflict', { offset: n(p.offset), length: n(p.length), frame: n(p.frame) });
+      return protocolText(lang, 'wireProblem.conflict', { offset: n(p.offset), length: n(p.length), frame: n(p.frame) });
     case 'cut':
-      return t(lang, 'wireProblem.cut', { offset: n(p.offset), length: n(p.length), frame: n(p.frame) });
+      return protocolText(lang, 'wireProblem.cut', { offset: n(p.offset), length: n(p.length), frame: n(p.frame) });
     case 'held-limit':
-      return t(lang, 'wireProblem.held-limit', { offset: n(p.offset), frame: n(p.frame) });
+      return protocolText(lang, 'wireProblem.held-limit', { offset: n(p.offset), frame: n(p.frame) });
     case 'server-data':
-      return t(lang, 'wireProblem.server-data', { bytes: n(p.bytes) });
+      return protocolText(lang, 'wireProblem.server-data', { bytes: n(p.bytes) });
   }
 }

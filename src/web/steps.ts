@@ -13,6 +13,7 @@ import {
   LOCALES,
   nextField,
   parseFieldId,
+  problemTitle,
 } from '../protocol/index.js';
 import { BYTES_PER_ROW, type HexCell, hexRows } from './hexdump.js';
 import { t } from './i18n.js';
@@ -188,7 +189,7 @@ export function stepCount(reader: CaptureReader, dissection: Dissection, by: Ste
 
 /** A problem ready to show, in `lang`. */
 export function problemView(p: Problem, lang: Lang): ProblemView {
-  return { kind: p.kind, title: t(lang, `problemTitle.${p.kind}`), severity: p.severity, field: p.field, offset: p.offset, length: p.length, message: describeProblem(p, lang) };
+  return { kind: p.kind, title: problemTitle(p.kind, lang), severity: p.severity, field: p.field, offset: p.offset, length: p.length, message: describeProblem(p, lang) };
 }
 
 function declaredCount(d: Dissection): number | null {
