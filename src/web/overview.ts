@@ -1,4 +1,4 @@
-import { type CaptureEvent, type CaptureMeta, type CaptureReader, type Dissection, type Listed, SAMPLE_CATEGORIES, type SampleCategory, type Lane, type WireProblem, isData } from '../capture/index.js';
+import { type CaptureEvent, type CaptureMeta, type CaptureReader, type Dissection, type Listed, SAMPLE_CATEGORIES, type SampleCategory, type Lane, type WireProblem, isData, senderFlags } from '../capture/index.js';
 import { LOCALES, type Lang, describeProblem, fieldTitle, formatInteger, protocolText } from '../protocol/index.js';
 import { type ProblemView, dataLanes, formatMs, problemView, segmentFlags } from './steps.js';
 
@@ -177,18 +177,6 @@ const RULER_MAX = 240;
 /** Writes or reads drawn per side at most. */
 const TIMELINE_MAX = 600;
 
-/** The sender options that shape the stream, as `wirestep send` spells them. */
-const FAULT_FLAGS: Readonly<Record<string, string>> = {
-  chunk: '--chunk',
-  delayMs: '--delay-ms',
-  jitterMs: '--jitter-ms',
-  writePerField: '--write-per-field',
-  stopAfter: '--stop-after',
-  lieSize: '--lie-size',
-  padNameTo: '--pad-name-to',
-  count: '--count',
-};
-
 /** The overview of a capture: files, layout ruler, both sides' chunks on one scale, problems. */
 export async function loadOverview(id: string, reader: CaptureReader, d: Dissection, lang: Lang): Promise<OverviewView> {
   const meta = reader.meta;
@@ -272,10 +260,6 @@ export async function loadOverview(id: string, reader: CaptureReader, d: Dissect
     .slice(0, 2000)
     .map((f) => ({ kind: f.kind, id: f.id, x: (f.offset / scale) * 1000, w: (Math.min(f.length, scale - f.offset) / scale) * 1000 }));
 
-  const faults = Object.entries(meta.options)
-    .filter(([k, v]) => k in FAULT_FLAGS && v !== undefined && v !== null && v !== false && !(k === 'chunk' && v === 1024) && !(k === 'delayMs' && v === 0))
-    .map(([k, v]) => (v === true ? FAULT_FLAGS[k]! : `${FAULT_FLAGS[k]} ${String(v)}`));
-
   return {
     id,
     meta,
@@ -292,7 +276,7 @@ export async function loadOverview(id: string, reader: CaptureReader, d: Dissect
     problems: d.problems.map((p) => problemView(p, lang)),
     fieldSteps: d.fields.length,
     opSteps: reader.opCount,
-    faults,
+    faults: senderFlags(meta.options),
     raw: meta.options.raw === true,
     wireProblems: (meta.wire?.problems ?? []).map((p) => ({ kind: p.kind, message: describeWireProblem(p, lang) })),
   };
