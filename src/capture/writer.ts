@@ -19,8 +19,24 @@ import {
   type WireInfo,
   encodeEvent,
   isCaptureId,
+  streamLane,
 } from './format.js';
 import { TOOL } from './tool.js';
+
+/**
+ * Writes `data` to `file` whole or not at all: to `file.tmp`, then renamed over `file`, so a
+ * reader or a kill never leaves half of it. Throws on I/O errors.
+ */
+export async function writeWhole(file: string, data: string | Uint8Array): Promise<void> {
+  const tmp = `${file}.tmp`;
+  await writeFile(tmp, data);
+  await rename(tmp, file);
+}
+
+/** Writes `meta` as the `capture.json` of folder `dir`, whole ({@link writeWhole}). Throws on I/O errors. */
+export function writeCaptureMeta(dir: string, meta: CaptureMeta): Promise<void> {
+  return writeWhole(path.join(dir, CAPTURE_FILES.meta), `${JSON.stringify(meta, null, 2)}\n`);
+}
 
 /** Nanoseconds from a monotonic clock; replaceable in tests. */
 export type Clock = () => bigint;
@@ -180,7 +196,7 @@ export class CaptureWriter {
       createdAt: init.createdAt ?? new Date().toISOString(),
       tool: TOOL,
       sides: [...init.sides],
-      streamSide: init.sides.includes('sender') ? 'sender' : init.sides.includes('receiver') ? 'receiver' : 'wire',
+      streamSide: streamLane(init.sides),
       ...(init.client ? { client: init.client } : {}),
       ...(init.server ? { server: init.server } : {}),
       options: init.options ?? {},
@@ -371,13 +387,9 @@ export class CaptureWriter {
   /** Writes capture.json whole (tmp, then rename); one write at a time, in order. */
   #writeMeta(): Promise<void> {
     this.#metaDirty = false;
-    const text = `${JSON.stringify(this.meta, null, 2)}\n`;
-    const file = path.join(this.dir, CAPTURE_FILES.meta);
-    const tmp = `${file}.tmp`;
-    this.#metaWriting = this.#metaWriting.catch(() => {}).then(async () => {
-      await writeFile(tmp, text);
-      await rename(tmp, file);
-    });
+    // The metadata as it stands now: a later change is the next write's.
+    const meta = this.meta;
+    this.#metaWriting = this.#metaWriting.catch(() => {}).then(() => writeCaptureMeta(this.dir, meta));
     return this.#metaWriting;
   }
 }

@@ -1,4 +1,4 @@
-import { type CaptureEvent, type CaptureMeta, type CaptureReader, type Dissection, type Listed, SAMPLE_CATEGORIES, type SampleCategory, type Lane, type WireProblem, isData, senderFlags } from '../capture/index.js';
+import { type CaptureEvent, type CaptureMeta, type CaptureReader, type Dissection, type Listed, SAMPLE_CATEGORIES, type SampleCategory, type Lane, type WireProblem, isData, opBefore, senderFlags } from '../capture/index.js';
 import { LOCALES, type Lang, describeProblem, fieldTitle, formatInteger, protocolText } from '../protocol/index.js';
 import { type ProblemView, dataLanes, formatMs, problemView, segmentFlags } from './steps.js';
 
@@ -159,13 +159,11 @@ async function stepOfEvent(reader: CaptureReader, loaded: ReadonlyMap<Lane, Capt
   if (e.side === 'wire') return e.index;
   const other: Lane = e.side === 'sender' ? 'receiver' : 'sender';
   const records = loaded.get(other) ?? [];
-  // The sender goes first on equal times, as in CaptureReader.op().
-  const before = (x: CaptureEvent): boolean => x.timeUs < e.timeUs || (x.timeUs === e.timeUs && other === 'sender');
   let lo = 0;
   let hi = records.length;
   while (lo < hi) {
     const mid = (lo + hi) >> 1;
-    if (before(records[mid]!)) lo = mid + 1;
+    if (opBefore(records[mid]!, e)) lo = mid + 1;
     else hi = mid;
   }
   if (lo === records.length && records.length < reader.eventCount(other)) return reader.opIndex(e);

@@ -6,6 +6,7 @@ import {
   countCharacters,
   describeProblem,
   explainField,
+  fieldId,
   fieldIndexAt,
   fieldTitle,
   formatInteger,
@@ -442,7 +443,7 @@ function receiverState(d: Dissection, end: number, streamLength: number, lang: L
     } else {
       const next = nextField(last, declaredCount(d));
       if (next) {
-        field = { id: next.kind === 'name' ? `file[${next.file}].name` : `file[${next.file}].${next.kind}`, kind: next.kind, file: next.file };
+        field = { id: fieldId(next.kind, next.file), kind: next.kind, file: next.file };
         needed = next.expected;
       }
     }
