@@ -45,8 +45,11 @@ export const EXPLANATIONS: Readonly<Record<Lang, Catalog>> = {
     'name.invalid': 'These {bytes} bytes are not valid UTF-8, so they are no name at all (shown with � where a byte is wrong), followed by {padding} spaces (0x20).',
     'size': 'A size of {size} bytes, read big-endian as struct \'!Q\' reads it: the next {size} bytes are the contents of file {file}.',
     'size.zero': 'A size of 0, read big-endian as struct \'!Q\' reads it: file {file} is empty, so the next field starts right after this one.',
+    'size.one': 'A size of 1 byte, read big-endian as struct \'!Q\' reads it: the next byte is the contents of file {file}.',
     'payload': 'The {length} bytes of “{name}”, exactly as many as its size field announced.',
     'payload.text': 'The {length} bytes of “{name}”, exactly as many as its size field announced: {characters} characters of UTF-8 text, {multiByte} of them longer than one byte.',
+    'payload.one': 'The 1 byte of “{name}”, exactly as many as its size field announced.',
+    'payload.text.one': 'The 1 byte of “{name}”, exactly as many as its size field announced: 1 character of UTF-8 text.',
     'payload.empty': 'File {file} is empty: its size is 0, so no bytes follow and the next field starts right away.',
     'truncated': 'The stream ended inside this field: {length} of its {expected} bytes came.',
     'trailing': '{length} bytes after the last file: the count announced {count} files, all of them are complete, so the receiver expects nothing more.',
@@ -100,8 +103,11 @@ export const EXPLANATIONS: Readonly<Record<Lang, Catalog>> = {
     'name.invalid': 'Estes {bytes} bytes não são UTF-8 válido, então não formam um nome (aparecem com � onde o byte está errado), seguidos de {padding} espaços (0x20).',
     'size': 'Tamanho de {size} bytes, lido em big-endian como o struct \'!Q\' lê: os próximos {size} bytes são o conteúdo do arquivo {file}.',
     'size.zero': 'Tamanho 0, lido em big-endian como o struct \'!Q\' lê: o arquivo {file} está vazio, então o próximo campo começa logo depois deste.',
+    'size.one': 'Tamanho de 1 byte, lido em big-endian como o struct \'!Q\' lê: o próximo byte é o conteúdo do arquivo {file}.',
     'payload': 'Os {length} bytes de “{name}”, exatamente a quantidade que o campo de tamanho anunciou.',
     'payload.text': 'Os {length} bytes de “{name}”, exatamente a quantidade que o campo de tamanho anunciou: {characters} caracteres de texto em UTF-8, {multiByte} deles com mais de um byte.',
+    'payload.one': 'O único byte de “{name}”, exatamente a quantidade que o campo de tamanho anunciou.',
+    'payload.text.one': 'O único byte de “{name}”, exatamente a quantidade que o campo de tamanho anunciou: 1 caractere de texto em UTF-8.',
     'payload.empty': 'O arquivo {file} está vazio: o tamanho é 0, então nenhum byte vem em seguida e o próximo campo começa logo depois.',
     'truncated': 'O fluxo terminou no meio deste campo: chegaram {length} dos {expected} bytes.',
     'trailing': '{length} bytes depois do último arquivo: a quantidade anunciada era de {count} arquivos, todos já chegaram completos, então o servidor não espera mais nada.',
@@ -218,12 +224,14 @@ export function explainField(field: Field, lang: Lang, ctx: ExplainContext = {})
     if (name.padding === 0) return message(lang, 'name.unpadded', values);
     return message(lang, name.multiByteCharacters > 0 ? 'name.utf8' : 'name.ascii', values);
   }
-  if (v?.kind === 'size') return message(lang, v.size === 0n ? 'size.zero' : 'size', { size: n(v.size), file: field.file ?? 0 });
+  if (v?.kind === 'size') return message(lang, v.size === 0n ? 'size.zero' : v.size === 1n ? 'size.one' : 'size', { size: n(v.size), file: field.file ?? 0 });
   if (field.kind === 'payload') {
     if (field.length === 0) return message(lang, 'payload.empty', { file: field.file ?? 0 });
     const values = { length: n(field.length), name: ctx.name ?? fieldTitle(field, lang) };
-    if (ctx.text) return message(lang, 'payload.text', { ...values, characters: n(ctx.text.characters), multiByte: n(ctx.text.multiByte) });
-    return message(lang, 'payload', values);
+    // One byte is one ASCII character: no plural, and nothing longer than a byte.
+    const one = field.length === 1 ? '.one' : '';
+    if (ctx.text) return message(lang, `payload.text${one}`, { ...values, characters: n(ctx.text.characters), multiByte: n(ctx.text.multiByte) });
+    return message(lang, `payload${one}`, values);
   }
   return message(lang, ctx.count === 1 ? 'trailing.one' : 'trailing', { length: n(field.length), count: n(ctx.count ?? 0) });
 }

@@ -17,7 +17,7 @@ import {
   problemTitle,
 } from '../protocol/index.js';
 import { BYTES_PER_ROW, type HexCell, hexRows } from './hexdump.js';
-import { t } from './i18n.js';
+import { t, tn } from './i18n.js';
 
 /** How a capture is stepped through: by protocol field or by socket operation. */
 export type StepBy = 'field' | 'op';
@@ -236,7 +236,7 @@ export async function fieldView(reader: CaptureReader, d: Dissection, field: Fie
     padding = v.name.padding;
     if (v.name.reference !== v.name.text) referenceName = v.name.reference;
   } else if (field.kind === 'payload' || field.kind === 'trailing') {
-    value = t(lang, 'bytes', { n: formatInteger(field.length, lang) });
+    value = tn(lang, 'bytes', field.length, { n: formatInteger(field.length, lang) });
   }
   // Bytes that read the same both ways (00 00 … 00, or 78 78 … 78) teach nothing about byte order.
   if (littleEndian === value) littleEndian = null;

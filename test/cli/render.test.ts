@@ -34,3 +34,56 @@ describe('terminal dump of hostile bytes', () => {
     });
   });
 });
+
+describe('terminal dump by field', () => {
+  /** a.txt holding one byte, written one field per write and read one field per read: sender and receiver alternate. */
+  async function oneByteFile(root: string): Promise<CaptureReader> {
+    const stream = encodeTransfer([{ name: 'a.txt', data: new TextEncoder().encode('x') }]);
+    let ns = 0n;
+    const w = await CaptureWriter.create({ root, id: 'one-byte', sides: ['sender', 'receiver'], clock: () => (ns += 1000n) });
+    let at = 0;
+    for (const length of [4, 128, 8, 1]) {
+      w.record('sender', 'write', at, length, stream.subarray(at, at + length));
+      w.record('receiver', 'read', at, length);
+      at += length;
+    }
+    await w.finish('complete');
+    return CaptureReader.open(path.join(root, 'one-byte'));
+  }
+
+  it('names the writes and reads that carried a field by their operation step, which --by op --step shows', async () => {
+    await withTempDir(async (root) => {
+      const r = await oneByteFile(root);
+      try {
+        const d = await r.dissection();
+        const text = renderStepText(await loadStep('one-byte', r, d, 'field', 4, 'en'), false, 'en');
+        // The payload went in the 4th write (operation 7) and came in the 4th read (operation 8).
+        expect(text).toContain('   Carried by 1 sender write: 1 byte at offset 140 (--by op --step 7)\n');
+        expect(text).toContain('   Carried by 1 receiver read: 1 byte at offset 140 (--by op --step 8)\n');
+        const read = await loadStep('one-byte', r, d, 'op', 8, 'en');
+        expect([read.event?.side, read.event?.type, read.event?.offset]).toEqual(['receiver', 'read', 140]);
+        const pt = renderStepText(await loadStep('one-byte', r, d, 'field', 4, 'pt'), false, 'pt');
+        expect(pt).toContain('   Recebido em 1 leitura do servidor: 1 byte no offset 140 (--by op --step 8)\n');
+      } finally {
+        await r.close();
+      }
+    });
+  });
+
+  it('says “1 byte”, never “1 bytes”, in English and in Portuguese', async () => {
+    await withTempDir(async (root) => {
+      const r = await oneByteFile(root);
+      try {
+        const d = await r.dissection();
+        for (const lang of ['en', 'pt'] as const) {
+          let text = '';
+          for (let n = 1; n <= d.fields.length; n++) text += renderStepText(await loadStep('one-byte', r, d, 'field', n, lang), false, lang);
+          expect(text).not.toMatch(/(?<![\d.,])1 bytes|(?<![\d.,])1 (characters|caracteres)/);
+          expect(text).toContain(lang === 'en' ? 'file[1].payload at offset 140, 1 of 1 byte = 1 byte\n' : 'file[1].payload no offset 140, 1 de 1 byte = 1 byte\n');
+        }
+      } finally {
+        await r.close();
+      }
+    });
+  });
+});
