@@ -40,6 +40,7 @@ export const EXPLANATIONS: Readonly<Record<Lang, Catalog>> = {
     'count.one': '{hex} is 1 file: 4 bytes read big-endian (most significant byte first), as Python’s struct \'!I\' reads them.',
     'count.other': '{hex} is {count} files: 4 bytes read big-endian (most significant byte first), as Python’s struct \'!I\' reads them.',
     'name.ascii': 'The name “{name}”, {bytes} bytes, followed by {padding} spaces (0x20) that pad the field to 128 bytes.',
+    'name.ascii.one': 'The name “{name}”, 1 byte, followed by {padding} spaces (0x20) that pad the field to 128 bytes.',
     'name.utf8': 'The name “{name}”, {characters} characters in {bytes} bytes of UTF-8, followed by {padding} spaces (0x20) that pad the field to 128 bytes.',
     'name.unpadded': 'The name “{name}” fills all 128 bytes with no space after it: either it is exactly 128 bytes long, or a longer name was cut here and its rest spilled into the next field.',
     'name.invalid': 'These {bytes} bytes are not valid UTF-8, so they are no name at all (shown with � where a byte is wrong), followed by {padding} spaces (0x20).',
@@ -52,9 +53,13 @@ export const EXPLANATIONS: Readonly<Record<Lang, Catalog>> = {
     'payload.text.one': 'The 1 byte of “{name}”, exactly as many as its size field announced: 1 character of UTF-8 text.',
     'payload.empty': 'File {file} is empty: its size is 0, so no bytes follow and the next field starts right away.',
     'truncated': 'The stream ended inside this field: {length} of its {expected} bytes came.',
+    'truncated.one': 'The stream ended before the only byte of this field came.',
     'trailing': '{length} bytes after the last file: the count announced {count} files, all of them are complete, so the receiver expects nothing more.',
     'trailing.one': '{length} bytes after the last file: the count announced 1 file, it is complete, so the receiver expects nothing more.',
+    'trailing.oneByte': '1 byte after the last file: the count announced {count} files, all of them are complete, so the receiver expects nothing more.',
+    'trailing.one.oneByte': '1 byte after the last file: the count announced 1 file, it is complete, so the receiver expects nothing more.',
     'problem.truncated': 'At offset {end} the stream ended inside “{title}”: it needed {needed} bytes and {available} came.',
+    'problem.truncated.one': 'At offset {end} the stream ended inside “{title}”: it needed 1 byte and none came.',
     'problem.fewer-files-than-count': 'The count announced {declared} files but only {received} arrived whole before the stream ended at offset {offset}.',
     'problem.fewer-files-than-count.receivedOne': 'The count announced {declared} files but only 1 arrived whole before the stream ended at offset {offset}.',
     'problem.fewer-files-than-count.one': 'The count announced 1 file but the stream ended at offset {offset} before it was complete.',
@@ -64,6 +69,7 @@ export const EXPLANATIONS: Readonly<Record<Lang, Catalog>> = {
     'problem.size-over-limit': 'At offset {offset} the size of file {file} says {size} bytes, above the receiver’s limit of {limit} bytes.',
     'problem.count-over-limit': 'The count announces {count} files, above the receiver’s limit of {limit} files.',
     'problem.trailing-bytes': '{count} bytes came after the last file the count announced, from offset {offset}.',
+    'problem.trailing-bytes.one': '1 byte came after the last file the count announced, at offset {offset}.',
     'reason.empty': 'it is empty',
     'reason.nul': 'it holds a NUL byte',
     'reason.control': 'it holds control characters',
@@ -98,6 +104,7 @@ export const EXPLANATIONS: Readonly<Record<Lang, Catalog>> = {
     'count.one': '{hex} é 1 arquivo: são 4 bytes lidos em big-endian (o byte mais significativo vem primeiro), do jeito que o struct \'!I\' do Python lê.',
     'count.other': '{hex} são {count} arquivos: 4 bytes lidos em big-endian (o byte mais significativo vem primeiro), do jeito que o struct \'!I\' do Python lê.',
     'name.ascii': 'O nome “{name}”, com {bytes} bytes, seguido de {padding} espaços (0x20) que completam o campo de 128 bytes.',
+    'name.ascii.one': 'O nome “{name}”, com 1 byte, seguido de {padding} espaços (0x20) que completam o campo de 128 bytes.',
     'name.utf8': 'O nome “{name}”: {characters} caracteres em {bytes} bytes de UTF-8, seguidos de {padding} espaços (0x20) que completam o campo de 128 bytes.',
     'name.unpadded': 'O nome “{name}” ocupa os 128 bytes sem nenhum espaço no fim: ou ele tem exatamente 128 bytes, ou era maior, foi cortado aqui e o resto invadiu o campo seguinte.',
     'name.invalid': 'Estes {bytes} bytes não são UTF-8 válido, então não formam um nome (aparecem com � onde o byte está errado), seguidos de {padding} espaços (0x20).',
@@ -110,9 +117,13 @@ export const EXPLANATIONS: Readonly<Record<Lang, Catalog>> = {
     'payload.text.one': 'O único byte de “{name}”, exatamente a quantidade que o campo de tamanho anunciou: 1 caractere de texto em UTF-8.',
     'payload.empty': 'O arquivo {file} está vazio: o tamanho é 0, então nenhum byte vem em seguida e o próximo campo começa logo depois.',
     'truncated': 'O fluxo terminou no meio deste campo: chegaram {length} dos {expected} bytes.',
+    'truncated.one': 'O fluxo terminou antes de chegar o único byte deste campo.',
     'trailing': '{length} bytes depois do último arquivo: a quantidade anunciada era de {count} arquivos, todos já chegaram completos, então o servidor não espera mais nada.',
     'trailing.one': '{length} bytes depois do último arquivo: a quantidade anunciada era de 1 arquivo, que já chegou completo, então o servidor não espera mais nada.',
+    'trailing.oneByte': '1 byte depois do último arquivo: a quantidade anunciada era de {count} arquivos, todos já chegaram completos, então o servidor não espera mais nada.',
+    'trailing.one.oneByte': '1 byte depois do último arquivo: a quantidade anunciada era de 1 arquivo, que já chegou completo, então o servidor não espera mais nada.',
     'problem.truncated': 'No offset {end} o fluxo terminou no meio de “{title}”: o campo tem {needed} bytes e só chegaram {available}.',
+    'problem.truncated.one': 'No offset {end} o fluxo terminou no meio de “{title}”: o campo tem 1 byte e ele não chegou.',
     'problem.fewer-files-than-count': 'A quantidade anunciada era de {declared} arquivos, mas só {received} chegaram inteiros antes de o fluxo terminar no offset {offset}.',
     'problem.fewer-files-than-count.receivedOne': 'A quantidade anunciada era de {declared} arquivos, mas só 1 chegou inteiro antes de o fluxo terminar no offset {offset}.',
     'problem.fewer-files-than-count.one': 'A quantidade anunciada era de 1 arquivo, mas o fluxo terminou no offset {offset} antes de ele chegar inteiro.',
@@ -122,6 +133,7 @@ export const EXPLANATIONS: Readonly<Record<Lang, Catalog>> = {
     'problem.size-over-limit': 'No offset {offset} o tamanho do arquivo {file} diz {size} bytes, acima do limite do servidor, que é de {limit} bytes.',
     'problem.count-over-limit': 'A quantidade anuncia {count} arquivos, acima do limite do servidor, que é de {limit} arquivos.',
     'problem.trailing-bytes': 'Chegaram {count} bytes depois do último arquivo anunciado pela quantidade, a partir do offset {offset}.',
+    'problem.trailing-bytes.one': 'Chegou 1 byte depois do último arquivo anunciado pela quantidade, no offset {offset}.',
     'reason.empty': 'está vazio',
     'reason.nul': 'contém um byte NUL',
     'reason.control': 'contém caracteres de controle',
@@ -213,7 +225,7 @@ export interface ExplainContext {
 /** One sentence a student can read about what a field's bytes mean. */
 export function explainField(field: Field, lang: Lang, ctx: ExplainContext = {}): string {
   const n = (v: number | bigint): string => formatInteger(v, lang);
-  if (!field.complete) return message(lang, 'truncated', { length: n(field.length), expected: n(field.expected) });
+  if (!field.complete) return message(lang, field.expected === 1n ? 'truncated.one' : 'truncated', { length: n(field.length), expected: n(field.expected) });
   const v = field.value;
   const hex = ctx.bytes ? hexBytes(ctx.bytes) : '';
   if (v?.kind === 'count') return message(lang, v.count === 1 ? 'count.one' : 'count.other', { hex, count: n(v.count) });
@@ -222,7 +234,7 @@ export function explainField(field: Field, lang: Lang, ctx: ExplainContext = {})
     const values = { name: name.text, bytes: n(name.byteLength), padding: n(name.padding), characters: n(name.characters) };
     if (!name.validUtf8) return message(lang, 'name.invalid', values);
     if (name.padding === 0) return message(lang, 'name.unpadded', values);
-    return message(lang, name.multiByteCharacters > 0 ? 'name.utf8' : 'name.ascii', values);
+    return message(lang, name.multiByteCharacters > 0 ? 'name.utf8' : name.byteLength === 1 ? 'name.ascii.one' : 'name.ascii', values);
   }
   if (v?.kind === 'size') return message(lang, v.size === 0n ? 'size.zero' : v.size === 1n ? 'size.one' : 'size', { size: n(v.size), file: field.file ?? 0 });
   if (field.kind === 'payload') {
@@ -233,7 +245,7 @@ export function explainField(field: Field, lang: Lang, ctx: ExplainContext = {})
     if (ctx.text) return message(lang, `payload.text${one}`, { ...values, characters: n(ctx.text.characters), multiByte: n(ctx.text.multiByte) });
     return message(lang, `payload${one}`, values);
   }
-  return message(lang, ctx.count === 1 ? 'trailing.one' : 'trailing', { length: n(field.length), count: n(ctx.count ?? 0) });
+  return message(lang, `${ctx.count === 1 ? 'trailing.one' : 'trailing'}${field.length === 1 ? '.oneByte' : ''}`, { length: n(field.length), count: n(ctx.count ?? 0) });
 }
 
 /** Joins reasons into one phrase. */
@@ -250,7 +262,7 @@ export function describeProblem(problem: Problem, lang: Lang): string {
   switch (problem.kind) {
     case 'truncated': {
       const title = field ? fieldTitle(field, lang) : problem.field;
-      return message(lang, 'problem.truncated', { ...base, title, needed: n(problem.needed), available: n(problem.available) });
+      return message(lang, problem.needed === 1n ? 'problem.truncated.one' : 'problem.truncated', { ...base, title, needed: n(problem.needed), available: n(problem.available) });
     }
     case 'fewer-files-than-count':
       return message(lang, problem.declared === 1 ? 'problem.fewer-files-than-count.one' : problem.received === 1 ? 'problem.fewer-files-than-count.receivedOne' : 'problem.fewer-files-than-count', { ...base, declared: n(problem.declared), received: n(problem.received) });
@@ -261,7 +273,7 @@ export function describeProblem(problem: Problem, lang: Lang): string {
     case 'size-over-limit':
       return message(lang, 'problem.size-over-limit', { ...base, size: n(problem.size), limit: n(problem.limit) });
     case 'trailing-bytes':
-      return message(lang, 'problem.trailing-bytes', { ...base, count: n(problem.count) });
+      return message(lang, problem.count === 1 ? 'problem.trailing-bytes.one' : 'problem.trailing-bytes', { ...base, count: n(problem.count) });
     default:
       return message(lang, `problem.${problem.kind}`, base);
   }

@@ -78,7 +78,7 @@ describe('terminal dump by field', () => {
         for (const lang of ['en', 'pt'] as const) {
           let text = '';
           for (let n = 1; n <= d.fields.length; n++) text += renderStepText(await loadStep('one-byte', r, d, 'field', n, lang), false, lang);
-          expect(text).not.toMatch(/(?<![\d.,])1 bytes|(?<![\d.,])1 (characters|caracteres)/);
+          expect(text).not.toMatch(ONE_PLURAL);
           expect(text).toContain(lang === 'en' ? 'file[1].payload at offset 140, 1 of 1 byte = 1 byte\n' : 'file[1].payload no offset 140, 1 de 1 byte = 1 byte\n');
         }
       } finally {
@@ -86,4 +86,33 @@ describe('terminal dump by field', () => {
       }
     });
   });
+
+  it.each([
+    // A one-byte name, then one byte after the last file.
+    ['trailing', new Uint8Array([...encodeTransfer([{ name: 'a', data: new TextEncoder().encode('x') }]), 0x7a])],
+    // A file of one byte whose byte never came.
+    ['cut', encodeTransfer([{ name: 'b', data: new TextEncoder().encode('y') }]).subarray(0, 140)],
+  ])('says “1 byte” in the explanations and problems of a %s stream', async (id, stream) => {
+    await withTempDir(async (root) => {
+      const w = await CaptureWriter.create({ root, id, sides: ['sender'] });
+      w.record('sender', 'write', 0, stream.length, stream);
+      await w.finish('complete');
+      const r = await CaptureReader.open(path.join(root, id));
+      try {
+        const d = await r.dissection();
+        expect(d.problems.length).toBeGreaterThan(0);
+        for (const lang of ['en', 'pt'] as const) {
+          let text = '';
+          for (let n = 1; n <= d.fields.length; n++) text += renderStepText(await loadStep(id, r, d, 'field', n, lang), false, lang);
+          expect(text).not.toMatch(ONE_PLURAL);
+          expect(text).toMatch(/(?<![\d.,])1 byte\b/);
+        }
+      } finally {
+        await r.close();
+      }
+    });
+  });
 });
+
+/** "1 bytes", "1 characters": a count of one with a plural noun, in either language. */
+const ONE_PLURAL = /(?<![\d.,])1 (bytes|characters|caracteres)/;
