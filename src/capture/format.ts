@@ -74,6 +74,27 @@ export interface CaptureEvent {
   readonly flags: number;
 }
 
+// A sender's write makes the bytes a read of the same microsecond takes; a segment counts as
+// coming after the operations of its microsecond.
+const TIE_ORDER: Readonly<Record<Lane, number>> = { sender: 0, receiver: 1, wire: 2 };
+
+/**
+ * Whether event `a` comes before event `b` of another lane in the operation steps: the earlier
+ * time first, and on equal times the sender's, then the receiver's, then a segment.
+ */
+export function opBefore(a: Pick<CaptureEvent, 'side' | 'timeUs'>, b: Pick<CaptureEvent, 'side' | 'timeUs'>): boolean {
+  return a.timeUs < b.timeUs || (a.timeUs === b.timeUs && TIE_ORDER[a.side] < TIE_ORDER[b.side]);
+}
+
+/**
+ * The lane whose data events `stream.bin` holds, for a capture recorded by `sides`: the sender's
+ * writes where it recorded (the receiver reads a prefix of them), else the receiver's reads, else
+ * (an imported packet capture) the segments.
+ */
+export function streamLane(sides: readonly Side[]): Lane {
+  return SIDES.find((s) => sides.includes(s)) ?? 'wire';
+}
+
 import type { ConnectionProblem } from '../wire/connections.js';
 import type { Reason } from '../protocol/reasons.js';
 

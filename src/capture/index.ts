@@ -5,3 +5,4 @@ export * from './reader.js';
 export * from './store.js';
 export * from './tool.js';
 export * from './live.js';
+export * from './sender-options.js';

@@ -3,7 +3,7 @@ import { createWriteStream } from 'node:fs';
 import { encodeTcpFrame } from '../wire/frames.js';
 import { enhancedPacket, interfaceDescription, sectionHeader } from '../wire/pcapng.js';
 import { TCP_FLAGS, type WireEndpoint } from '../wire/types.js';
-import { type CaptureEvent, type Endpoint, type Lane, unmapped } from './format.js';
+import { type CaptureEvent, type Endpoint, type Lane, streamLane, unmapped } from './format.js';
 import { type CaptureReader, isData } from './reader.js';
 import { TOOL } from './tool.js';
 
@@ -106,7 +106,7 @@ export async function exportPcapng(reader: CaptureReader, file: string, options:
   const realEndpoints = clientIp !== null && serverIp !== null;
   const client: WireEndpoint = realEndpoints ? { address: clientIp, port: meta.client!.port } : { address: '10.0.0.1', port: meta.client?.port || 50_000 };
   const server: WireEndpoint = realEndpoints ? { address: serverIp, port: meta.server!.port } : { address: '10.0.0.2', port: meta.server?.port || 8181 };
-  const lane: Lane = meta.sides.includes('sender') ? 'sender' : meta.sides.includes('receiver') ? 'receiver' : 'wire';
+  const lane = streamLane(meta.sides);
   const base = Date.parse(meta.createdAt) * 1000;
   const what = { sender: 'sender write', receiver: 'receiver read', wire: 'segment' }[lane];
 

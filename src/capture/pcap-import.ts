@@ -1,5 +1,4 @@
 import { createReadStream } from 'node:fs';
-import { rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { type DissectEvent, Dissector, type Problem, outcomeOf } from '../protocol/index.js';
 import { type ConnectionEvent, type ConnectionProblem, ConnectionTracker } from '../wire/connections.js';
@@ -17,10 +16,12 @@ import {
   type WireInfo,
   encodeEvent,
   isCaptureId,
+  type Side,
+  streamLane,
   unmapped,
 } from './format.js';
 import { CaptureReader, isData } from './reader.js';
-import { type CaptureInit, CaptureWriter } from './writer.js';
+import { type CaptureInit, CaptureWriter, writeCaptureMeta, writeWhole } from './writer.js';
 
 /** Options of {@link importPcap}. */
 export interface ImportOptions {
@@ -315,12 +316,8 @@ export async function addWireLane(file: string, captureDir: string): Promise<Wir
     });
     const { blocks, carrying } = index;
     const wire: WireInfo = { source: { file: path.basename(file), format: stats.format ?? 'pcap', linkType }, handshake, close, blocks, carrying, problems };
-    const lane = path.join(captureDir, CAPTURE_FILES.events.wire);
-    await writeFile(`${lane}.tmp`, records);
-    await rename(`${lane}.tmp`, lane);
-    const metaFile = path.join(captureDir, CAPTURE_FILES.meta);
-    await writeFile(`${metaFile}.tmp`, `${JSON.stringify({ ...meta, version: CAPTURE_VERSION, wire }, null, 2)}\n`);
-    await rename(`${metaFile}.tmp`, metaFile);
+    await writeWhole(path.join(captureDir, CAPTURE_FILES.events.wire), records);
+    await writeCaptureMeta(captureDir, { ...meta, version: CAPTURE_VERSION, wire });
     return { segments: segments.length, carrying, shiftUs };
   } finally {
     await reader.close();
@@ -335,7 +332,8 @@ export async function addWireLane(file: string, captureDir: string): Promise<Wir
  */
 async function alignment(reader: CaptureReader, segments: readonly { timeUs: number; offset: number; length: number; flags: number }[]): Promise<number> {
   const fresh = segments.filter((s) => s.length > 0 && !(s.flags & SEGMENT_FLAGS.retransmission)).sort((a, b) => a.offset - b.offset);
-  const side = reader.meta.sides.includes('sender') ? 'sender' : 'receiver';
+  // A capture wirestep recorded has a side, so the lane holding its stream is one.
+  const side = streamLane(reader.meta.sides) as Side;
   let bound = side === 'sender' ? -Infinity : Infinity;
   let i = 0;
   for await (const e of reader.eachEvent(side)) {

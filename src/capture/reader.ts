@@ -14,6 +14,7 @@ import {
   type Side,
   WIRE_BLOCK,
   decodeEvent,
+  opBefore,
 } from './format.js';
 import { migrate } from './migrate.js';
 
@@ -178,7 +179,7 @@ export class CaptureReader {
   readonly #events: ReadonlyMap<Lane, { handle: FileHandle; count: number }>;
   /**
    * The lanes whose events are the operation steps: the sides' socket operations, or for an
-   * imported packet capture, which has none, its segments. The first wins ties.
+   * imported packet capture, which has none, its segments, ordered by {@link opBefore}.
    */
   readonly #opLanes: readonly Lane[];
   #dissection: Promise<Dissection> | null = null;
@@ -267,8 +268,8 @@ export class CaptureReader {
   }
 
   /**
-   * The `n`th operation step (0-based): the events of both sides in time order, the sender
-   * first on equal times, found by a binary search over the two sorted files, reading a few
+   * The `n`th operation step (0-based): the events of both sides in the order of
+   * {@link opBefore}, found by a binary search over the two sorted files, reading a few
    * records only. In an imported packet capture, the `n`th segment.
    */
   async op(n: number): Promise<CaptureEvent> {
@@ -286,7 +287,7 @@ export class CaptureReader {
       // Too few first-lane events if first[i] comes before second[n - i].
       const a = await this.event(first, i);
       const b = await this.event(second!, n - i);
-      if (a.timeUs <= b.timeUs) lo = i + 1;
+      if (opBefore(a, b)) lo = i + 1;
       else hi = i;
     }
     const i = lo;
@@ -294,7 +295,7 @@ export class CaptureReader {
     const fromSecond = n + 1 - i > 0 ? await this.event(second!, n - i) : null;
     if (!fromSecond) return fromFirst!;
     if (!fromFirst) return fromSecond;
-    return fromFirst.timeUs > fromSecond.timeUs ? fromFirst : fromSecond;
+    return opBefore(fromFirst, fromSecond) ? fromSecond : fromFirst;
   }
 
   /**
@@ -305,17 +306,14 @@ export class CaptureReader {
   async opIndex(event: CaptureEvent): Promise<number> {
     const own = this.#opLanes.includes(event.side);
     let at = own ? event.index : 0;
-    for (const [rank, other] of this.#opLanes.entries()) {
+    for (const other of this.#opLanes) {
       if (other === event.side) continue;
-      // Events of another lane before it: earlier times, and equal times when that lane wins ties.
-      const winsTies = !own || rank < this.#opLanes.indexOf(event.side);
+      // Events of another lane before it.
       let lo = 0;
       let hi = this.eventCount(other);
       while (lo < hi) {
         const mid = (lo + hi) >> 1;
-        const e = await this.event(other, mid);
-        const before = e.timeUs < event.timeUs || (e.timeUs === event.timeUs && winsTies);
-        if (before) lo = mid + 1;
+        if (opBefore(await this.event(other, mid), event)) lo = mid + 1;
         else hi = mid;
       }
       at += lo;

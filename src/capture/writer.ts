@@ -19,6 +19,7 @@ import {
   type WireInfo,
   encodeEvent,
   isCaptureId,
+  streamLane,
 } from './format.js';
 import { TOOL } from './tool.js';
 import type { Reason } from '../protocol/reasons.js';
@@ -30,6 +31,21 @@ import type { Reason } from '../protocol/reasons.js';
 function lowestVersion(meta: CaptureMeta, files: readonly FileOutcome[]): number {
   if (meta.outcome.reason || meta.errors.length > 0 || files.some((f) => f.reason || f.nameHex)) return CAPTURE_VERSION;
   return meta.wire ? 2 : 1;
+}
+
+/**
+ * Writes `data` to `file` whole or not at all: to `file.tmp`, then renamed over `file`, so a
+ * reader or a kill never leaves half of it. Throws on I/O errors.
+ */
+export async function writeWhole(file: string, data: string | Uint8Array): Promise<void> {
+  const tmp = `${file}.tmp`;
+  await writeFile(tmp, data);
+  await rename(tmp, file);
+}
+
+/** Writes `meta` as the `capture.json` of folder `dir`, whole ({@link writeWhole}). Throws on I/O errors. */
+export function writeCaptureMeta(dir: string, meta: CaptureMeta): Promise<void> {
+  return writeWhole(path.join(dir, CAPTURE_FILES.meta), `${JSON.stringify(meta, null, 2)}\n`);
 }
 
 /** Nanoseconds from a monotonic clock; replaceable in tests. */
@@ -188,7 +204,7 @@ export class CaptureWriter {
       createdAt: init.createdAt ?? new Date().toISOString(),
       tool: TOOL,
       sides: [...init.sides],
-      streamSide: init.sides.includes('sender') ? 'sender' : init.sides.includes('receiver') ? 'receiver' : 'wire',
+      streamSide: streamLane(init.sides),
       ...(init.client ? { client: init.client } : {}),
       ...(init.server ? { server: init.server } : {}),
       options: init.options ?? {},
@@ -381,13 +397,9 @@ export class CaptureWriter {
   /** Writes capture.json whole (tmp, then rename); one write at a time, in order. */
   #writeMeta(): Promise<void> {
     this.#metaDirty = false;
-    const text = `${JSON.stringify(this.meta, null, 2)}\n`;
-    const file = path.join(this.dir, CAPTURE_FILES.meta);
-    const tmp = `${file}.tmp`;
-    this.#metaWriting = this.#metaWriting.catch(() => {}).then(async () => {
-      await writeFile(tmp, text);
-      await rename(tmp, file);
-    });
+    // The metadata as it stands now: a later change is the next write's.
+    const meta = this.meta;
+    this.#metaWriting = this.#metaWriting.catch(() => {}).then(() => writeCaptureMeta(this.dir, meta));
     return this.#metaWriting;
   }
 }

@@ -4,7 +4,7 @@ import { type Server, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import path from 'node:path';
-import { CaptureError, CaptureReader, CaptureStore, TOOL, resolveCapture } from '../capture/index.js';
+import { CaptureError, CaptureReader, CaptureStore, SENDER_OPTIONS, type SenderOptionSpec, TOOL, resolveCapture } from '../capture/index.js';
 import { DEFAULT_MSS, MAX_MSS, exportPcapng } from '../capture/pcap-export.js';
 import { addWireLane, importPcap } from '../capture/pcap-import.js';
 import { CaptureFileError } from '../wire/pcap.js';
@@ -86,6 +86,26 @@ interface SendCommandOptions {
   count?: number;
 }
 
+/** The `wirestep send` option of the sender option `key`, parsed and defaulted as {@link SENDER_OPTIONS} says. */
+function senderOption(key: SenderOptionSpec['key']): Option {
+  const spec = SENDER_OPTIONS.find((s) => s.key === key)!;
+  const help = spec.fault ? `fault: ${spec.help}` : spec.help;
+  const value = spec.value;
+  if (value.type === 'flag') return new Option(spec.flag, help);
+  const option = new Option(`${spec.flag} ${value.arg}`, help);
+  if (value.type === 'bytes') option.argParser(byteSize);
+  else option.argParser(integer(value.min, value.max));
+  // A fault's default is "not staged", which its help need not say.
+  return spec.fault || spec.default === undefined ? option : option.default(spec.default);
+}
+
+/** The sender options given on the command line, as `sendFiles` takes them. */
+function senderSettings(opts: SendCommandOptions): Partial<Pick<SendCommandOptions, SenderOptionSpec['key']>> {
+  const out: Record<string, unknown> = {};
+  for (const { key } of SENDER_OPTIONS) if (opts[key] !== undefined && opts[key] !== false) out[key] = opts[key];
+  return out;
+}
+
 const program = new Command();
 program
   .name('wirestep')
@@ -146,22 +166,18 @@ program
     process.on('SIGTERM', () => stop('SIGTERM'));
   });
 
-program
+const send = program
   .command('send')
   .description('send files or folders like the reference client.py, recording a capture')
   .argument('<paths...>', 'files, or folders whose files are sent')
   .option('--host <address>', 'receiver address', '127.0.0.1')
   .option('--port <port>', 'receiver port', integer(1, 65535), 8181)
-  .option('--chunk <bytes>', 'largest write, in bytes; every field is cut into writes of at most this size', integer(1, 1 << 26), 1024)
-  .option('--delay-ms <ms>', 'pause between writes', integer(0, 600_000), 0)
+  .addOption(senderOption('chunk'))
+  .addOption(senderOption('delayMs'))
   .option('--captures <dir>', 'folder for the capture', 'captures')
-  .option('--no-capture', 'record nothing')
-  .option('--jitter-ms <ms>', 'fault: a random extra pause of 0 to this many ms before each write', integer(0, 600_000))
-  .option('--write-per-field', 'fault: one write per field, payloads whole (up to 64 MiB)')
-  .option('--stop-after <bytes>', 'fault: close the connection after this many bytes', integer(0))
-  .option('--lie-size <bytes>', 'fault: declare this size for every file', byteSize)
-  .option('--pad-name-to <bytes>', 'fault: pad names to this many bytes instead of 128 (longer names go whole, as the reference sends them)', integer(0, 1 << 20))
-  .option('--count <n>', 'fault: declare this many files', integer(0, 0xffff_ffff))
+  .option('--no-capture', 'record nothing');
+for (const spec of SENDER_OPTIONS) if (spec.fault) send.addOption(senderOption(spec.key));
+send
   .action(async (paths: string[], opts: SendCommandOptions) => {
     let files;
     try {
@@ -183,15 +199,8 @@ program
         host: opts.host,
         port: opts.port,
         files,
-        chunk: opts.chunk,
-        delayMs: opts.delayMs,
         capturesDir: opts.capture ? opts.captures : null,
-        ...(opts.jitterMs === undefined ? {} : { jitterMs: opts.jitterMs }),
-        ...(opts.writePerField ? { writePerField: true } : {}),
-        ...(opts.stopAfter === undefined ? {} : { stopAfter: opts.stopAfter }),
-        ...(opts.lieSize === undefined ? {} : { lieSize: opts.lieSize }),
-        ...(opts.padNameTo === undefined ? {} : { padNameTo: opts.padNameTo }),
-        ...(opts.count === undefined ? {} : { count: opts.count }),
+        ...senderSettings(opts),
         ...(bar ? { onProgress: (written: number) => bar.update(written) } : {}),
       });
       bar?.stop();

@@ -50,7 +50,7 @@ export function renderStepText(step: StepView, color: boolean, lang: Lang): stri
   }
   for (const f of step.fields) {
     const value = f.value === null ? '' : ` = ${safe(f.value)}`;
-    out.push(`${paint(f.kind, f.id)} ${t(lang, 'dump.field', { offset: f.offset, length: f.length, expected: f.expected })}${value}`);
+    out.push(`${paint(f.kind, f.id)} ${tn(lang, 'dump.field', Number(f.expected), { offset: f.offset, length: f.length, expected: f.expected })}${value}`);
     if (f.portion) {
       const key = step.event?.side === 'sender' ? 'field.portionWrite' : 'field.portionRead';
       out.push(`   ${t(lang, key, { n: f.portion.length, of: f.length, from: f.portion.from, to: f.portion.to })}`);
@@ -62,8 +62,9 @@ export function renderStepText(step: StepView, color: boolean, lang: Lang): stri
   }
   for (const c of step.carriers) {
     if (c.total === 0) continue;
+    // An operation is named by the option that shows it, never as a bare "step": in field mode that would read as a field.
     const list = c.events
-      .map((e) => (e.step === null ? t(lang, 'step.segmentChip', { n: e.length, offset: e.offset, time: e.time }) : t(lang, 'step.chip', { step: e.step, n: e.length, offset: e.offset })))
+      .map((e) => (e.step === null ? tn(lang, 'step.segmentChip', e.length, { n: e.length, offset: e.offset, time: e.time }) : tn(lang, 'dump.chip', e.length, { step: e.step, n: e.length, offset: e.offset })))
       .join(', ');
     const more = c.moreCount > 0 ? `, ${t(lang, 'step.more', { n: c.moreCount })}` : '';
     out.push(`   ${tn(lang, `step.carriedBy.${c.side}`, c.total, { n: c.total })}: ${list}${more}`);

@@ -3,7 +3,7 @@ import { type FileHandle, open, readdir, stat } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { CaptureWriter, type Endpoint, type OutcomeStatus } from '../capture/index.js';
+import { CaptureWriter, type Endpoint, type OutcomeStatus, storedFaults } from '../capture/index.js';
 import { NAME_LENGTH, REFERENCE_CHUNK, type Reason, describeReason, encodeCount, encodeName, encodeSize, nameByteLength, reasonOfError } from '../protocol/index.js';
 import { Recorder } from './recorder.js';
 
@@ -113,18 +113,6 @@ const READ_BLOCK = 1 << 20;
 const SOCKET_BUFFER = 256 * 1024;
 // arquivo_2 before arquivo_10, as a person would list them.
 const byName = new Intl.Collator('en', { numeric: true });
-
-/** The faults set in `options`, as stored in a capture (bigints as decimal strings). */
-export function faultOptions(options: SendFaults): Record<string, string | number | boolean> {
-  const out: Record<string, string | number | boolean> = {};
-  if (options.jitterMs) out.jitterMs = options.jitterMs;
-  if (options.writePerField) out.writePerField = true;
-  if (options.stopAfter !== undefined) out.stopAfter = options.stopAfter;
-  if (options.lieSize !== undefined) out.lieSize = options.lieSize.toString();
-  if (options.padNameTo !== undefined) out.padNameTo = options.padNameTo;
-  if (options.count !== undefined) out.count = options.count;
-  return out;
-}
 
 /** Where to connect and what to record: what every sending connection shares. */
 interface ConnectionOptions {
@@ -285,7 +273,7 @@ export async function sendFiles(options: SenderOptions): Promise<SendResult> {
   const total = options.stopAfter ?? transferSize(options.files, options.padNameTo ?? NAME_LENGTH);
   const conn = await SendingConnection.open({
     ...options,
-    record: { chunk: options.chunk ?? REFERENCE_CHUNK, delayMs, ...faultOptions(options) },
+    record: { chunk: options.chunk ?? REFERENCE_CHUNK, delayMs, ...storedFaults(options) },
   });
   const writeNow = (bytes: Uint8Array): Promise<void> | undefined => {
     const room = options.stopAfter === undefined ? bytes.length : options.stopAfter - conn.offset;

@@ -6,6 +6,7 @@ import {
   SIZE_LENGTH,
   fieldId,
 } from './format.js';
+import { PROBLEM_SEVERITY } from './explain.js';
 import { type DecodedName, type UnsafeReason, decodeName, unsafeNameReasons } from './names.js';
 import { BoundedReader } from './reader.js';
 
@@ -60,6 +61,13 @@ interface ProblemBase {
 
 /** The kinds of problem, named after the broken rule. */
 export type ProblemKind = Problem['kind'];
+
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
+/** A problem with the severity {@link PROBLEM_SEVERITY} declares for its kind (kind and severity first, as JSON shows them). */
+function rated(problem: DistributiveOmit<Problem, 'severity'>): Problem {
+  return Object.assign({ kind: problem.kind, severity: PROBLEM_SEVERITY[problem.kind] }, problem) as Problem;
+}
 
 /** What the dissector says after being fed bytes. */
 export type DissectEvent =
@@ -172,9 +180,9 @@ export class Dissector {
     if (this.#kind === 'trailing') {
       const length = at - this.#fieldOffset;
       if (length > 0) {
-        const problem: Problem = {
-          kind: 'trailing-bytes', severity: 'error', field: 'trailing', offset: this.#fieldOffset, length, count: length,
-        };
+        const problem = rated({
+          kind: 'trailing-bytes', field: 'trailing', offset: this.#fieldOffset, length, count: length,
+        });
         events.push({
           type: 'field',
           field: { id: 'trailing', kind: 'trailing', offset: this.#fieldOffset, length, expected: BigInt(length), complete: true },
@@ -189,10 +197,10 @@ export class Dissector {
       const length = at - this.#fieldOffset;
       const expected = this.#kind === 'payload' ? this.#declaredSize : BigInt(FIELD_TABLE[this.#kind].length ?? 0);
       const id = fieldId(this.#kind, this.#file);
-      const problem: Problem = {
-        kind: 'truncated', severity: 'error', field: id, offset: this.#fieldOffset, length,
+      const problem = rated({
+        kind: 'truncated', field: id, offset: this.#fieldOffset, length,
         needed: expected, available: length,
-      };
+      });
       const field: Field = {
         id, kind: this.#kind, ...(this.#kind === 'count' ? {} : { file: this.#file }),
         offset: this.#fieldOffset, length, expected, complete: false,
@@ -202,10 +210,10 @@ export class Dissector {
     if (this.#count !== null && this.#filesDone < this.#count) {
       events.push({
         type: 'problem',
-        problem: {
-          kind: 'fewer-files-than-count', severity: 'error', field: 'count', offset: at, length: 0,
+        problem: rated({
+          kind: 'fewer-files-than-count', field: 'count', offset: at, length: 0,
           declared: this.#count, received: this.#filesDone,
-        },
+        }),
       });
     }
     return events;
@@ -257,27 +265,27 @@ export class Dissector {
       field = { id: 'count', kind, ...base, value: { kind: 'count', count, littleEndian } };
       this.#count = count;
       if (this.#maxFiles !== null && count > this.#maxFiles) {
-        problems.push({ kind: 'count-over-limit', severity: 'error', field: 'count', offset: 0, length, count, limit: this.#maxFiles });
+        problems.push(rated({ kind: 'count-over-limit', field: 'count', offset: 0, length, count, limit: this.#maxFiles }));
       }
     } else if (kind === 'name') {
       const name = decodeName(bytes);
       const id = fieldId('name', this.#file);
       field = { id, kind, file: this.#file, ...base, value: { kind: 'name', name } };
       const at = { field: id, offset: this.#fieldOffset, length };
-      if (!name.validUtf8) problems.push({ kind: 'name-invalid-utf8', severity: 'error', ...at });
+      if (!name.validUtf8) problems.push(rated({ kind: 'name-invalid-utf8', ...at }));
       const reasons = unsafeNameReasons(name.text);
-      if (reasons.length > 0) problems.push({ kind: 'name-unsafe', severity: 'error', ...at, name: name.text, reasons });
-      if (bytes[length - 1] !== NAME_PAD_BYTE) problems.push({ kind: 'name-unpadded', severity: 'warning', ...at });
+      if (reasons.length > 0) problems.push(rated({ kind: 'name-unsafe', ...at, name: name.text, reasons }));
+      if (bytes[length - 1] !== NAME_PAD_BYTE) problems.push(rated({ kind: 'name-unpadded', ...at }));
     } else {
       const size = (reader.u64be(0) as { value: bigint }).value;
       const littleEndian = (reader.u64le(0) as { value: bigint }).value;
       const id = fieldId('size', this.#file);
       field = { id, kind, file: this.#file, ...base, value: { kind: 'size', size, littleEndian } };
       if (this.#maxFileSize !== null && size > this.#maxFileSize) {
-        problems.push({
-          kind: 'size-over-limit', severity: 'error', field: id, offset: this.#fieldOffset, length,
+        problems.push(rated({
+          kind: 'size-over-limit', field: id, offset: this.#fieldOffset, length,
           size, limit: this.#maxFileSize,
-        });
+        }));
       }
       this.#declaredSize = size;
       this.#payloadRemaining = size;

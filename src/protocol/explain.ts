@@ -1,4 +1,5 @@
-import type { Field, Problem } from './dissector.js';
+import type { Field, Problem, ProblemKind } from './dissector.js';
+import { parseFieldId } from './format.js';
 import type { UnsafeReason } from './names.js';
 import type { Reason } from './reasons.js';
 
@@ -10,7 +11,10 @@ export const LANGS: readonly Lang[] = ['en', 'pt'];
 type Catalog = Readonly<Record<string, string>>;
 
 /**
- * Learner explanations, as data: one sentence per field or problem, with `{placeholders}`.
+ * The protocol's words, as data, one catalog per language (Wireshark's `hf[]` and `ei[]` text):
+ * field titles (`title.<kind>`), problem titles (`problemTitle.<kind>`), one learner sentence per
+ * field or problem with `{placeholders}`, and what went wrong on the wire (`wireProblem.<kind>`).
+ * The site's catalogs hold only the site's own words and read these through {@link protocolText}.
  * The Portuguese is written for a Brazilian classroom, not word for word from the English.
  */
 export const EXPLANATIONS: Readonly<Record<Lang, Catalog>> = {
@@ -20,21 +24,43 @@ export const EXPLANATIONS: Readonly<Record<Lang, Catalog>> = {
     'title.size': 'Size of file {file}',
     'title.payload': 'Contents of file {file}',
     'title.trailing': 'Bytes after the last file',
+    'problemTitle.truncated': 'Stream cut short',
+    'problemTitle.fewer-files-than-count': 'Fewer files than the count',
+    'problemTitle.name-invalid-utf8': 'Name is not UTF-8',
+    'problemTitle.name-unsafe': 'Unsafe name',
+    'problemTitle.name-unpadded': 'Name fills its whole field',
+    'problemTitle.count-over-limit': 'Count over the limit',
+    'problemTitle.size-over-limit': 'Size over the limit',
+    'problemTitle.trailing-bytes': 'Bytes after the last file',
+    'wireProblem.gap': 'The capture lacks {missing} bytes of the stream from offset {offset}: the network carried them, but the capture did not keep them. The stream here stops at offset {offset}; the {held} bytes captured after the hole are not shown, because nothing says where they would go without the bytes before them.',
+    'wireProblem.mid-stream': 'The capture began after the connection opened (its first segment is frame {frame}): without the SYN, byte 0 here is the first byte captured, which may not be the first byte sent.',
+    'wireProblem.conflict': 'Frame {frame} carried {length} bytes from offset {offset} again, but different ones. The first copy is kept.',
+    'wireProblem.cut': 'Frame {frame} was captured short: {length} of its bytes from offset {offset} are not in the file (the snapshot length was too small).',
+    'wireProblem.held-limit': 'Too many bytes arrived ahead of a missing one (from frame {frame}, offset {offset}); later ones were not kept.',
+    'wireProblem.server-data': 'The server sent {bytes} bytes back. This protocol never does; they are not shown.',
     'count.one': '{hex} is 1 file: 4 bytes read big-endian (most significant byte first), as Python’s struct \'!I\' reads them.',
     'count.other': '{hex} is {count} files: 4 bytes read big-endian (most significant byte first), as Python’s struct \'!I\' reads them.',
     'name.ascii': 'The name “{name}”, {bytes} bytes, followed by {padding} spaces (0x20) that pad the field to 128 bytes.',
+    'name.ascii.one': 'The name “{name}”, 1 byte, followed by {padding} spaces (0x20) that pad the field to 128 bytes.',
     'name.utf8': 'The name “{name}”, {characters} characters in {bytes} bytes of UTF-8, followed by {padding} spaces (0x20) that pad the field to 128 bytes.',
     'name.unpadded': 'The name “{name}” fills all 128 bytes with no space after it: either it is exactly 128 bytes long, or a longer name was cut here and its rest spilled into the next field.',
     'name.invalid': 'These {bytes} bytes are not valid UTF-8, so they are no name at all (shown with � where a byte is wrong), followed by {padding} spaces (0x20).',
     'size': 'A size of {size} bytes, read big-endian as struct \'!Q\' reads it: the next {size} bytes are the contents of file {file}.',
     'size.zero': 'A size of 0, read big-endian as struct \'!Q\' reads it: file {file} is empty, so the next field starts right after this one.',
+    'size.one': 'A size of 1 byte, read big-endian as struct \'!Q\' reads it: the next byte is the contents of file {file}.',
     'payload': 'The {length} bytes of “{name}”, exactly as many as its size field announced.',
     'payload.text': 'The {length} bytes of “{name}”, exactly as many as its size field announced: {characters} characters of UTF-8 text, {multiByte} of them longer than one byte.',
+    'payload.one': 'The 1 byte of “{name}”, exactly as many as its size field announced.',
+    'payload.text.one': 'The 1 byte of “{name}”, exactly as many as its size field announced: 1 character of UTF-8 text.',
     'payload.empty': 'File {file} is empty: its size is 0, so no bytes follow and the next field starts right away.',
     'truncated': 'The stream ended inside this field: {length} of its {expected} bytes came.',
+    'truncated.one': 'The stream ended before the only byte of this field came.',
     'trailing': '{length} bytes after the last file: the count announced {count} files, all of them are complete, so the receiver expects nothing more.',
     'trailing.one': '{length} bytes after the last file: the count announced 1 file, it is complete, so the receiver expects nothing more.',
+    'trailing.oneByte': '1 byte after the last file: the count announced {count} files, all of them are complete, so the receiver expects nothing more.',
+    'trailing.one.oneByte': '1 byte after the last file: the count announced 1 file, it is complete, so the receiver expects nothing more.',
     'problem.truncated': 'At offset {end} the stream ended inside “{title}”: it needed {needed} bytes and {available} came.',
+    'problem.truncated.one': 'At offset {end} the stream ended inside “{title}”: it needed 1 byte and none came.',
     'problem.fewer-files-than-count': 'The count announced {declared} files but only {received} arrived whole before the stream ended at offset {offset}.',
     'problem.fewer-files-than-count.receivedOne': 'The count announced {declared} files but only 1 arrived whole before the stream ended at offset {offset}.',
     'problem.fewer-files-than-count.one': 'The count announced 1 file but the stream ended at offset {offset} before it was complete.',
@@ -44,6 +70,7 @@ export const EXPLANATIONS: Readonly<Record<Lang, Catalog>> = {
     'problem.size-over-limit': 'At offset {offset} the size of file {file} says {size} bytes, above the receiver’s limit of {limit} bytes.',
     'problem.count-over-limit': 'The count announces {count} files, above the receiver’s limit of {limit} files.',
     'problem.trailing-bytes': '{count} bytes came after the last file the count announced, from offset {offset}.',
+    'problem.trailing-bytes.one': '1 byte came after the last file the count announced, at offset {offset}.',
     'reason.empty': 'it is empty',
     'reason.nul': 'it holds a NUL byte',
     'reason.control': 'it holds control characters',
@@ -76,21 +103,43 @@ export const EXPLANATIONS: Readonly<Record<Lang, Catalog>> = {
     'title.size': 'Tamanho do arquivo {file}',
     'title.payload': 'Conteúdo do arquivo {file}',
     'title.trailing': 'Bytes depois do último arquivo',
+    'problemTitle.truncated': 'Fluxo cortado',
+    'problemTitle.fewer-files-than-count': 'Menos arquivos que a quantidade',
+    'problemTitle.name-invalid-utf8': 'Nome que não é UTF-8',
+    'problemTitle.name-unsafe': 'Nome perigoso',
+    'problemTitle.name-unpadded': 'Nome ocupa o campo inteiro',
+    'problemTitle.count-over-limit': 'Quantidade acima do limite',
+    'problemTitle.size-over-limit': 'Tamanho acima do limite',
+    'problemTitle.trailing-bytes': 'Bytes depois do último arquivo',
+    'wireProblem.gap': 'Faltam na captura {missing} bytes do fluxo a partir do offset {offset}: a rede levou esses bytes, mas a captura não os guardou. Aqui o fluxo para no offset {offset}; os {held} bytes capturados depois do buraco não aparecem, porque sem os bytes anteriores não dá para saber onde eles se encaixam.',
+    'wireProblem.mid-stream': 'A captura começou com a conexão já aberta (o primeiro segmento é o quadro {frame}): sem o SYN, o byte 0 aqui é o primeiro byte capturado, que pode não ser o primeiro byte enviado.',
+    'wireProblem.conflict': 'O quadro {frame} trouxe de novo {length} bytes a partir do offset {offset}, mas com conteúdo diferente. Ficou valendo a primeira cópia.',
+    'wireProblem.cut': 'O quadro {frame} foi capturado incompleto: {length} bytes dele, a partir do offset {offset}, não estão no arquivo (o tamanho de captura, o snaplen, era pequeno demais).',
+    'wireProblem.held-limit': 'Chegaram bytes demais depois de um byte que faltava (a partir do quadro {frame}, offset {offset}); os seguintes não foram guardados.',
+    'wireProblem.server-data': 'O servidor mandou {bytes} bytes de volta. Este protocolo nunca faz isso; eles não aparecem aqui.',
     'count.one': '{hex} é 1 arquivo: são 4 bytes lidos em big-endian (o byte mais significativo vem primeiro), do jeito que o struct \'!I\' do Python lê.',
     'count.other': '{hex} são {count} arquivos: 4 bytes lidos em big-endian (o byte mais significativo vem primeiro), do jeito que o struct \'!I\' do Python lê.',
     'name.ascii': 'O nome “{name}”, com {bytes} bytes, seguido de {padding} espaços (0x20) que completam o campo de 128 bytes.',
+    'name.ascii.one': 'O nome “{name}”, com 1 byte, seguido de {padding} espaços (0x20) que completam o campo de 128 bytes.',
     'name.utf8': 'O nome “{name}”: {characters} caracteres em {bytes} bytes de UTF-8, seguidos de {padding} espaços (0x20) que completam o campo de 128 bytes.',
     'name.unpadded': 'O nome “{name}” ocupa os 128 bytes sem nenhum espaço no fim: ou ele tem exatamente 128 bytes, ou era maior, foi cortado aqui e o resto invadiu o campo seguinte.',
     'name.invalid': 'Estes {bytes} bytes não são UTF-8 válido, então não formam um nome (aparecem com � onde o byte está errado), seguidos de {padding} espaços (0x20).',
     'size': 'Tamanho de {size} bytes, lido em big-endian como o struct \'!Q\' lê: os próximos {size} bytes são o conteúdo do arquivo {file}.',
     'size.zero': 'Tamanho 0, lido em big-endian como o struct \'!Q\' lê: o arquivo {file} está vazio, então o próximo campo começa logo depois deste.',
+    'size.one': 'Tamanho de 1 byte, lido em big-endian como o struct \'!Q\' lê: o próximo byte é o conteúdo do arquivo {file}.',
     'payload': 'Os {length} bytes de “{name}”, exatamente a quantidade que o campo de tamanho anunciou.',
     'payload.text': 'Os {length} bytes de “{name}”, exatamente a quantidade que o campo de tamanho anunciou: {characters} caracteres de texto em UTF-8, {multiByte} deles com mais de um byte.',
+    'payload.one': 'O único byte de “{name}”, exatamente a quantidade que o campo de tamanho anunciou.',
+    'payload.text.one': 'O único byte de “{name}”, exatamente a quantidade que o campo de tamanho anunciou: 1 caractere de texto em UTF-8.',
     'payload.empty': 'O arquivo {file} está vazio: o tamanho é 0, então nenhum byte vem em seguida e o próximo campo começa logo depois.',
     'truncated': 'O fluxo terminou no meio deste campo: chegaram {length} dos {expected} bytes.',
+    'truncated.one': 'O fluxo terminou antes de chegar o único byte deste campo.',
     'trailing': '{length} bytes depois do último arquivo: a quantidade anunciada era de {count} arquivos, todos já chegaram completos, então o servidor não espera mais nada.',
     'trailing.one': '{length} bytes depois do último arquivo: a quantidade anunciada era de 1 arquivo, que já chegou completo, então o servidor não espera mais nada.',
+    'trailing.oneByte': '1 byte depois do último arquivo: a quantidade anunciada era de {count} arquivos, todos já chegaram completos, então o servidor não espera mais nada.',
+    'trailing.one.oneByte': '1 byte depois do último arquivo: a quantidade anunciada era de 1 arquivo, que já chegou completo, então o servidor não espera mais nada.',
     'problem.truncated': 'No offset {end} o fluxo terminou no meio de “{title}”: o campo tem {needed} bytes e só chegaram {available}.',
+    'problem.truncated.one': 'No offset {end} o fluxo terminou no meio de “{title}”: o campo tem 1 byte e ele não chegou.',
     'problem.fewer-files-than-count': 'A quantidade anunciada era de {declared} arquivos, mas só {received} chegaram inteiros antes de o fluxo terminar no offset {offset}.',
     'problem.fewer-files-than-count.receivedOne': 'A quantidade anunciada era de {declared} arquivos, mas só 1 chegou inteiro antes de o fluxo terminar no offset {offset}.',
     'problem.fewer-files-than-count.one': 'A quantidade anunciada era de 1 arquivo, mas o fluxo terminou no offset {offset} antes de ele chegar inteiro.',
@@ -100,6 +149,7 @@ export const EXPLANATIONS: Readonly<Record<Lang, Catalog>> = {
     'problem.size-over-limit': 'No offset {offset} o tamanho do arquivo {file} diz {size} bytes, acima do limite do servidor, que é de {limit} bytes.',
     'problem.count-over-limit': 'A quantidade anuncia {count} arquivos, acima do limite do servidor, que é de {limit} arquivos.',
     'problem.trailing-bytes': 'Chegaram {count} bytes depois do último arquivo anunciado pela quantidade, a partir do offset {offset}.',
+    'problem.trailing-bytes.one': 'Chegou 1 byte depois do último arquivo anunciado pela quantidade, no offset {offset}.',
     'reason.empty': 'está vazio',
     'reason.nul': 'contém um byte NUL',
     'reason.control': 'contém caracteres de controle',
@@ -141,6 +191,32 @@ function message(lang: Lang, key: string, values: Readonly<Record<string, string
   return formatMessage(template, values);
 }
 
+/** The protocol text for `key` in `lang` (English when missing), placeholders filled; an unknown key comes back as the key. */
+export function protocolText(lang: Lang, key: string, values: Readonly<Record<string, string | number | bigint>> = {}): string {
+  return message(lang, key, values);
+}
+
+/**
+ * How bad each kind of problem is, declared once as Wireshark's `ei[]` does: `error`, the
+ * transfer went wrong here; `warning`, legal but suspicious. The dissector stamps it on every problem.
+ */
+export const PROBLEM_SEVERITY: Readonly<Record<ProblemKind, Problem['severity']>> = {
+  'truncated': 'error',
+  'fewer-files-than-count': 'error',
+  'name-invalid-utf8': 'error',
+  'name-unsafe': 'error',
+  // A name of exactly 128 bytes is legal; only a longer one derails the stream.
+  'name-unpadded': 'warning',
+  'count-over-limit': 'error',
+  'size-over-limit': 'error',
+  'trailing-bytes': 'error',
+};
+
+/** The short name of a kind of problem: "Stream cut short". */
+export function problemTitle(kind: ProblemKind, lang: Lang): string {
+  return message(lang, `problemTitle.${kind}`);
+}
+
 /** The locale each language formats numbers in. */
 export const LOCALES: Readonly<Record<Lang, string>> = { en: 'en-US', pt: 'pt-BR' };
 
@@ -180,7 +256,7 @@ export interface ExplainContext {
 /** One sentence a student can read about what a field's bytes mean. */
 export function explainField(field: Field, lang: Lang, ctx: ExplainContext = {}): string {
   const n = (v: number | bigint): string => formatInteger(v, lang);
-  if (!field.complete) return message(lang, 'truncated', { length: n(field.length), expected: n(field.expected) });
+  if (!field.complete) return message(lang, field.expected === 1n ? 'truncated.one' : 'truncated', { length: n(field.length), expected: n(field.expected) });
   const v = field.value;
   const hex = ctx.bytes ? hexBytes(ctx.bytes) : '';
   if (v?.kind === 'count') return message(lang, v.count === 1 ? 'count.one' : 'count.other', { hex, count: n(v.count) });
@@ -189,16 +265,18 @@ export function explainField(field: Field, lang: Lang, ctx: ExplainContext = {})
     const values = { name: name.text, bytes: n(name.byteLength), padding: n(name.padding), characters: n(name.characters) };
     if (!name.validUtf8) return message(lang, 'name.invalid', values);
     if (name.padding === 0) return message(lang, 'name.unpadded', values);
-    return message(lang, name.multiByteCharacters > 0 ? 'name.utf8' : 'name.ascii', values);
+    return message(lang, name.multiByteCharacters > 0 ? 'name.utf8' : name.byteLength === 1 ? 'name.ascii.one' : 'name.ascii', values);
   }
-  if (v?.kind === 'size') return message(lang, v.size === 0n ? 'size.zero' : 'size', { size: n(v.size), file: field.file ?? 0 });
+  if (v?.kind === 'size') return message(lang, v.size === 0n ? 'size.zero' : v.size === 1n ? 'size.one' : 'size', { size: n(v.size), file: field.file ?? 0 });
   if (field.kind === 'payload') {
     if (field.length === 0) return message(lang, 'payload.empty', { file: field.file ?? 0 });
     const values = { length: n(field.length), name: ctx.name ?? fieldTitle(field, lang) };
-    if (ctx.text) return message(lang, 'payload.text', { ...values, characters: n(ctx.text.characters), multiByte: n(ctx.text.multiByte) });
-    return message(lang, 'payload', values);
+    // One byte is one ASCII character: no plural, and nothing longer than a byte.
+    const one = field.length === 1 ? '.one' : '';
+    if (ctx.text) return message(lang, `payload.text${one}`, { ...values, characters: n(ctx.text.characters), multiByte: n(ctx.text.multiByte) });
+    return message(lang, `payload${one}`, values);
   }
-  return message(lang, ctx.count === 1 ? 'trailing.one' : 'trailing', { length: n(field.length), count: n(ctx.count ?? 0) });
+  return message(lang, `${ctx.count === 1 ? 'trailing.one' : 'trailing'}${field.length === 1 ? '.oneByte' : ''}`, { length: n(field.length), count: n(ctx.count ?? 0) });
 }
 
 /** Joins reasons into one phrase. */
@@ -210,13 +288,12 @@ function reasonList(reasons: readonly UnsafeReason[], lang: Lang): string {
 /** One sentence that says where the stream lost step: offset, what was expected, what came. */
 export function describeProblem(problem: Problem, lang: Lang): string {
   const n = (v: number | bigint): string => formatInteger(v, lang);
-  const file = /^file\[(\d+)\]/.exec(problem.field)?.[1] ?? '';
-  const base = { offset: n(problem.offset), end: n(problem.offset + problem.length), file };
+  const field = parseFieldId(problem.field);
+  const base = { offset: n(problem.offset), end: n(problem.offset + problem.length), file: field?.file ?? '' };
   switch (problem.kind) {
     case 'truncated': {
-      const kind = problem.field.replace(/^file\[\d+\]\./, '') as Field['kind'];
-      const title = fieldTitle({ kind, file: Number(file) }, lang);
-      return message(lang, 'problem.truncated', { ...base, title, needed: n(problem.needed), available: n(problem.available) });
+      const title = field ? fieldTitle(field, lang) : problem.field;
+      return message(lang, problem.needed === 1n ? 'problem.truncated.one' : 'problem.truncated', { ...base, title, needed: n(problem.needed), available: n(problem.available) });
     }
     case 'fewer-files-than-count':
       return message(lang, problem.declared === 1 ? 'problem.fewer-files-than-count.one' : problem.received === 1 ? 'problem.fewer-files-than-count.receivedOne' : 'problem.fewer-files-than-count', { ...base, declared: n(problem.declared), received: n(problem.received) });
@@ -227,7 +304,7 @@ export function describeProblem(problem: Problem, lang: Lang): string {
     case 'size-over-limit':
       return message(lang, 'problem.size-over-limit', { ...base, size: n(problem.size), limit: n(problem.limit) });
     case 'trailing-bytes':
-      return message(lang, 'problem.trailing-bytes', { ...base, count: n(problem.count) });
+      return message(lang, problem.count === 1 ? 'problem.trailing-bytes.one' : 'problem.trailing-bytes', { ...base, count: n(problem.count) });
     default:
       return message(lang, `problem.${problem.kind}`, base);
   }

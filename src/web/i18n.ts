@@ -1,4 +1,4 @@
-import { type Lang, formatMessage } from '../protocol/index.js';
+import { type Lang, formatMessage, protocolText } from '../protocol/index.js';
 import { type MessageKey, en } from './messages/en.js';
 import { pt } from './messages/pt.js';
 
@@ -11,8 +11,12 @@ export function tn(lang: Lang, key: string, count: number, values: Readonly<Reco
   return t(lang, count === 1 && one in CATALOGS[lang] ? one : key, values);
 }
 
-/** The site's text for `key` in `lang`, with `{placeholders}` filled. Unknown keys come back as the key. */
+/**
+ * The site's text for `key` in `lang`, with `{placeholders}` filled. A key the site's catalogs
+ * lack is a protocol word (a field title such as `title.size`), read from the protocol's table;
+ * unknown keys come back as the key.
+ */
 export function t(lang: Lang, key: string, values: Readonly<Record<string, string | number | bigint>> = {}): string {
-  const template = (CATALOGS[lang] as Readonly<Record<string, string>>)[key] ?? (en as Readonly<Record<string, string>>)[key] ?? key;
-  return formatMessage(template, values);
+  const template = (CATALOGS[lang] as Readonly<Record<string, string>>)[key] ?? (en as Readonly<Record<string, string>>)[key];
+  return template === undefined ? protocolText(lang, key, values) : formatMessage(template, values);
 }

@@ -1,6 +1,5 @@
-import { type CaptureEvent, type CaptureMeta, type CaptureReader, type Dissection, type Listed, SAMPLE_CATEGORIES, type SampleCategory, type Lane, type WireProblem, isData } from '../capture/index.js';
-import { LOCALES, type Lang, describeReason, fieldTitle, formatInteger } from '../protocol/index.js';
-import { t } from './i18n.js';
+import { type CaptureEvent, type CaptureMeta, type CaptureReader, type Dissection, type Listed, SAMPLE_CATEGORIES, type SampleCategory, type Lane, type WireProblem, isData, opBefore, senderFlags } from '../capture/index.js';
+import { LOCALES, type Lang, describeReason, fieldTitle, formatInteger, protocolText } from '../protocol/index.js';
 import { type ProblemView, dataLanes, formatMs, problemView, segmentFlags } from './steps.js';
 
 /** An ISO time as the language writes it, in UTC: "Nov 23, 2026, 11:44:47 PM" or "23 de nov. de 2026, 23:44:47". */
@@ -140,13 +139,11 @@ async function stepOfEvent(reader: CaptureReader, loaded: ReadonlyMap<Lane, Capt
   if (e.side === 'wire') return e.index;
   const other: Lane = e.side === 'sender' ? 'receiver' : 'sender';
   const records = loaded.get(other) ?? [];
-  // The sender goes first on equal times, as in CaptureReader.op().
-  const before = (x: CaptureEvent): boolean => x.timeUs < e.timeUs || (x.timeUs === e.timeUs && other === 'sender');
   let lo = 0;
   let hi = records.length;
   while (lo < hi) {
     const mid = (lo + hi) >> 1;
-    if (before(records[mid]!)) lo = mid + 1;
+    if (opBefore(records[mid]!, e)) lo = mid + 1;
     else hi = mid;
   }
   if (lo === records.length && records.length < reader.eventCount(other)) return reader.opIndex(e);
@@ -157,18 +154,6 @@ async function stepOfEvent(reader: CaptureReader, loaded: ReadonlyMap<Lane, Capt
 const RULER_MAX = 240;
 /** Writes or reads drawn per side at most. */
 const TIMELINE_MAX = 600;
-
-/** The sender options that shape the stream, as `wirestep send` spells them. */
-const FAULT_FLAGS: Readonly<Record<string, string>> = {
-  chunk: '--chunk',
-  delayMs: '--delay-ms',
-  jitterMs: '--jitter-ms',
-  writePerField: '--write-per-field',
-  stopAfter: '--stop-after',
-  lieSize: '--lie-size',
-  padNameTo: '--pad-name-to',
-  count: '--count',
-};
 
 /** The overview of a capture: files, layout ruler, both sides' chunks on one scale, problems. */
 export async function loadOverview(id: string, reader: CaptureReader, d: Dissection, lang: Lang): Promise<OverviewView> {
@@ -253,10 +238,6 @@ export async function loadOverview(id: string, reader: CaptureReader, d: Dissect
     .slice(0, 2000)
     .map((f) => ({ kind: f.kind, id: f.id, x: (f.offset / scale) * 1000, w: (Math.min(f.length, scale - f.offset) / scale) * 1000 }));
 
-  const faults = Object.entries(meta.options)
-    .filter(([k, v]) => k in FAULT_FLAGS && v !== undefined && v !== null && v !== false && !(k === 'chunk' && v === 1024) && !(k === 'delayMs' && v === 0))
-    .map(([k, v]) => (v === true ? FAULT_FLAGS[k]! : `${FAULT_FLAGS[k]} ${String(v)}`));
-
   return {
     id,
     meta,
@@ -273,7 +254,7 @@ export async function loadOverview(id: string, reader: CaptureReader, d: Dissect
     problems: d.problems.map((p) => problemView(p, lang)),
     fieldSteps: d.fields.length,
     opSteps: reader.opCount,
-    faults,
+    faults: senderFlags(meta.options),
     raw: meta.options.raw === true,
     wireProblems: (meta.wire?.problems ?? []).map((p) => ({ kind: p.kind, message: describeWireProblem(p, lang) })),
   };
@@ -284,16 +265,16 @@ export function describeWireProblem(p: WireProblem, lang: Lang): string {
   const n = (v: number): string => formatInteger(v, lang);
   switch (p.kind) {
     case 'gap':
-      return t(lang, 'wireProblem.gap', { offset: n(p.offset), missing: n(p.missing), held: n(p.held) });
+      return protocolText(lang, 'wireProblem.gap', { offset: n(p.offset), missing: n(p.missing), held: n(p.held) });
     case 'mid-stream':
-      return t(lang, 'wireProblem.mid-stream', { frame: n(p.frame) });
+      return protocolText(lang, 'wireProblem.mid-stream', { frame: n(p.frame) });
     case 'conflict':
-      return t(lang, 'wireProblem.conflict', { offset: n(p.offset), length: n(p.length), frame: n(p.frame) });
+      return protocolText(lang, 'wireProblem.conflict', { offset: n(p.offset), length: n(p.length), frame: n(p.frame) });
     case 'cut':
-      return t(lang, 'wireProblem.cut', { offset: n(p.offset), length: n(p.length), frame: n(p.frame) });
+      return protocolText(lang, 'wireProblem.cut', { offset: n(p.offset), length: n(p.length), frame: n(p.frame) });
     case 'held-limit':
-      return t(lang, 'wireProblem.held-limit', { offset: n(p.offset), frame: n(p.frame) });
+      return protocolText(lang, 'wireProblem.held-limit', { offset: n(p.offset), frame: n(p.frame) });
     case 'server-data':
-      return t(lang, 'wireProblem.server-data', { bytes: n(p.bytes) });
+      return protocolText(lang, 'wireProblem.server-data', { bytes: n(p.bytes) });
   }
 }

@@ -7,6 +7,7 @@ import {
   describeProblem,
   describeReason,
   explainField,
+  fieldId,
   fieldIndexAt,
   fieldTitle,
   formatInteger,
@@ -14,9 +15,10 @@ import {
   LOCALES,
   nextField,
   parseFieldId,
+  problemTitle,
 } from '../protocol/index.js';
 import { BYTES_PER_ROW, type HexCell, hexRows } from './hexdump.js';
-import { t } from './i18n.js';
+import { t, tn } from './i18n.js';
 
 /** How a capture is stepped through: by protocol field or by socket operation. */
 export type StepBy = 'field' | 'op';
@@ -189,7 +191,7 @@ export function stepCount(reader: CaptureReader, dissection: Dissection, by: Ste
 
 /** A problem ready to show, in `lang`. */
 export function problemView(p: Problem, lang: Lang): ProblemView {
-  return { kind: p.kind, title: t(lang, `problemTitle.${p.kind}`), severity: p.severity, field: p.field, offset: p.offset, length: p.length, message: describeProblem(p, lang) };
+  return { kind: p.kind, title: problemTitle(p.kind, lang), severity: p.severity, field: p.field, offset: p.offset, length: p.length, message: describeProblem(p, lang) };
 }
 
 function declaredCount(d: Dissection): number | null {
@@ -235,7 +237,7 @@ export async function fieldView(reader: CaptureReader, d: Dissection, field: Fie
     padding = v.name.padding;
     if (v.name.reference !== v.name.text) referenceName = v.name.reference;
   } else if (field.kind === 'payload' || field.kind === 'trailing') {
-    value = t(lang, 'bytes', { n: formatInteger(field.length, lang) });
+    value = tn(lang, 'bytes', field.length, { n: formatInteger(field.length, lang) });
   }
   // Bytes that read the same both ways (00 00 … 00, or 78 78 … 78) teach nothing about byte order.
   if (littleEndian === value) littleEndian = null;
@@ -443,7 +445,7 @@ function receiverState(d: Dissection, end: number, streamLength: number, lang: L
     } else {
       const next = nextField(last, declaredCount(d));
       if (next) {
-        field = { id: next.kind === 'name' ? `file[${next.file}].name` : `file[${next.file}].${next.kind}`, kind: next.kind, file: next.file };
+        field = { id: fieldId(next.kind, next.file), kind: next.kind, file: next.file };
         needed = next.expected;
       }
     }

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import {
   EXPLANATIONS,
+  FIELD_TABLE,
+  PROBLEM_SEVERITY,
   collect,
   describeProblem,
   dissect,
@@ -53,8 +55,25 @@ describe('explanations', () => {
     expect(describeProblem(problems[0]!, 'pt')).toBe('No offset 135 o fluxo terminou no meio de “Tamanho do arquivo 1”: o campo tem 8 bytes e só chegaram 3.');
   });
 
-  it('has the same keys in English and Portuguese', () => {
+  it('has the same keys in English and Portuguese, each with the same placeholders', () => {
     expect(Object.keys(EXPLANATIONS.pt).sort()).toEqual(Object.keys(EXPLANATIONS.en).sort());
+    const placeholders = (s: string): string[] => [...new Set(s.match(/\{[a-zA-Z]+\}/g))].sort();
+    for (const [key, en] of Object.entries(EXPLANATIONS.en)) expect([key, placeholders(EXPLANATIONS.pt[key]!)]).toEqual([key, placeholders(en)]);
+  });
+
+  it('has a title for every field kind, and a title and a sentence for every problem kind, in both languages', () => {
+    const needed = [
+      ...Object.keys(FIELD_TABLE).map((kind) => `title.${kind}`),
+      ...Object.keys(PROBLEM_SEVERITY).flatMap((kind) => [`problemTitle.${kind}`, `problem.${kind}`]),
+    ];
+    for (const lang of ['en', 'pt'] as const) expect(needed.filter((key) => !(key in EXPLANATIONS[lang]))).toEqual([]);
+  });
+
+  it('stamps each problem with the severity its kind has in the table', () => {
+    for (const id of ['truncated-size', 'traversal', 'huge-size', 'trailing', 'long-name', 'invalid-utf8']) {
+      for (const p of collect(dissect(streamCase(id).bytes, { maxFileSize: 1024n })).problems) expect([p.kind, p.severity]).toEqual([p.kind, PROBLEM_SEVERITY[p.kind]]);
+    }
+    expect(PROBLEM_SEVERITY['name-unpadded']).toBe('warning');
   });
 
   it('writes hex as uppercase pairs', () => {
