@@ -442,7 +442,10 @@ program
       live.close();
       server.closeAllConnections();
       server.close();
-      void Promise.all([receiver.close(), app.closeCaptures()]).then(() => process.exit(EXIT.ok));
+      void Promise.all([receiver.close(), app.closeCaptures()]).then(() => {
+        logLine('closed, every capture flushed');
+        process.exit(EXIT.ok);
+      });
     };
     process.on('SIGINT', () => stop('SIGINT'));
     process.on('SIGTERM', () => stop('SIGTERM'));
