@@ -348,3 +348,40 @@ describe('wirestep receive and send', () => {
     });
   });
 });
+
+describe('wirestep serve', () => {
+  /** `wirestep serve` on a free port with `args`; returns its address once it prints it. */
+  async function startServe(root: string, args: readonly string[]): Promise<{ cli: Cli; url: string }> {
+    const cli = wirestep(['serve', '--port', '0', ...args], root);
+    await cli.waitFor(/open http:\/\/127\.0\.0\.1:\d+\//);
+    return { cli, url: /open (http:\/\/127\.0\.0\.1:\d+)\//.exec(cli.stdout())![1]! };
+  }
+
+  it('shows the bundled samples and serves the lessons with no --captures', async () => {
+    await withTempDir(async (root) => {
+      const { cli, url } = await startServe(root, []);
+      try {
+        expect(cli.stdout()).toContain(path.resolve(MAIN, '../../../../samples'));
+        const listed = (await (await fetch(`${url}/api/captures`)).json()) as { captures: { id: string }[] };
+        expect(listed.captures.map((c) => c.id)).toContain('demo-10-files');
+        expect((await fetch(`${url}/lessons/byte-stream`)).status).toBe(200);
+      } finally {
+        await cli.kill();
+      }
+    });
+  });
+
+  it('with --no-samples lists only its folders, and the lessons still show the samples', async () => {
+    await withTempDir(async (root) => {
+      const { cli, url } = await startServe(root, ['--no-samples', '--captures', root]);
+      try {
+        const listed = (await (await fetch(`${url}/api/captures`)).json()) as { captures: { id: string }[] };
+        expect(listed.captures).toEqual([]);
+        expect((await fetch(`${url}/lessons/byte-stream`)).status).toBe(200);
+        expect((await fetch(`${url}/captures/demo-10-files/steps/1?by=field`)).status).toBe(200);
+      } finally {
+        await cli.kill();
+      }
+    });
+  });
+});
