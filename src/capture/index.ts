@@ -4,3 +4,4 @@ export * from './writer.js';
 export * from './reader.js';
 export * from './store.js';
 export * from './tool.js';
+export * from './liveness.js';

@@ -20,6 +20,7 @@ import {
   encodeEvent,
   isCaptureId,
 } from './format.js';
+import { currentRecorder } from './liveness.js';
 import { TOOL } from './tool.js';
 
 /** Nanoseconds from a monotonic clock; replaceable in tests. */
@@ -188,6 +189,7 @@ export class CaptureWriter {
       ...(init.sample ? { sample: init.sample } : {}),
       ...(init.wire ? { wire: { ...init.wire, close: 'end-of-capture', blocks: [], carrying: 0, problems: [] } } : {}),
       outcome: { status: 'recording' },
+      recorder: currentRecorder(),
       streamBytes: 0,
       durationUs: 0,
       errors: [],
@@ -350,6 +352,8 @@ export class CaptureWriter {
     this.#meta = {
       ...this.#meta,
       outcome: message === undefined ? { status } : { status, message },
+      // Finished: nobody records it any more.
+      recorder: undefined,
       streamBytes: this.#streamBytes,
       durationUs: this.#lastUs,
     };
@@ -371,13 +375,15 @@ export class CaptureWriter {
   /** Writes capture.json whole (tmp, then rename); one write at a time, in order. */
   #writeMeta(): Promise<void> {
     this.#metaDirty = false;
-    const text = `${JSON.stringify(this.meta, null, 2)}\n`;
-    const file = path.join(this.dir, CAPTURE_FILES.meta);
-    const tmp = `${file}.tmp`;
-    this.#metaWriting = this.#metaWriting.catch(() => {}).then(async () => {
-      await writeFile(tmp, text);
-      await rename(tmp, file);
-    });
+    const meta = this.meta;
+    this.#metaWriting = this.#metaWriting.catch(() => {}).then(() => writeMetaFile(this.dir, meta));
     return this.#metaWriting;
   }
+}
+
+/** Writes `capture.json` of the capture in `dir` whole: to `capture.json.tmp`, then renamed, so it is never half-written. */
+export async function writeMetaFile(dir: string, meta: CaptureMeta): Promise<void> {
+  const file = path.join(dir, CAPTURE_FILES.meta);
+  await writeFile(`${file}.tmp`, `${JSON.stringify(meta, null, 2)}\n`);
+  await rename(`${file}.tmp`, file);
 }

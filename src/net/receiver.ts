@@ -19,6 +19,7 @@ import {
   formatInteger,
 } from '../protocol/index.js';
 import { FileSink } from './file-sink.js';
+import { clearLeftovers } from './leftovers.js';
 import { Recorder } from './recorder.js';
 
 /** Options of a receiver. */
@@ -148,6 +149,7 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
   const log = options.log ?? (() => {});
   const outDir = path.resolve(options.outDir);
   await mkdir(outDir, { recursive: true });
+  await clearLeftovers(outDir, options.recordInto ? null : options.capturesDir, log);
   const emitter = new EventEmitter();
   const active = new Set<Connection>();
   const maxConnections = options.maxConnections ?? RECEIVER_DEFAULTS.maxConnections;
