@@ -97,6 +97,7 @@ export function streamLane(sides: readonly Side[]): Lane {
 
 import type { ConnectionProblem } from '../wire/connections.js';
 import type { Reason } from '../protocol/reasons.js';
+import type { RecorderInfo } from './liveness.js';
 
 export { SEGMENT_FLAGS } from '../wire/types.js';
 
@@ -236,6 +237,8 @@ export interface CaptureMeta {
   readonly files: readonly FileOutcome[];
   /** Present on captures imported from pcap or pcapng: they have a wire lane. */
   readonly wire?: WireInfo;
+  /** While `outcome.status` is `recording`: the process recording it (removed when it finishes). */
+  readonly recorder?: RecorderInfo;
 }
 
 const TWO_32 = 2 ** 32;

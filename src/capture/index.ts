@@ -6,3 +6,4 @@ export * from './store.js';
 export * from './tool.js';
 export * from './live.js';
 export * from './sender-options.js';
+export * from './liveness.js';

@@ -101,6 +101,10 @@ function validateMeta(raw: unknown, file: string): CaptureMeta {
     return bad('"description" is not text by language');
   }
   if (meta.outcome.reason !== undefined && !isReason(meta.outcome.reason)) return bad('"outcome.reason" is not { kind, … }');
+  if (meta.recorder !== undefined) {
+    const r = meta.recorder as unknown;
+    if (!isObject(r) || typeof r.host !== 'string' || !isCount(r.pid)) return bad('"recorder" is not { host, pid }');
+  }
   if (meta.sample !== undefined) {
     const s = meta.sample as unknown;
     if (!isObject(s) || typeof s.category !== 'string' || typeof s.lesson !== 'string' || !Array.isArray(s.expect)) return bad('"sample" is not { category, lesson, expect }');

@@ -21,6 +21,7 @@ import {
   isCaptureId,
   streamLane,
 } from './format.js';
+import { currentRecorder } from './liveness.js';
 import { TOOL } from './tool.js';
 import type { Reason } from '../protocol/reasons.js';
 
@@ -212,6 +213,7 @@ export class CaptureWriter {
       ...(init.sample ? { sample: init.sample } : {}),
       ...(init.wire ? { wire: { ...init.wire, close: 'end-of-capture', blocks: [], carrying: 0, problems: [] } } : {}),
       outcome: { status: 'recording' },
+      recorder: currentRecorder(),
       streamBytes: 0,
       durationUs: 0,
       errors: [],
@@ -374,6 +376,8 @@ export class CaptureWriter {
     this.#meta = {
       ...this.#meta,
       outcome: reason === undefined ? { status } : { status, reason },
+      // Finished: nobody records it any more.
+      recorder: undefined,
       streamBytes: this.#streamBytes,
       durationUs: this.#lastUs,
     };
@@ -403,3 +407,4 @@ export class CaptureWriter {
     return this.#metaWriting;
   }
 }
+

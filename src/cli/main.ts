@@ -383,9 +383,12 @@ program
   .option('--host <address>', 'address to listen on (0.0.0.0 opens it to the network)', '127.0.0.1')
   .option('--port <port>', 'TCP port', integer(0, 65535), 3000)
   .option('--captures <dir>', 'a folder of captures (repeat for several)', collect)
-  .action(async (opts: { host: string; port: number; captures?: string[] }) => {
+  .option('--no-samples', 'do not list the bundled samples (the lessons still show them)')
+  .action(async (opts: { host: string; port: number; captures?: string[]; samples: boolean }) => {
     const { createApp } = await site();
-    const dirs = opts.captures ?? ['captures'];
+    const samples = path.join(packageRoot(), 'samples');
+    const given = opts.captures ?? ['captures'];
+    const dirs = opts.samples && !given.some((d) => path.resolve(d) === samples) ? [...given, samples] : given;
     const store = new CaptureStore(dirs);
     const { server, port } = await listenSite(opts.host, opts.port);
     const sharedAt = sharedUrls(opts.host, port);
@@ -451,7 +454,10 @@ program
       live.close();
       server.closeAllConnections();
       server.close();
-      void Promise.all([receiver.close(), app.closeCaptures()]).then(() => process.exit(EXIT.ok));
+      void Promise.all([receiver.close(), app.closeCaptures()]).then(() => {
+        logLine('closed, every capture flushed');
+        process.exit(EXIT.ok);
+      });
     };
     process.on('SIGINT', () => stop('SIGINT'));
     process.on('SIGTERM', () => stop('SIGTERM'));

@@ -21,6 +21,7 @@ import {
   reasonOfError,
 } from '../protocol/index.js';
 import { FileSink } from './file-sink.js';
+import { clearLeftovers } from './leftovers.js';
 import { Recorder } from './recorder.js';
 import { ReceiverSession, type SessionCommand, type SessionEvent } from './session.js';
 
@@ -135,6 +136,7 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
   const log = options.log ?? (() => {});
   const outDir = path.resolve(options.outDir);
   await mkdir(outDir, { recursive: true });
+  await clearLeftovers(outDir, options.recordInto ? null : options.capturesDir, log);
   const emitter = new EventEmitter();
   const active = new Set<Connection>();
   const maxConnections = options.maxConnections ?? RECEIVER_DEFAULTS.maxConnections;

@@ -48,6 +48,8 @@ export interface SenderOptions extends SendFaults {
   readonly recordInto?: CaptureWriter;
   /** Called after each write with the bytes written so far and the total. */
   readonly onProgress?: (written: number, total: number) => void;
+  /** Where `--jitter-ms` draws its pauses from: a number in [0, 1). Default `Math.random`; tests pass a seeded one. */
+  readonly random?: () => number;
 }
 
 /** What a transfer came to, on the sender's side. */
@@ -270,6 +272,7 @@ export async function sendFiles(options: SenderOptions): Promise<SendResult> {
   }
   const delayMs = options.delayMs ?? 0;
   const jitterMs = options.jitterMs ?? 0;
+  const random = options.random ?? Math.random;
   const total = options.stopAfter ?? transferSize(options.files, options.padNameTo ?? NAME_LENGTH);
   const conn = await SendingConnection.open({
     ...options,
@@ -290,7 +293,7 @@ export async function sendFiles(options: SenderOptions): Promise<SendResult> {
   // A promise only when there is something to wait for: a delay, or a full socket or capture.
   const write = (bytes: Uint8Array): Promise<void> | undefined => {
     if (conn.writes > 0 && delayMs + jitterMs > 0) {
-      return sleep(delayMs + Math.floor(Math.random() * (jitterMs + 1))).then(() => writeNow(bytes));
+      return sleep(delayMs + Math.floor(random() * (jitterMs + 1))).then(() => writeNow(bytes));
     }
     return writeNow(bytes);
   };

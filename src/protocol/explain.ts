@@ -96,6 +96,7 @@ export const EXPLANATIONS: Readonly<Record<Lang, Catalog>> = {
     'cause.receiver-closed': 'The receiver closed the connection at byte {offset}, before the whole file came.',
     'cause.peer-closed': 'The receiver closed the connection before everything was sent.',
     'cause.stopped-after': 'The sender stopped on purpose after {bytes} bytes (--stop-after).',
+    'cause.recorder-gone': 'Its recorder (process {pid}) ended without finishing it: it was killed, or the machine stopped.',
   },
   pt: {
     'title.count': 'Quantidade de arquivos',
@@ -175,6 +176,7 @@ export const EXPLANATIONS: Readonly<Record<Lang, Catalog>> = {
     'cause.receiver-closed': 'O servidor fechou a conexão no byte {offset}, antes de o arquivo chegar inteiro.',
     'cause.peer-closed': 'O servidor fechou a conexão antes de tudo ser enviado.',
     'cause.stopped-after': 'O cliente parou de propósito depois de {bytes} bytes (--stop-after).',
+    'cause.recorder-gone': 'O processo que gravava esta captura (PID {pid}) terminou antes de fechá-la: foi encerrado à força ou a máquina desligou.',
   },
 };
 
@@ -336,6 +338,8 @@ export function describeReason(reason: Reason, lang: Lang): string {
       return message(lang, `cause.${reason.kind}`, { offset: n(reason.offset) });
     case 'stopped-after':
       return message(lang, 'cause.stopped-after', { bytes: n(reason.bytes) });
+    case 'recorder-gone':
+      return message(lang, 'cause.recorder-gone', { pid: reason.pid });
     case 'socket-error':
     case 'write-failed':
       return message(lang, `cause.${reason.kind}`, { code: reason.code });

@@ -32,6 +32,8 @@ export type Reason =
   | { readonly kind: 'peer-closed' }
   /** A staged fault: the sender stopped after this many bytes (`--stop-after`). */
   | { readonly kind: 'stopped-after'; readonly bytes: number }
+  /** Found by a receiver starting later: the process recording the capture ended without finishing it. */
+  | { readonly kind: 'recorder-gone'; readonly pid: number }
   /** Text kept as it was: an older capture's message no template matched, or an internal error. */
   | { readonly kind: 'text'; readonly text: string };
 

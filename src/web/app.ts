@@ -1,7 +1,7 @@
 import path from 'node:path';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import helmet from 'helmet';
-import { CaptureError, type CaptureStore } from '../capture/index.js';
+import { CaptureError, CaptureStore } from '../capture/index.js';
 import { ReaderCache } from './cache.js';
 import type { LiveFeed } from './live.js';
 import { findLesson, lessonsIn, loadLessons } from './lessons.js';
@@ -22,6 +22,11 @@ export interface AppOptions {
   readonly sharedAt?: readonly string[];
   /** Folder of the lessons; default the package's lessons/. */
   readonly lessonsDir?: string;
+  /**
+   * The bundled samples, which lessons and their links always open by id, even when the store
+   * does not list them; default the package's samples/, `null` none.
+   */
+  readonly samplesDir?: string | null;
   /** In `wirestep lab`: the receiver's live feed, and where students send to. */
   readonly live?: LiveFeed;
   readonly lab?: { readonly port: number; readonly hosts: readonly string[] };
@@ -97,7 +102,10 @@ function urls(lang: Lang, present = false, quiz = false) {
  */
 export function createApp(options: AppOptions): express.Express & { closeCaptures(): Promise<void> } {
   const root = packageRoot();
-  const cache = new ReaderCache(options.store);
+  // Pages open captures by id from the store's folders and then the samples; the listings show the store's alone.
+  const samples = options.samplesDir === undefined ? path.join(root, 'samples') : options.samplesDir;
+  const roots = samples === null || options.store.roots.includes(path.resolve(samples)) ? options.store.roots : [...options.store.roots, samples];
+  const cache = new ReaderCache(new CaptureStore(roots));
   // Lessons are read once, at start: a broken lesson file stops the site with its name.
   const lessons = loadLessons(options.lessonsDir ?? path.join(root, 'lessons'));
   const app = express();

@@ -178,9 +178,11 @@ describe('capture writer and reader', () => {
       w.record('receiver', 'accept', 0, 0);
       w.record('receiver', 'read', 0, 1000, stream.subarray(0, 1000));
       w.flush();
-      // Give the write streams a moment, then read without finish(): as after a kill.
-      await new Promise((r) => setTimeout(r, 100));
       const dir = path.join(root, 'killed');
+      // Once the write streams have put both on disk, read without finish(): as after a kill.
+      const size = (f: string) => stat(path.join(dir, f)).then((s) => s.size);
+      await expect.poll(() => size('stream.bin'), { timeout: 10_000 }).toBe(1000);
+      await expect.poll(() => size('receiver.events'), { timeout: 10_000 }).toBe(2 * EVENT_RECORD_SIZE);
       // A half-written last record, as a kill mid-write leaves.
       await appendFile(path.join(dir, 'receiver.events'), new Uint8Array(10));
       const r = await CaptureReader.open(dir);

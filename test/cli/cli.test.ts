@@ -356,3 +356,86 @@ describe('wirestep receive and send', () => {
     });
   });
 });
+
+describe('wirestep serve', () => {
+  /** `wirestep serve` on a free port with `args`; returns its address once it prints it. */
+  async function startServe(root: string, args: readonly string[]): Promise<{ cli: Cli; url: string }> {
+    const cli = wirestep(['serve', '--port', '0', ...args], root);
+    await cli.waitFor(/open http:\/\/127\.0\.0\.1:\d+\//);
+    return { cli, url: /open (http:\/\/127\.0\.0\.1:\d+)\//.exec(cli.stdout())![1]! };
+  }
+
+  it('shows the bundled samples and serves the lessons with no --captures', async () => {
+    await withTempDir(async (root) => {
+      const { cli, url } = await startServe(root, []);
+      try {
+        expect(cli.stdout()).toContain(path.resolve(MAIN, '../../../../samples'));
+        const listed = (await (await fetch(`${url}/api/captures`)).json()) as { captures: { id: string }[] };
+        expect(listed.captures.map((c) => c.id)).toContain('demo-10-files');
+        expect((await fetch(`${url}/lessons/byte-stream`)).status).toBe(200);
+      } finally {
+        await cli.kill();
+      }
+    });
+  });
+
+  it('with --no-samples lists only its folders, and the lessons still show the samples', async () => {
+    await withTempDir(async (root) => {
+      const { cli, url } = await startServe(root, ['--no-samples', '--captures', root]);
+      try {
+        const listed = (await (await fetch(`${url}/api/captures`)).json()) as { captures: { id: string }[] };
+        expect(listed.captures).toEqual([]);
+        expect((await fetch(`${url}/lessons/byte-stream`)).status).toBe(200);
+        expect((await fetch(`${url}/captures/demo-10-files/steps/1?by=field`)).status).toBe(200);
+      } finally {
+        await cli.kill();
+      }
+    });
+  });
+});
+
+describe('wirestep receive after a SIGKILL', () => {
+  it('removes the killed receiver’s .part file, marks its capture interrupted and says so', async () => {
+    await withTempDir(async (root) => {
+      const first = await startReceive(root);
+      const socket = net.connect({ host: '127.0.0.1', port: first.port });
+      socket.on('error', () => {});
+      let second: Cli | undefined;
+      try {
+        await new Promise((r) => socket.once('connect', r));
+        // Count, name, a size of 10,000 and 500 bytes of it: the file is half-way.
+        const header = new Uint8Array(4 + 128 + 8);
+        const view = new DataView(header.buffer);
+        view.setUint32(0, 1);
+        header.fill(0x20, 4, 132).set(new TextEncoder().encode('metade.bin'), 4);
+        view.setBigUint64(132, 10_000n);
+        socket.write(header);
+        socket.write(new Uint8Array(500).fill(7));
+        const parts = async () => (await readdir(first.out)).filter((f) => f.endsWith('.part'));
+        await expect.poll(parts, { timeout: 20_000 }).toHaveLength(1);
+        const [part] = await parts();
+        expect(part).toMatch(/^\.wirestep-[0-9a-f]{8}-1\.part$/);
+        // Something of the user's that only looks alike is not the receiver's.
+        await writeFile(path.join(first.out, '.wirestep-notes.part'), 'mine');
+        first.cli.proc.kill('SIGKILL');
+        await first.cli.exited;
+        const [id] = await readdir(first.captures);
+        expect(JSON.parse(await readFile(path.join(first.captures, id!, 'capture.json'), 'utf8')).outcome.status).toBe('recording');
+
+        second = wirestep(['receive', '--port', '0', '--out', first.out, '--captures', first.captures], root);
+        await second.waitFor(/listening on/);
+        expect(second.stdout()).toContain(`removed ${part} from ${first.out}: the unfinished file of a receiver that was killed`);
+        expect(second.stdout()).toContain(`capture ${id} was still "recording" but its recorder is gone: marked interrupted`);
+        expect(await readdir(first.out)).toEqual(['.wirestep-notes.part']);
+        const meta = JSON.parse(await readFile(path.join(first.captures, id!, 'capture.json'), 'utf8'));
+        expect(meta.outcome.status).toBe('interrupted');
+        expect(meta.recorder).toBeUndefined();
+        expect(meta.streamBytes).toBe((await stat(path.join(first.captures, id!, 'stream.bin'))).size);
+      } finally {
+        socket.destroy();
+        await first.cli.kill();
+        await second?.kill();
+      }
+    });
+  }, 90_000);
+});

@@ -1,29 +1,57 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { once } from 'node:events';
+import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CaptureReader } from '../../src/capture/index.js';
 import { listFiles, sendFiles } from '../../src/net/index.js';
+import { encodeTransfer } from '../../src/protocol/index.js';
 import { freePort } from '../helpers/net.js';
 
 const MAIN = path.resolve(import.meta.dirname, '../../dist/src/cli/main.js');
 
+interface Lab {
+  readonly child: ChildProcess;
+  readonly port: number;
+  readonly web: number;
+  output(): string;
+  /** Resolves once the output matches `pattern`; rejects if the process ends first. */
+  waitFor(pattern: RegExp): Promise<void>;
+  readonly exited: Promise<number | null>;
+}
+
 /** `wirestep lab` on free ports, once it prints its live page. */
-async function startLab(dir: string): Promise<{ child: ChildProcess; port: number; web: number; output: () => string }> {
+async function startLab(dir: string): Promise<Lab> {
   const port = await freePort();
   const web = await freePort();
   const child = spawn(process.execPath, [MAIN, 'lab', '--port', String(port), '--web-port', String(web), '--out', path.join(dir, 'out'), '--captures', path.join(dir, 'captures')], { cwd: dir });
   let out = '';
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-  const deadline = Date.now() + 15_000;
-  while (!out.includes('live page:')) {
-    if (Date.now() > deadline || child.exitCode !== null) throw new Error(`wirestep lab did not start:\n${out}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return { child, port, web, output: () => out };
+  const listeners = new Set<() => void>();
+  const heard = (d: Buffer): void => {
+    out += d.toString();
+    for (const l of listeners) l();
+  };
+  child.stdout!.on('data', heard);
+  child.stderr!.on('data', heard);
+  const exited = new Promise<number | null>((resolve) => child.once('close', (code) => {
+    resolve(code);
+    for (const l of listeners) l();
+  }));
+  const waitFor = (pattern: RegExp): Promise<void> => new Promise((resolve, reject) => {
+    const check = (): void => {
+      if (pattern.test(out)) resolve();
+      else if (child.exitCode !== null || child.signalCode !== null) reject(new Error(`wirestep lab ended before printing ${pattern}:\n${out}`));
+      else return;
+      listeners.delete(check);
+    };
+    listeners.add(check);
+    check();
+  });
+  await waitFor(/live page:/);
+  return { child, port, web, output: () => out, waitFor, exited };
 }
 
 describe('wirestep lab', () => {
@@ -45,14 +73,12 @@ describe('wirestep lab', () => {
         expect(createHash('sha256').update(saved).digest('hex')).toBe(sources[i]!.digest);
       }
       // Every capture is complete: wait for the last to be finished on disk.
-      const live = async () => (await fetch(`http://127.0.0.1:${lab.web}/live`)).text();
       let page = '';
-      for (let tries = 0; tries < 100; tries++) {
-        page = await live();
-        if ((page.match(/class="st-complete"/g) ?? []).length === 40) break;
-        await new Promise((r) => setTimeout(r, 100));
-      }
-      expect((page.match(/class="st-complete"/g) ?? []).length).toBe(40);
+      const complete = async () => {
+        page = await (await fetch(`http://127.0.0.1:${lab.web}/live`)).text();
+        return (page.match(/class="st-complete"/g) ?? []).length;
+      };
+      await expect.poll(complete, { timeout: 30_000 }).toBe(40);
       const ids = [...page.matchAll(/href="\/captures\/([^/"]+)\/steps\/1\?by=field"/g)].map((m) => m[1]!);
       expect(new Set(ids).size).toBe(40);
       for (const id of ids) {
@@ -67,7 +93,32 @@ describe('wirestep lab', () => {
       }
     } finally {
       lab.child.kill('SIGTERM');
-      await new Promise((r) => lab.child.once('exit', r));
+      await lab.exited;
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it.each(['SIGINT', 'SIGTERM'] as const)('on %s records the open transfer as interrupted and says every capture is flushed', async (signal) => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'wirestep-lab-stop-'));
+    const lab = await startLab(dir);
+    const held = net.connect({ host: '127.0.0.1', port: lab.port });
+    held.on('error', () => {});
+    try {
+      await once(held, 'connect');
+      held.write(encodeTransfer([{ name: 'metade.txt', data: new Uint8Array(1000) }]).subarray(0, 4 + 128 + 8 + 100));
+      await lab.waitFor(/file 1: "metade\.txt", 1,000 bytes announced/);
+      lab.child.kill(signal);
+      await lab.waitFor(/closed, every capture flushed/);
+      expect(await lab.exited).toBe(0);
+      expect(lab.output()).toContain(`${signal}: closing; open transfers are recorded as interrupted`);
+      const [id, ...others] = await readdir(path.join(dir, 'captures'));
+      expect(others).toEqual([]);
+      const meta = JSON.parse(await readFile(path.join(dir, 'captures', id!, 'capture.json'), 'utf8'));
+      expect(meta.outcome.status).toBe('interrupted');
+    } finally {
+      held.destroy();
+      lab.child.kill('SIGKILL');
+      await lab.exited;
       await rm(dir, { recursive: true, force: true });
     }
   });

@@ -31,6 +31,17 @@ async function sendWith(faults: Partial<SenderOptions>, twoFiles = false) {
   });
 }
 
+/** mulberry32: a small seeded generator of numbers in [0, 1). */
+function seeded(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
+  };
+}
+
 const kinds = (r: { received: { problems: readonly { kind: string }[] } }) => r.received.problems.map((p) => p.kind);
 
 describe('sender faults, each recorded in the capture', () => {
@@ -52,9 +63,22 @@ describe('sender faults, each recorded in the capture', () => {
   });
 
   it('--jitter-ms adds an uneven pause before each write', async () => {
-    const r = await sendWith({ chunk: 16, jitterMs: 30 });
+    // A fixed seed, so a failure can be replayed: WIRESTEP_JITTER_SEED=<seed> picks another.
+    const seed = Number(process.env.WIRESTEP_JITTER_SEED ?? 0x5eed);
+    const draw = seeded(seed);
+    const pauses: number[] = [];
+    const random = () => {
+      const x = draw();
+      pauses.push(Math.floor(x * 31));
+      return x;
+    };
+    const r = await sendWith({ chunk: 16, jitterMs: 30, random });
+    const why = `jitter seed ${seed}, pauses ${pauses.join(' ')} ms`;
+    expect(pauses.length, why).toBe(r.writes.length - 1);
+    expect(Math.max(...pauses) - Math.min(...pauses), why).toBeGreaterThan(3);
+    // Each write waited at least its pause (a timer may fire up to a millisecond early); load only adds.
     const gaps = r.writes.slice(1).map((w, i) => w.timeUs - r.writes[i]!.timeUs);
-    expect(Math.max(...gaps) - Math.min(...gaps)).toBeGreaterThan(3_000);
+    gaps.forEach((g, i) => expect(g, `${why}; gap ${i + 1} was ${g} µs`).toBeGreaterThanOrEqual(pauses[i]! * 1000 - 1000));
     expect(r.received.status).toBe('complete');
     expect(r.options.jitterMs).toBe(30);
   });

@@ -57,6 +57,12 @@ describe('receiver limits', () => {
 
   it('closes the connection past --max-connections at once and keeps serving the others', async () => {
     const lines: string[] = [];
+    let bothConnected!: () => void;
+    const connected = new Promise<void>((resolve) => (bothConnected = resolve));
+    const log = (l: string): void => {
+      lines.push(l);
+      if (lines.filter((x) => x.includes('connected')).length >= 2) bothConnected();
+    };
     await withReceiver(async (rx) => {
       const open = async () => {
         const s = net.connect({ host: '127.0.0.1', port: rx.port });
@@ -66,10 +72,7 @@ describe('receiver limits', () => {
       };
       const first = await open();
       const second = await open();
-      await new Promise<void>((resolve) => {
-        const check = () => (lines.filter((l) => l.includes('connected')).length >= 2 ? resolve() : setTimeout(check, 10));
-        check();
-      });
+      await connected;
       const refused = new Promise((r) => rx.receiver.once('refused', r));
       const third = await open();
       const ended = new Promise((r) => third.once('end', r));
@@ -82,7 +85,7 @@ describe('receiver limits', () => {
       const results = [await rx.nextResult(), await rx.nextResult()];
       expect(results.map((r) => r.status)).toEqual(['complete', 'complete']);
       expect((await readdir(rx.outDir)).sort()).toEqual(['one.txt', 'two.txt']);
-    }, { maxConnections: 2, log: (l) => lines.push(l) });
+    }, { maxConnections: 2, log });
   });
 });
 

@@ -1,4 +1,6 @@
-import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
+import { once } from 'node:events';
+import { mkdir, readFile, readdir, stat, writeFile } from 'node:fs/promises';
+import net from 'node:net';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CaptureReader } from '../../src/capture/index.js';
@@ -173,7 +175,6 @@ describe('receiver on malformed and hostile streams', () => {
 
   it('cuts a stalled sender after the idle timeout and records why', async () => {
     await withReceiver(async (rx) => {
-      const net = await import('node:net');
       const socket = net.connect({ host: '127.0.0.1', port: rx.port });
       socket.on('error', () => {});
       socket.write(cat(encodeCount(1), encodeName('slow.txt')));
@@ -206,30 +207,33 @@ describe('receiver on malformed and hostile streams', () => {
   });
 
   it('flushes every capture as interrupted when closed mid-transfer', async () => {
-    await withTempDir(async (tmp) => {
-      const src = await makeFiles(path.join(tmp, 'src'), { 'slow.txt': 'x'.repeat(5000) });
-      let captureDir = '';
-      await withReceiver(async (rx) => {
-        const sending = sendFiles({ port: rx.port, files: await listFiles([src]), chunk: 100, delayMs: 20, capturesDir: null });
-        const first = new Promise((resolve) => rx.receiver.once('connection', resolve));
-        await first;
-        await new Promise((r) => setTimeout(r, 300));
-        const result = rx.nextResult();
-        await rx.receiver.close();
-        const r = await result;
-        captureDir = r.captureDir!;
-        expect(r.status).toBe('interrupted');
-        expect(await tree(rx.outDir)).toEqual([]);
-        const reader = await CaptureReader.open(captureDir);
-        try {
-          expect(reader.meta.outcome.status).toBe('interrupted');
-          expect(reader.streamLength).toBeGreaterThan(140);
-          expect(reader.eventCount('receiver')).toBeGreaterThan(2);
-        } finally {
-          await reader.close();
-        }
-        expect((await sending).status).toBe('aborted');
-      });
+    await withReceiver(async (rx) => {
+      // The test holds the transfer open: 200 of 5,000 payload bytes sent, the rest never.
+      const socket = net.connect({ host: '127.0.0.1', port: rx.port });
+      socket.on('error', () => {});
+      await once(socket, 'connect');
+      const closed = once(socket, 'close');
+      socket.write(cat(encodeCount(1), encodeName('slow.txt'), encodeSize(5000)));
+      const part = async () => (await readdir(rx.outDir)).find((f) => f.endsWith('.part'));
+      await expect.poll(part, { timeout: 10_000 }).toMatch(/^\.wirestep-[0-9a-f]{8}-1\.part$/);
+      socket.write(new Uint8Array(200).fill(0x78));
+      // Those 200 bytes were read, dissected and handed to the file: the receiver is mid-payload.
+      await expect.poll(async () => (await stat(path.join(rx.outDir, (await part())!))).size, { timeout: 10_000 }).toBe(200);
+      const result = rx.nextResult();
+      await rx.receiver.close();
+      const r = await result;
+      expect(r.status).toBe('interrupted');
+      expect(await tree(rx.outDir)).toEqual([]);
+      const reader = await CaptureReader.open(r.captureDir!);
+      try {
+        expect(reader.meta.outcome.status).toBe('interrupted');
+        expect(reader.streamLength).toBe(4 + 128 + 8 + 200);
+        expect(reader.eventCount('receiver')).toBeGreaterThan(2);
+      } finally {
+        await reader.close();
+      }
+      // The receiver, not the sender, ended the connection.
+      await closed;
     });
   });
 });

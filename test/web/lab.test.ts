@@ -1,6 +1,10 @@
+import { execFile } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CaptureStore } from '../../src/capture/index.js';
@@ -8,7 +12,8 @@ import { type Receiver, listFiles, sendFiles, startReceiver } from '../../src/ne
 import { createApp } from '../../src/web/app.js';
 import { LiveFeed } from '../../src/web/live.js';
 import { TEST_OUTPUT, launchChromium, listen } from '../helpers/browser.js';
-import { runReferenceClient } from '../helpers/reference.js';
+import { encodeTransfer } from '../../src/protocol/index.js';
+import { PYTHON, PY_ENV, writeReferenceClient } from '../helpers/reference.js';
 
 const SAMPLES = path.resolve(import.meta.dirname, '../../samples');
 
@@ -51,15 +56,24 @@ describe('the live page', () => {
     await mkdir(src);
     await writeFile(path.join(src, 'poema.txt'), 'Minha terra tem palmeiras,\nOnde canta o Sabiá;\n'.repeat(20));
     const files = await listFiles([src]);
-    // A slow one first, to see it while it is being received.
-    const slow = sendFiles({ port: receiver.address.port, files, chunk: 64, delayMs: 25, capturesDir: null });
-    await expect.poll(() => page.locator('tbody tr.st-receiving').count(), { timeout: 10_000 }).toBe(1);
-    await expect.poll(() => page.locator('tbody tr.st-receiving .now').textContent(), { timeout: 10_000 }).toMatch(/Contents of file 1: [\d,]+ bytes in, [\d,]+ to go|Name of file 1|Size of file 1/);
+    // A transfer the test holds open: the count and 10 bytes of the first name, then nothing
+    // until the page has shown it being received.
+    const held = net.connect({ host: '127.0.0.1', port: receiver.address.port });
+    held.on('error', () => {});
+    await once(held, 'connect');
+    const heldClosed = once(held, 'close');
+    const stream = encodeTransfer([{ name: 'segurando.txt', data: new TextEncoder().encode('ainda aqui\n') }]);
+    held.write(stream.subarray(0, 4 + 10));
+    await expect.poll(() => page.locator('tbody tr.st-receiving').count(), { timeout: 20_000 }).toBe(1);
+    await expect.poll(() => page.locator('tbody tr.st-receiving .now').textContent(), { timeout: 20_000 }).toMatch(/^Name of file 1: \d+ bytes in, \d+ to go$/);
     const fast = Promise.all([1, 2].map(() => sendFiles({ port: receiver.address.port, files, capturesDir: null })));
     const folder = path.join(root, 'arquivos_para_enviar');
-    const python = runReferenceClient(root, receiver.address.port, folder);
-    await Promise.all([slow, fast, python]);
-    await expect.poll(() => page.locator('tbody tr.st-complete').count(), { timeout: 15_000 }).toBe(4);
+    // The reference client.py with a limit of its own, not a share of the test's.
+    const client = await writeReferenceClient(root, receiver.address.port, folder);
+    const python = promisify(execFile)(PYTHON, [client], { cwd: root, env: PY_ENV, timeout: 90_000 });
+    held.end(stream.subarray(4 + 10));
+    await Promise.all([fast, python, heldClosed]);
+    await expect.poll(() => page.locator('tbody tr.st-complete').count(), { timeout: 30_000 }).toBe(4);
     expect(await page.locator('tbody tr').count()).toBe(4);
     // The reference client's ten files are listed as 10 of 10.
     expect(await page.locator('tbody tr .files').allTextContents()).toContain('10 of 10');
@@ -74,11 +88,12 @@ describe('the live page', () => {
     expect(await page.locator('h1').textContent()).toBe('File count');
     expect(errors).toEqual([]);
     await page.close();
+    expect(await readFile(path.join(root, 'out', 'segurando.txt'), 'utf8')).toBe('ainda aqui\n');
     // And the files the reference client sent are on disk, byte for byte.
     for (let i = 1; i <= 10; i++) {
       expect(await readFile(path.join(root, 'out', `arquivo_${i}.txt`), 'utf8')).toBe(`Este é o conteúdo do arquivo ${i}\n`);
     }
-  });
+  }, 180_000);
 });
 
 describe('presenter mode', () => {

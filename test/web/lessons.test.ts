@@ -120,3 +120,22 @@ describe('lesson format errors', () => {
     expect(() => parseEmbed('step: 1\n', 'here')).toThrow(/no "capture"/);
   });
 });
+
+describe('lessons on a site whose captures folder has no samples', () => {
+  it('still show the bundled samples, and so do the step pages they link to, while the home page lists only that folder', async () => {
+    const empty = await mkdtemp(path.join(tmpdir(), 'wirestep-no-samples-'));
+    const bare = createApp({ store: new CaptureStore([empty]) });
+    try {
+      const lesson = await request(bare).get('/lessons/byte-stream').expect(200);
+      const steps = [...new Set([...lesson.text.matchAll(/href="(\/captures\/[^"]+)"/g)].map((m) => m[1]!.replace(/&amp;/g, '&')))];
+      expect(steps.length).toBeGreaterThan(0);
+      for (const href of steps) await request(bare).get(href).expect(200);
+      await request(bare).get('/captures/demo-10-files/steps/1?by=field').expect(200);
+      const listed = await request(bare).get('/api/captures').expect(200);
+      expect(listed.body.captures).toEqual([]);
+    } finally {
+      await bare.closeCaptures();
+      await rm(empty, { recursive: true, force: true });
+    }
+  });
+});

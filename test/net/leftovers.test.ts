@@ -1,0 +1,55 @@
+import { once } from 'node:events';
+import { readFile, readdir, writeFile } from 'node:fs/promises';
+import net from 'node:net';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { CaptureWriter, currentRecorder, readMeta } from '../../src/capture/index.js';
+import { startReceiver } from '../../src/net/index.js';
+import { clearLeftovers } from '../../src/net/leftovers.js';
+import { encodeTransfer } from '../../src/protocol/index.js';
+import { withReceiver } from '../helpers/net.js';
+
+describe('leftovers of a killed receiver', () => {
+  it('leaves alone the .part file and the capture of a receiver still running on the same folders, and its file arrives whole', async () => {
+    await withReceiver(async (rx) => {
+      const data = new Uint8Array(3000).fill(0x61);
+      const stream = encodeTransfer([{ name: 'vivo.bin', data }]);
+      const socket = net.connect({ host: '127.0.0.1', port: rx.port });
+      socket.on('error', () => {});
+      await once(socket, 'connect');
+      socket.write(stream.subarray(0, 4 + 128 + 8 + 1000));
+      const parts = async () => (await readdir(rx.outDir)).filter((f) => f.endsWith('.part'));
+      await expect.poll(parts, { timeout: 10_000 }).toHaveLength(1);
+      const [id] = await readdir(rx.capturesDir);
+
+      const lines: string[] = [];
+      const second = await startReceiver({ port: 0, outDir: rx.outDir, capturesDir: rx.capturesDir, log: (l) => lines.push(l) });
+      await second.close();
+      const [part] = await parts();
+      expect(lines).toEqual([`kept ${part} in ${rx.outDir}: another process may be writing it`]);
+      expect((await readMeta(path.join(rx.capturesDir, id!))).outcome.status).toBe('recording');
+
+      const result = rx.nextResult();
+      socket.end(stream.subarray(4 + 128 + 8 + 1000));
+      expect((await result).status).toBe('complete');
+      expect(await readFile(path.join(rx.outDir, 'vivo.bin'))).toEqual(Buffer.from(data));
+    });
+  });
+
+  it('leaves alone a capture recorded on another host, and files that only look like its own', async () => {
+    await withReceiver(async (rx) => {
+      const w = await CaptureWriter.create({ root: rx.capturesDir, id: 'elsewhere', sides: ['receiver'] });
+      const dir = path.join(rx.capturesDir, 'elsewhere');
+      const meta = JSON.parse(await readFile(path.join(dir, 'capture.json'), 'utf8'));
+      await writeFile(path.join(dir, 'capture.json'), JSON.stringify({ ...meta, recorder: { ...currentRecorder(), host: '0000000000000000', pid: 1 } }));
+      const lookalikes = ['.wirestep-1234567-1.part', '.wirestep-12345678-x.part', 'wirestep-12345678-1.part', '.wirestep-12345678-1.part.txt'];
+      for (const f of lookalikes) await writeFile(path.join(rx.outDir, f), 'not the receiver’s');
+      const lines: string[] = [];
+      expect(await clearLeftovers(rx.outDir, rx.capturesDir, (l) => lines.push(l))).toEqual({ removed: [], kept: [], interrupted: [] });
+      expect(lines).toEqual([]);
+      expect((await readdir(rx.outDir)).sort()).toEqual([...lookalikes].sort());
+      expect((await readMeta(dir)).outcome.status).toBe('recording');
+      await w.finish('interrupted');
+    });
+  });
+});
