@@ -6,6 +6,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CaptureReader } from '../../src/capture/index.js';
 import { listFiles, sendFiles } from '../../src/net/index.js';
+import { watchOutput } from '../../scripts/lib/harness.js';
 import { freePort } from '../helpers/net.js';
 
 const MAIN = path.resolve(import.meta.dirname, '../../dist/src/cli/main.js');
@@ -15,15 +16,9 @@ async function startLab(dir: string): Promise<{ child: ChildProcess; port: numbe
   const port = await freePort();
   const web = await freePort();
   const child = spawn(process.execPath, [MAIN, 'lab', '--port', String(port), '--web-port', String(web), '--out', path.join(dir, 'out'), '--captures', path.join(dir, 'captures')], { cwd: dir });
-  let out = '';
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-  const deadline = Date.now() + 15_000;
-  while (!out.includes('live page:')) {
-    if (Date.now() > deadline || child.exitCode !== null) throw new Error(`wirestep lab did not start:\n${out}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return { child, port, web, output: () => out };
+  const out = watchOutput(child);
+  await out.waitFor('live page:', { ms: 15_000 });
+  return { child, port, web, output: () => out.text() };
 }
 
 describe('wirestep lab', () => {

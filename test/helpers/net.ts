@@ -5,6 +5,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { type ConnectionResult, type Receiver, type ReceiverOptions, startReceiver } from '../../src/net/index.js';
 
+// One freePort for tests and scripts (scripts/lib/harness.ts); re-exported where tests look for it.
+export { freePort } from '../../scripts/lib/harness.js';
+
 /** A fresh temporary folder, removed after `fn` whatever happens. */
 export async function withTempDir<T>(fn: (dir: string) => Promise<T>): Promise<T> {
   const dir = await mkdtemp(path.join(tmpdir(), 'wirestep-test-'));
@@ -82,18 +85,6 @@ export async function sendRaw(port: number, pieces: readonly Uint8Array[], opts:
   }
   socket.end();
   await new Promise((r) => socket.once('close', r));
-}
-
-/** A TCP port free on 127.0.0.1 right now, for a process that must be told its port. */
-export async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', resolve);
-  });
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 /**

@@ -8,7 +8,7 @@ import { type Receiver, listFiles, sendFiles, startReceiver } from '../../src/ne
 import { createApp } from '../../src/web/app.js';
 import { LiveFeed } from '../../src/web/live.js';
 import { TEST_OUTPUT, launchChromium, listen } from '../helpers/browser.js';
-import { runReferenceClient } from '../helpers/reference.js';
+import { runAssignmentClient } from '../../scripts/lib/harness.js';
 
 const SAMPLES = path.resolve(import.meta.dirname, '../../samples');
 
@@ -57,7 +57,7 @@ describe('the live page', () => {
     await expect.poll(() => page.locator('tbody tr.st-receiving .now').textContent(), { timeout: 10_000 }).toMatch(/Contents of file 1: [\d,]+ bytes in, [\d,]+ to go|Name of file 1|Size of file 1/);
     const fast = Promise.all([1, 2].map(() => sendFiles({ port: receiver.address.port, files, capturesDir: null })));
     const folder = path.join(root, 'arquivos_para_enviar');
-    const python = runReferenceClient(root, receiver.address.port, folder);
+    const python = runAssignmentClient(receiver.address.port, folder);
     await Promise.all([slow, fast, python]);
     await expect.poll(() => page.locator('tbody tr.st-complete').count(), { timeout: 15_000 }).toBe(4);
     expect(await page.locator('tbody tr').count()).toBe(4);
