@@ -27,6 +27,28 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
+/**
+ * Writes `pieces` to 127.0.0.1:`port` as separate writes, then ends (or resets, with `reset`).
+ * For streams wirestep's own sender would refuse to make.
+ */
+export async function sendRaw(port: number, pieces: readonly Uint8Array[], opts: { reset?: boolean } = {}): Promise<void> {
+  const socket = net.connect({ host: '127.0.0.1', port });
+  socket.on('error', () => {});
+  await new Promise<void>((resolve, reject) => {
+    socket.once('connect', resolve);
+    socket.once('error', reject);
+  });
+  for (const p of pieces) {
+    if (!socket.write(p)) await new Promise((r) => socket.once('drain', r));
+  }
+  if (opts.reset) {
+    socket.resetAndDestroy();
+    return;
+  }
+  socket.end();
+  await new Promise((r) => socket.once('close', r));
+}
+
 /** What a child process has printed so far, and waits on it. */
 export interface ChildOutput {
   /** Everything printed so far (stdout and stderr interleaved, unless only stdout is watched). */
