@@ -4,6 +4,7 @@ import { type Server, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import path from 'node:path';
+import { AssignmentCopyError, assignmentPaths, copyAssignment } from '../assignment/index.js';
 import { CaptureError, CaptureReader, CaptureStore, SENDER_OPTIONS, type SenderOptionSpec, TOOL, resolveCapture } from '../capture/index.js';
 import { DEFAULT_MSS, MAX_MSS, exportPcapng } from '../capture/pcap-export.js';
 import { addWireLane, importPcap } from '../capture/pcap-import.js';
@@ -461,6 +462,23 @@ program
     };
     process.on('SIGINT', () => stop('SIGINT'));
     process.on('SIGTERM', () => stop('SIGTERM'));
+  });
+
+program
+  .command('assignment')
+  .description('print where the assignment’s client.py and server.py are, or copy them with their README into a folder')
+  .option('--copy <dir>', 'copy client.py, server.py and README.md into this folder (never overwrites)')
+  .action(async (opts: { copy?: string }) => {
+    const paths = assignmentPaths();
+    if (opts.copy === undefined) {
+      process.stdout.write(`${paths.client}\n${paths.server}\n`);
+      return;
+    }
+    try {
+      for (const f of await copyAssignment(opts.copy)) process.stdout.write(`copied ${f}\n`);
+    } catch (err) {
+      fail(err instanceof AssignmentCopyError ? err.message : `cannot copy into ${opts.copy}: ${(err as Error).message}`, err instanceof AssignmentCopyError ? EXIT.usage : EXIT.failed);
+    }
   });
 
 program.parseAsync(process.argv).catch((err: unknown) => fail(String(err)));

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { watchOutput } from '../../scripts/lib/harness.js';
 import { freePort, withTempDir } from '../helpers/net.js';
 
 const MAIN = fileURLToPath(new URL('../../dist/src/cli/main.js', import.meta.url));
@@ -30,44 +31,26 @@ interface Cli {
 
 function wirestep(args: readonly string[], cwd: string): Cli {
   const proc = spawn(process.execPath, [MAIN, ...args], { cwd, env: { ...process.env, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
+  const out = watchOutput(proc, 'stdout');
   let err = '';
-  const listeners = new Set<() => void>();
-  proc.stdout!.on('data', (b: Buffer) => {
-    out += b.toString();
-    for (const l of listeners) l();
-  });
   proc.stderr!.on('data', (b: Buffer) => (err += b.toString()));
   const exited = new Promise<Exit>((resolve) => {
-    proc.once('close', (code, signal) => {
-      resolve({ code, signal });
-      for (const l of listeners) l();
-    });
+    proc.once('close', (code, signal) => resolve({ code, signal }));
   });
   const running = (): boolean => proc.exitCode === null && proc.signalCode === null;
-  const describe = (): string => `wirestep ${args.join(' ')}\n--- stdout\n${out}--- stderr\n${err}`;
+  const describe = (): string => `wirestep ${args.join(' ')}\n--- stdout\n${out.text()}--- stderr\n${err}`;
   return {
     proc,
-    stdout: () => out,
+    stdout: () => out.text(),
     stderr: () => err,
     exited,
     waitFor(pattern, count = 1, ms = 30_000) {
-      const global = new RegExp(pattern.source, pattern.flags.includes('g') ? pattern.flags : `${pattern.flags}g`);
-      return new Promise<void>((resolve, reject) => {
-        const check = (): void => {
-          if ([...out.matchAll(global)].length >= count) done(null);
-          else if (!running()) done(new Error(`ended before printing ${pattern} ×${count}:\n${describe()}`));
-        };
-        const timer = setTimeout(() => done(new Error(`no ${pattern} ×${count} within ${ms} ms:\n${describe()}`)), ms);
-        const done = (e: Error | null): void => {
-          clearTimeout(timer);
-          listeners.delete(check);
-          if (e) reject(e);
-          else resolve();
-        };
-        listeners.add(check);
-        check();
-      });
+      return out.waitFor(pattern, { count, ms }).then(
+        () => undefined,
+        (e: Error) => {
+          throw new Error(`${e.message.split('\n')[0]}\n${describe()}`, { cause: e });
+        },
+      );
     },
     async kill() {
       if (running()) proc.kill('SIGKILL');

@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { CaptureReader } from '../../src/capture/index.js';
 import { listFiles, sendFiles } from '../../src/net/index.js';
 import { encodeTransfer } from '../../src/protocol/index.js';
+import { watchOutput } from '../../scripts/lib/harness.js';
 import { freePort } from '../helpers/net.js';
 
 const MAIN = path.resolve(import.meta.dirname, '../../dist/src/cli/main.js');
@@ -28,30 +29,13 @@ async function startLab(dir: string): Promise<Lab> {
   const port = await freePort();
   const web = await freePort();
   const child = spawn(process.execPath, [MAIN, 'lab', '--port', String(port), '--web-port', String(web), '--out', path.join(dir, 'out'), '--captures', path.join(dir, 'captures')], { cwd: dir });
-  let out = '';
-  const listeners = new Set<() => void>();
-  const heard = (d: Buffer): void => {
-    out += d.toString();
-    for (const l of listeners) l();
+  const out = watchOutput(child);
+  const exited = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
+  const waitFor = async (pattern: RegExp): Promise<void> => {
+    await out.waitFor(pattern, { ms: 60_000 });
   };
-  child.stdout!.on('data', heard);
-  child.stderr!.on('data', heard);
-  const exited = new Promise<number | null>((resolve) => child.once('close', (code) => {
-    resolve(code);
-    for (const l of listeners) l();
-  }));
-  const waitFor = (pattern: RegExp): Promise<void> => new Promise((resolve, reject) => {
-    const check = (): void => {
-      if (pattern.test(out)) resolve();
-      else if (child.exitCode !== null || child.signalCode !== null) reject(new Error(`wirestep lab ended before printing ${pattern}:\n${out}`));
-      else return;
-      listeners.delete(check);
-    };
-    listeners.add(check);
-    check();
-  });
   await waitFor(/live page:/);
-  return { child, port, web, output: () => out, waitFor, exited };
+  return { child, port, web, output: () => out.text(), waitFor, exited };
 }
 
 describe('wirestep lab', () => {

@@ -1,9 +1,11 @@
 import { statSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { type ConnectionResult, type Receiver, type ReceiverOptions, startReceiver } from '../../src/net/index.js';
+
+// One copy for tests and scripts (scripts/lib/harness.ts); re-exported where tests look for them.
+export { freePort, sendRaw } from '../../scripts/lib/harness.js';
 
 /** A fresh temporary folder, removed after `fn` whatever happens. */
 export async function withTempDir<T>(fn: (dir: string) => Promise<T>): Promise<T> {
@@ -60,40 +62,6 @@ export async function withReceiver<T>(fn: (r: ReceiverFixture) => Promise<T>, op
       await receiver.close();
     }
   });
-}
-
-/**
- * Writes `pieces` to 127.0.0.1:`port` as separate writes, then ends (or resets, with `reset`).
- * For streams wirestep's own sender would refuse to make.
- */
-export async function sendRaw(port: number, pieces: readonly Uint8Array[], opts: { reset?: boolean } = {}): Promise<void> {
-  const socket = net.connect({ host: '127.0.0.1', port });
-  socket.on('error', () => {});
-  await new Promise<void>((resolve, reject) => {
-    socket.once('connect', resolve);
-    socket.once('error', reject);
-  });
-  for (const p of pieces) {
-    if (!socket.write(p)) await new Promise((r) => socket.once('drain', r));
-  }
-  if (opts.reset) {
-    socket.resetAndDestroy();
-    return;
-  }
-  socket.end();
-  await new Promise((r) => socket.once('close', r));
-}
-
-/** A TCP port free on 127.0.0.1 right now, for a process that must be told its port. */
-export async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', resolve);
-  });
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 /**

@@ -1,100 +1,16 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { mkdir, readFile, readdir, stat, writeFile } from 'node:fs/promises';
-import net from 'node:net';
 import path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { type FileToSend, sendFiles, transferSize } from '../../src/net/index.js';
-import { NAME_LENGTH, SIZE_LENGTH } from '../../src/protocol/index.js';
-import { freePort, withReceiver, withTempDir } from '../helpers/net.js';
+import { NAME_LENGTH, SIZE_LENGTH, encodeCount } from '../../src/protocol/index.js';
+import { type AssignmentServer, runAssignmentClient, startAssignmentServer } from '../../scripts/lib/harness.js';
+import { file, streamCase } from '../fixtures/streams.js';
+import { concatBytes as cat } from '../helpers/bytes.js';
+import { sendRaw, withReceiver, withTempDir } from '../helpers/net.js';
 
-import { PYTHON, PY_ENV, SEED, replaceExactly, writeReferenceClient } from '../helpers/reference.js';
-
-interface Child {
-  readonly proc: ChildProcess;
-  output(): string;
-  /** Resolves with the exit code once the process has ended. */
-  readonly exited: Promise<number | null>;
-}
-
-function run(args: string[], cwd: string): Child {
-  const proc = spawn(PYTHON, args, { cwd, env: PY_ENV, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  proc.stdout!.on('data', (b: Buffer) => (out += b.toString()));
-  proc.stderr!.on('data', (b: Buffer) => (out += b.toString()));
-  const exited = new Promise<number | null>((resolve) => {
-    proc.once('error', (err) => {
-      out += `\nspawn error: ${err.message}`;
-      resolve(-1);
-    });
-    proc.once('close', (code) => resolve(code));
-  });
-  return { proc, output: () => out, exited };
-}
-
-async function within<T>(p: Promise<T>, ms: number, what: () => string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what()}`)), ms);
-  });
-  try {
-    return await Promise.race([p, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-async function stop(child: Child): Promise<void> {
-  if (child.proc.exitCode === null && child.proc.signalCode === null) child.proc.kill('SIGKILL');
-  await child.exited;
-}
-
-function canConnect(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = net.connect({ host: '127.0.0.1', port });
-    s.once('connect', () => {
-      s.end();
-      resolve(true);
-    });
-    s.once('error', () => resolve(false));
-  });
-}
-
-/**
- * Runs a copy of the reference server.py in `cwd` (where it saves files) on a free port, and
- * waits until it accepts connections; retries on another port if the port was taken meanwhile.
- */
-async function startReferenceServer(cwd: string): Promise<{ child: Child; port: number }> {
-  const source = await readFile(path.join(SEED, 'server.py'), 'utf8');
-  for (let attempt = 1; ; attempt++) {
-    const port = await freePort();
-    let script = replaceExactly(source, "host='127.0.0.1'", "host='127.0.0.1'", 1);
-    script = replaceExactly(script, 'port=8181', `port=${port}`, 1);
-    const file = path.join(path.dirname(cwd), `server-${port}.py`);
-    await writeFile(file, script);
-    const child = run([file], cwd);
-    const deadline = Date.now() + 20_000;
-    while (Date.now() < deadline && child.proc.exitCode === null) {
-      if (await canConnect(port)) return { child, port };
-      await sleep(50);
-    }
-    await stop(child);
-    if (attempt === 3) throw new Error(`server.py never accepted connections on port ${port}:\n${child.output()}`);
-  }
-}
-
-/** Waits until every file is in `dir` with its full size: the server saves after the sender is done. */
-async function waitForFiles(dir: string, files: readonly FileToSend[], server: Child): Promise<void> {
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    const sizes = await Promise.all(files.map((f) => stat(path.join(dir, f.name)).then((s) => s.size, () => -1)));
-    if (sizes.every((s, i) => s === files[i]!.size)) return;
-    if (Date.now() > deadline) {
-      throw new Error(`server.py did not save every file in time: ${JSON.stringify(files.map((f, i) => [f.name, f.size, sizes[i]]))}\n${server.output()}`);
-    }
-    await sleep(50);
-  }
+/** Waits until server.py says it saved every file; it saves after the sender is done. */
+async function waitForFiles(server: AssignmentServer, files: readonly FileToSend[]): Promise<void> {
+  await server.output.waitFor(/ salvo com sucesso\.\n/, { count: files.length, ms: 20_000 });
 }
 
 /** Writes `contents` as files in `dir`; returns them ready to send. */
@@ -115,45 +31,34 @@ function expectedWrites(files: readonly FileToSend[], chunk: number): number {
   return writes(4) + files.reduce((n, f) => n + writes(NAME_LENGTH) + writes(SIZE_LENGTH) + writes(f.size), 0);
 }
 
-/** Sends `files` with wirestep's sender to a fresh reference server and checks what it saved. */
+/** Sends `files` with wirestep's sender to a fresh assignment server.py and checks what it saved. */
 async function sendToReferenceServer(root: string, files: readonly FileToSend[], chunk: number): Promise<void> {
   const saved = path.join(root, 'saved');
   await mkdir(saved);
-  const { child, port } = await startReferenceServer(saved);
+  const server = await startAssignmentServer(saved);
+  const { port } = server;
   try {
     const result = await sendFiles({ host: '127.0.0.1', port, files, chunk, capturesDir: path.join(root, 'captures') });
     expect(result.status, result.message).toBe('complete');
     expect(result.bytes).toBe(transferSize(files));
     expect(result.writes).toBe(expectedWrites(files, chunk));
-    await waitForFiles(saved, files, child);
+    await waitForFiles(server, files);
     for (const f of files) {
       expect(await readFile(path.join(saved, f.name)), f.name).toEqual(await readFile(f.path));
     }
     expect((await readdir(saved)).sort()).toEqual(files.map((f) => f.name).sort());
   } finally {
-    await stop(child);
+    await server.stop();
   }
 }
 
-describe('interop with the reference Python scripts', () => {
-  beforeAll(() => {
-    for (const script of ['client.py', 'server.py']) {
-      if (!existsSync(path.join(SEED, script))) throw new Error(`reference script not found: ${path.join(SEED, script)} (set WIRESTEP_SEED)`);
-    }
-  });
-
+describe('interop with the assignment\'s Python programs', () => {
   it('saves every file the reference client.py sends, byte for byte', async () => {
     await withReceiver(async (r) => {
       const folder = path.join(r.root, 'arquivos_para_enviar');
-      const file = await writeReferenceClient(r.root, r.port, folder);
-
-      const client = run([file], r.root);
-      try {
-        expect(await within(client.exited, 30_000, client.output), client.output()).toBe(0);
-      } finally {
-        await stop(client);
-      }
-      const result = await within(r.nextResult(), 30_000, () => 'no result from the receiver');
+      const printed = await runAssignmentClient(r.port, folder);
+      expect(printed).toContain('✅ Todos os arquivos foram enviados.');
+      const result = await r.nextResult();
 
       expect(result.status, result.message).toBe('complete');
       expect(result.problems.filter((p) => p.severity === 'error')).toEqual([]);
@@ -202,4 +107,26 @@ describe('interop with the reference Python scripts', () => {
       await sendToReferenceServer(root, files, chunk);
     });
   }, 60_000);
+
+  it('keeps server.py\'s flaws on purpose: a name climbs out of --out, a cut file stays, and the next client is served', async () => {
+    await withTempDir(async (root) => {
+      const out = path.join(root, 'a', 'out');
+      const server = await startAssignmentServer(out);
+      try {
+        await sendRaw(server.port, [cat(encodeCount(1), file('../escaped.txt', 'fora da pasta\n'))]);
+        await server.output.waitFor('../escaped.txt salvo com sucesso.');
+        expect(await readFile(path.join(root, 'a', 'escaped.txt'), 'utf8')).toBe('fora da pasta\n');
+
+        await sendRaw(server.port, [streamCase('truncated-payload').bytes]);
+        await server.output.waitFor('[x] Erro: Transferência interrompida.');
+        expect(await readFile(path.join(out, 'big.bin'))).toEqual(Buffer.alloc(40, 7));
+
+        await sendRaw(server.port, [streamCase('truncated-name').bytes]);
+        await server.output.waitFor('[x] Erro: Conexão perdida.');
+        expect(server.output.text()).toMatch(/^\[\+\] Servidor ouvindo em 127\.0\.0\.1:\d+\n\n\[\+\] Conexão recebida de \('127\.0\.0\.1', \d+\)\n\[i\] Recebendo 1 arquivos:\n1\. \.\.\/escaped\.txt \(14 bytes\)\n/);
+      } finally {
+        await server.stop();
+      }
+    });
+  });
 });

@@ -1,10 +1,8 @@
-import { execFile } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CaptureStore } from '../../src/capture/index.js';
@@ -13,7 +11,7 @@ import { createApp } from '../../src/web/app.js';
 import { LiveFeed } from '../../src/web/live.js';
 import { TEST_OUTPUT, launchChromium, listen } from '../helpers/browser.js';
 import { encodeTransfer } from '../../src/protocol/index.js';
-import { PYTHON, PY_ENV, writeReferenceClient } from '../helpers/reference.js';
+import { runAssignmentClient } from '../../scripts/lib/harness.js';
 
 const SAMPLES = path.resolve(import.meta.dirname, '../../samples');
 
@@ -68,9 +66,8 @@ describe('the live page', () => {
     await expect.poll(() => page.locator('tbody tr.st-receiving .now').textContent(), { timeout: 20_000 }).toMatch(/^Name of file 1: \d+ bytes in, \d+ to go$/);
     const fast = Promise.all([1, 2].map(() => sendFiles({ port: receiver.address.port, files, capturesDir: null })));
     const folder = path.join(root, 'arquivos_para_enviar');
-    // The reference client.py with a limit of its own, not a share of the test's.
-    const client = await writeReferenceClient(root, receiver.address.port, folder);
-    const python = promisify(execFile)(PYTHON, [client], { cwd: root, env: PY_ENV, timeout: 90_000 });
+    // The assignment's client.py with a limit of its own, not a share of the test's.
+    const python = runAssignmentClient(receiver.address.port, folder, { ms: 90_000 });
     held.end(stream.subarray(4 + 10));
     await Promise.all([fast, python, heldClosed]);
     await expect.poll(() => page.locator('tbody tr.st-complete').count(), { timeout: 30_000 }).toBe(4);

@@ -4,17 +4,17 @@
  * (with staged faults where a sample needs one); malformed and hostile streams are written raw to
  * a real socket. Deterministic apart from timestamps, ports and where TCP cut the reads.
  */
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import { chmod, copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
+import { chmod, copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { SampleInfo } from '../capture/index.js';
-import { addWireLane, importPcap } from '../capture/pcap-import.js';
-import { type FileToSend, type SendFaults, recordLocalTransfer, referenceFiles, sendBytes, sendFiles } from '../net/index.js';
-import { encodeCount, encodeName, encodeSize, encodeTransfer } from '../protocol/index.js';
-import { packageRoot } from '../web/paths.js';
+import type { SampleInfo } from '../src/capture/index.js';
+import { addWireLane, importPcap } from '../src/capture/pcap-import.js';
+import { type FileToSend, type SendFaults, recordLocalTransfer, referenceFiles, sendBytes, sendFiles } from '../src/net/index.js';
+import { encodeCount, encodeName, encodeSize, encodeTransfer } from '../src/protocol/index.js';
+import { packageRoot } from '../src/web/paths.js';
+import { PYTHON, freePort, runAssignmentClient, startAssignmentServer, watchOutput } from './lib/harness.js';
 
 const te = new TextEncoder();
 
@@ -252,7 +252,7 @@ function runs(tool: string, args: readonly string[], sample: string): boolean {
 async function capturingLoopback(pcap: string, port: number, during: () => Promise<void>): Promise<void> {
   const dumpcap = spawn('dumpcap', ['-i', 'lo', '-f', `tcp port ${port}`, '-w', pcap], { stdio: ['ignore', 'ignore', 'pipe'] });
   try {
-    await listen(dumpcap)('Capturing on');
+    await watchOutput(dumpcap).waitFor('Capturing on');
     await during();
     // dumpcap writes the last packets a little after they pass.
     await new Promise((r) => setTimeout(r, 500));
@@ -303,63 +303,29 @@ async function recordThreeViews(root: string, work: string): Promise<boolean> {
   return true;
 }
 
-const SEED = process.env.WIRESTEP_SEED ?? path.join(packageRoot(), '..', 'shared', 'seed');
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const { port } = s.address() as { port: number };
-  await new Promise((r) => s.close(r));
-  return port;
-}
-
-/** Everything `child` writes to stdout and stderr, and a wait for a text to appear in it. */
-function listen(child: ChildProcess): (text: string) => Promise<void> {
-  let said = '';
-  child.stdout?.on('data', (d: Buffer) => (said += d.toString()));
-  child.stderr?.on('data', (d: Buffer) => (said += d.toString()));
-  return async (text) => {
-    for (let i = 0; i < 600 && !said.includes(text); i++) {
-      if (child.exitCode !== null) break;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    if (!said.includes(text)) throw new Error(`${child.spawnfile} did not say "${text}": ${said}`);
-  };
-}
-
 /**
  * Records the reference client.py sending to the reference server.py on loopback, captured by
  * dumpcap, and imports the pcapng as a sample; the pcapng is kept in the sample's folder.
  * Skipped, keeping the sample there is, where dumpcap or python3 cannot run.
  */
 async function recordOnTheWire(root: string, work: string): Promise<boolean> {
-  if (!runs('dumpcap', ['-v'], ON_THE_WIRE.id) || !runs('python3', ['--version'], ON_THE_WIRE.id)) return false;
+  if (!runs('dumpcap', ['-v'], ON_THE_WIRE.id) || !runs(PYTHON, ['--version'], ON_THE_WIRE.id)) return false;
   const dir = path.join(work, ON_THE_WIRE.id);
   const folder = path.join(dir, 'enviar');
-  const into = path.join(dir, 'recebidos');
   await mkdir(folder, { recursive: true });
-  await mkdir(into, { recursive: true });
   await writeFile(path.join(folder, 'foto.jpg'), PHOTO);
-  const port = await freePort();
-  const server = (await readFile(path.join(SEED, 'server.py'), 'utf8')).replace('port=8181', `port=${port}`);
-  const client = (await readFile(path.join(SEED, 'client.py'), 'utf8')).replace('port=8181', `port=${port}`).replaceAll('"/home/ALUNO/arquivos_para_enviar"', JSON.stringify(folder));
-  await writeFile(path.join(dir, 'server.py'), server);
-  await writeFile(path.join(dir, 'client.py'), client);
   const pcap = path.join(dir, ON_THE_WIRE.pcap);
-  const env = { ...process.env, PYTHONUNBUFFERED: '1', PYTHONUTF8: '1' };
-  await capturingLoopback(pcap, port, async () => {
-    const srv = spawn('python3', [path.join(dir, 'server.py')], { cwd: into, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    const served = listen(srv);
-    try {
-      await served('Servidor ouvindo');
-      const cli = spawn('python3', [path.join(dir, 'client.py')], { env, stdio: 'ignore' });
-      const [code] = (await once(cli, 'exit')) as [number];
-      if (code !== 0) throw new Error(`client.py exited with ${code}`);
-      await served('foto.jpg salvo com sucesso');
-    } finally {
-      srv.kill();
-    }
-  });
+  // Listening sends nothing, so the server may start before the capture and pick its own port.
+  const server = await startAssignmentServer(path.join(dir, 'recebidos'));
+  const { port } = server;
+  try {
+    await capturingLoopback(pcap, port, async () => {
+      await runAssignmentClient(port, folder);
+      await server.output.waitFor('foto.jpg salvo com sucesso');
+    });
+  } finally {
+    await server.stop();
+  }
   const target = path.join(root, ON_THE_WIRE.id);
   await rm(target, { recursive: true, force: true });
   const result = await importPcap(pcap, { capturesDir: root, port, id: () => ON_THE_WIRE.id, extra: { description: ON_THE_WIRE.description, sample: ON_THE_WIRE.sample } });

@@ -8,8 +8,8 @@ import { createReadStream } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { CaptureReader } from '../capture/index.js';
-import { type ConnectionResult, type FileToSend, sendFiles, startReceiver, transferSize } from '../net/index.js';
+import { CaptureReader } from '../src/capture/index.js';
+import { type ConnectionResult, type FileToSend, sendFiles, startReceiver, transferSize } from '../src/net/index.js';
 
 const SENDERS = Number(process.env.WIRESTEP_LOAD_SENDERS ?? 100);
 const MiB = 1024 * 1024;

@@ -13,14 +13,14 @@ import { type Server, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { cpus, tmpdir } from 'node:os';
 import path from 'node:path';
-import { CaptureStore } from '../capture/index.js';
-import { createApp } from '../web/app.js';
-import { packageRoot } from '../web/paths.js';
+import { CaptureStore } from '../src/capture/index.js';
+import { createApp } from '../src/web/app.js';
+import { packageRoot } from '../src/web/paths.js';
+import { freePort, runAssignmentClient, startAssignmentServer, watchOutput } from '../scripts/lib/harness.js';
 
 const MiB = 1024 * 1024;
 const ROOT = packageRoot();
 const MAIN = path.join(ROOT, 'dist', 'src', 'cli', 'main.js');
-const SEED = process.env.WIRESTEP_SEED ?? path.join(ROOT, '..', 'shared', 'seed');
 const SIZE_MIB = Number(process.env.WIRESTEP_BENCH_MIB ?? 1024);
 const RUNS = Number(process.env.WIRESTEP_BENCH_RUNS ?? 3);
 const PAGE_RUNS = 9;
@@ -37,14 +37,6 @@ async function makeFile(file: string, mib: number): Promise<void> {
   for (let i = 0; i < mib; i++) if (!out.write(block)) await once(out, 'drain');
   out.end();
   await once(out, 'close');
-}
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const { port } = s.address() as AddressInfo;
-  await new Promise((r) => s.close(r));
-  return port;
 }
 
 /** What a process used, read from /proc every 20 ms until it exits. */
@@ -85,13 +77,6 @@ async function waitFor(check: () => Promise<boolean>, what: string): Promise<voi
   throw new Error(`timed out waiting for ${what}`);
 }
 
-async function listening(child: ChildProcess, text: string): Promise<void> {
-  let out = '';
-  child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
-  await waitFor(async () => out.includes(text), `"${text}"`);
-}
-
 interface Transfer {
   readonly seconds: number;
   readonly sender: Usage;
@@ -114,7 +99,7 @@ async function wirestep(work: string, file: string, capture: boolean): Promise<T
   const flags = capture ? ['--captures', path.join(dir, 'captures')] : ['--no-capture'];
   const receiver = spawn(process.execPath, [MAIN, 'receive', '--port', String(port), '--out', path.join(dir, 'out'), ...flags], { stdio: ['ignore', 'pipe', 'pipe'] });
   const receiverUsage = watch(receiver);
-  await listening(receiver, 'listening on');
+  await watchOutput(receiver).waitFor('listening on');
   settle();
   const started = process.hrtime.bigint();
   const sender = spawn(process.execPath, [MAIN, 'send', '--port', String(port), ...flags, file], { stdio: ['ignore', 'ignore', 'inherit'] });
@@ -129,33 +114,20 @@ async function wirestep(work: string, file: string, capture: boolean): Promise<T
   return { seconds, sender: senderUsage(), receiver: receiverUsage(), captures };
 }
 
-/** One transfer with the reference client.py → server.py, timed until the file is whole on disk. */
+/** One transfer with the assignment's client.py → server.py, timed until the file is whole on disk. */
 async function reference(work: string, file: string, size: number): Promise<number> {
-  const port = await freePort();
   const dir = await mkdtemp(path.join(work, 'ref-'));
   const folder = path.join(dir, 'send');
   const into = path.join(dir, 'recv');
   await mkdir(folder);
-  await mkdir(into);
   execFileSync('ln', [file, path.join(folder, 'big.bin')]);
-  const server = (await readFile(path.join(SEED, 'server.py'), 'utf8')).replace('port=8181', `port=${port}`);
-  // Only the folder and port change, and the client no longer creates its ten test files.
-  const client = (await readFile(path.join(SEED, 'client.py'), 'utf8'))
-    .replace('port=8181', `port=${port}`)
-    .replaceAll('"/home/ALUNO/arquivos_para_enviar"', JSON.stringify(folder))
-    .replace('criar_arquivos_de_teste(PASTA, 10)', '');
-  await writeFile(path.join(dir, 'server.py'), server);
-  await writeFile(path.join(dir, 'client.py'), client);
-  const srv = spawn('python3', [path.join(dir, 'server.py')], { cwd: into, stdio: ['ignore', 'pipe', 'pipe'] });
-  await listening(srv, 'Servidor ouvindo');
+  const srv = await startAssignmentServer(into);
   settle();
   const started = process.hrtime.bigint();
-  const cli = spawn('python3', [path.join(dir, 'client.py')], { stdio: 'ignore' });
-  await once(cli, 'exit');
+  await runAssignmentClient(srv.port, folder, { testFiles: false, ms: 30 * 60_000 });
   await waitFor(async () => (await stat(path.join(into, 'big.bin')).catch(() => null))?.size === size, 'server.py to write the whole file');
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  srv.kill('SIGTERM');
-  await once(srv, 'exit');
+  await srv.stop();
   await rm(dir, { recursive: true, force: true });
   return seconds;
 }

@@ -1,0 +1,166 @@
+/**
+ * What the tests, the sample recorder, the bench and the comparison script share to drive other
+ * processes: a free port, the shipped assignment's programs and a wait on a child's output.
+ * Compiled with the scripts (tsconfig) and imported by test/helpers, so there is one copy.
+ */
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import net from 'node:net';
+import { promisify } from 'node:util';
+import { assignmentPaths } from '../../src/assignment/index.js';
+
+/** The shipped client.py and server.py (and their folder), by absolute path. */
+export const ASSIGNMENT = assignmentPaths();
+/** The Python interpreter the programs run with (`PYTHON` in the environment, else python3). */
+export const PYTHON = process.env.PYTHON ?? 'python3';
+/** Python's environment: UTF-8 for the emoji and accents they print, and no stdout buffering. */
+export const PY_ENV = { ...process.env, PYTHONUTF8: '1', PYTHONIOENCODING: 'utf-8', PYTHONUNBUFFERED: '1' };
+
+/** A TCP port free on 127.0.0.1 right now, for a process that must be told its port. */
+export async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', resolve);
+  });
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/**
+ * Writes `pieces` to 127.0.0.1:`port` as separate writes, then ends (or resets, with `reset`).
+ * For streams wirestep's own sender would refuse to make.
+ */
+export async function sendRaw(port: number, pieces: readonly Uint8Array[], opts: { reset?: boolean } = {}): Promise<void> {
+  const socket = net.connect({ host: '127.0.0.1', port });
+  socket.on('error', () => {});
+  await new Promise<void>((resolve, reject) => {
+    socket.once('connect', resolve);
+    socket.once('error', reject);
+  });
+  for (const p of pieces) {
+    if (!socket.write(p)) await new Promise((r) => socket.once('drain', r));
+  }
+  if (opts.reset) {
+    socket.resetAndDestroy();
+    return;
+  }
+  socket.end();
+  await new Promise((r) => socket.once('close', r));
+}
+
+/** What a child process has printed so far, and waits on it. */
+export interface ChildOutput {
+  /** Everything printed so far (stdout and stderr interleaved, unless only stdout is watched). */
+  text(): string;
+  /**
+   * Resolves with the first match once the output has matched `pattern` `count` times (default 1);
+   * rejects when the process ends first or after `ms` (default 30 s), with the output in the message.
+   */
+  waitFor(pattern: string | RegExp, options?: { count?: number; ms?: number }): Promise<RegExpMatchArray>;
+}
+
+const escapeRegExp = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/**
+ * Collects what `child` prints on stdout and stderr (or stdout only) from now on. Waits are woken
+ * by the output itself and by the process's end, never by polling.
+ */
+export function watchOutput(child: ChildProcess, streams: 'both' | 'stdout' = 'both'): ChildOutput {
+  let out = '';
+  let ended = false;
+  const listeners = new Set<() => void>();
+  const wake = (): void => {
+    for (const l of listeners) l();
+  };
+  const take = (b: Buffer): void => {
+    out += b.toString();
+    wake();
+  };
+  child.stdout?.on('data', take);
+  if (streams === 'both') child.stderr?.on('data', take);
+  child.once('close', () => {
+    ended = true;
+    wake();
+  });
+  child.once('error', (err) => {
+    out += `\n${child.spawnfile}: ${err.message}\n`;
+    ended = true;
+    wake();
+  });
+  return {
+    text: () => out,
+    waitFor(pattern, { count = 1, ms = 30_000 } = {}) {
+      const source = typeof pattern === 'string' ? escapeRegExp(pattern) : pattern.source;
+      const flags = typeof pattern === 'string' ? 'g' : pattern.flags.replace('g', '') + 'g';
+      const re = new RegExp(source, flags);
+      const what = `${child.spawnfile} ${child.spawnargs.slice(1).join(' ')}`;
+      return new Promise<RegExpMatchArray>((resolve, reject) => {
+        const done = (err: Error | null, match?: RegExpMatchArray): void => {
+          clearTimeout(timer);
+          listeners.delete(check);
+          if (err) reject(err);
+          else resolve(match!);
+        };
+        const check = (): void => {
+          const matches = [...out.matchAll(re)];
+          if (matches.length >= count) done(null, matches[0]!);
+          // Only after close: output can still arrive between the exit and the end of its pipes.
+          else if (ended) done(new Error(`${what} ended before printing ${pattern} ×${count}:\n${out}`));
+        };
+        const timer = setTimeout(() => done(new Error(`${what} did not print ${pattern} ×${count} within ${ms} ms:\n${out}`)), ms);
+        listeners.add(check);
+        check();
+      });
+    },
+  };
+}
+
+/** A running assignment server.py. */
+export interface AssignmentServer {
+  readonly child: ChildProcess;
+  /** The port it listens on, as its first line says. */
+  readonly port: number;
+  readonly output: ChildOutput;
+  /** Kills it (SIGKILL if still running) and waits for its end. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts the shipped server.py saving into `out` on 127.0.0.1 port 0 (or `port`), and resolves
+ * once it prints the port it listens on. Throws with its output when it does not start.
+ */
+export async function startAssignmentServer(out: string, options: { port?: number } = {}): Promise<AssignmentServer> {
+  const child = spawn(PYTHON, [ASSIGNMENT.server, '--port', String(options.port ?? 0), '--out', out], { env: PY_ENV, stdio: ['ignore', 'pipe', 'pipe'] });
+  const output = watchOutput(child);
+  const stop = async (): Promise<void> => {
+    if (child.exitCode === null && child.signalCode === null) {
+      const closed = new Promise((r) => child.once('close', r));
+      child.kill('SIGKILL');
+      await closed;
+    }
+  };
+  try {
+    const m = await output.waitFor(/Servidor ouvindo em [^\n]*:(\d+)\n/, { ms: 20_000 });
+    return { child, port: Number(m[1]), output, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
+
+/**
+ * Runs the shipped client.py to the end against 127.0.0.1:`port`, sending `folder` (after writing
+ * its ten test files there, unless `testFiles` is false). Resolves with what it printed; rejects
+ * with its output when it exits non-zero or runs longer than `ms`.
+ */
+export async function runAssignmentClient(port: number, folder: string, options: { testFiles?: boolean; ms?: number } = {}): Promise<string> {
+  const args = [ASSIGNMENT.client, '--port', String(port), '--folder', folder, ...(options.testFiles === false ? ['--no-test-files'] : [])];
+  try {
+    const { stdout } = await promisify(execFile)(PYTHON, args, { env: PY_ENV, timeout: options.ms ?? 30_000 });
+    return stdout;
+  } catch (err) {
+    const e = err as { message: string; stdout?: string; stderr?: string };
+    throw new Error(`client.py failed: ${e.message}\n${e.stdout ?? ''}${e.stderr ?? ''}`, { cause: err });
+  }
+}
