@@ -9,7 +9,7 @@ import { once } from 'node:events';
 import { chmod, copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { SampleInfo } from '../src/capture/index.js';
+import { type SampleInfo, storedFaults } from '../src/capture/index.js';
 import { addWireLane, importPcap } from '../src/capture/pcap-import.js';
 import { type FileToSend, type SendFaults, recordLocalTransfer, referenceFiles, sendBytes, sendFiles } from '../src/net/index.js';
 import { encodeCount, encodeName, encodeSize, encodeTransfer } from '../src/protocol/index.js';
@@ -208,7 +208,7 @@ async function record(root: string, work: string, s: Sample): Promise<void> {
     id: s.id,
     description: { en: s.en, pt: s.pt },
     sample: { category: s.category, lesson: s.lesson, expect: s.expect },
-    options: s.raw ? { raw: true } : { ...senderOptions, ...(s.send?.lieSize === undefined ? {} : { lieSize: String(s.send.lieSize) }) },
+    options: s.raw ? { raw: true } : { chunk: senderOptions.chunk, delayMs: senderOptions.delayMs, ...storedFaults(senderOptions) },
     send: (port, writer) =>
       s.raw
         ? sendBytes({ port, pieces: s.raw, capturesDir: null, recordInto: writer })

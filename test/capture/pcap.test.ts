@@ -12,6 +12,7 @@ import { CaptureFileParser } from '../../src/wire/pcap.js';
 import { decodeTcp } from '../../src/wire/frames.js';
 import { TCP_FLAGS } from '../../src/wire/types.js';
 import { freePort, withReceiver, withTempDir } from '../helpers/net.js';
+import { watchOutput } from '../../scripts/lib/harness.js';
 import { TEXT_TRANSFER, handMade } from '../helpers/pcap.js';
 
 const run = promisify(execFile);
@@ -96,23 +97,17 @@ describe('export to pcapng', () => {
 /** Starts dumpcap on the loopback interface for one TCP port; resolves once it captures. */
 async function startDumpcap(file: string, port: number): Promise<ChildProcess> {
   const child = spawn('dumpcap', ['-i', 'lo', '-f', `tcp port ${port}`, '-w', file], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let said = '';
-  child.stderr!.on('data', (d: Buffer) => (said += d.toString()));
-  for (let i = 0; i < 200 && !said.includes('Capturing on'); i++) {
-    if (child.exitCode !== null) throw new Error(`dumpcap exited: ${said}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  if (!said.includes('Capturing on')) throw new Error(`dumpcap did not start: ${said}`);
+  await watchOutput(child).waitFor('Capturing on', { ms: 60_000 });
   return child;
 }
 
 /**
  * Waits until dumpcap has written the server's FIN of a connection to `port` (the last packet a
- * test needs), for 10 s at most: dumpcap writes what it captured a little later, and a loaded
+ * test needs), for 60 s at most: dumpcap writes what it captured a little later, and a loaded
  * machine makes it later still.
  */
 async function waitForServerFin(file: string, port: number): Promise<void> {
-  for (let i = 0; i < 200; i++) {
+  for (let i = 0; i < 1200; i++) {
     const parser = new CaptureFileParser();
     const bytes = await readFile(file).catch(() => Buffer.alloc(0));
     const packets = bytes.length > 0 ? (() => {
@@ -128,7 +123,7 @@ async function waitForServerFin(file: string, port: number): Promise<void> {
     })) return;
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
-  throw new Error(`dumpcap did not write the server's FIN to ${file} within 10 s`);
+  throw new Error(`dumpcap did not write the server's FIN to ${file} within 60 s`);
 }
 
 describe('import from pcap and pcapng', () => {
@@ -189,7 +184,7 @@ describe('import from pcap and pcapng', () => {
       expect(viaPcap.format).toBe('pcap');
       expect((await streamOf(viaPcap.connections[0]!.dir)).equals(sentStream)).toBe(true);
     });
-  }, 60_000);
+  }, 180_000);
 
   const transfer = TEXT_TRANSFER;
 
@@ -325,7 +320,7 @@ describe('a wire lane added to a capture of the same transfer', () => {
       }
       await expect(addWireLane(pcap, captureDir)).rejects.toThrow(/already has a wire lane/);
     });
-  }, 60_000);
+  }, 180_000);
 
   it('refuses a packet capture of another transfer', async () => {
     await withTempDir(async (dir) => {

@@ -248,10 +248,11 @@ describe('wirestep receive and send', () => {
     await withTempDir(async (root) => {
       const { cli: receiver, port, out, captures } = await startReceive(root);
       const file = path.join(root, 'slow.bin');
-      await writeFile(file, bytes(10 * 1024, 13));
+      // 100 bytes every 50 ms: this file would take 9 minutes, so the signal always comes mid-transfer.
+      await writeFile(file, bytes(1024 * 1024, 13));
       const send = wirestep(['send', file, '--port', String(port), '--chunk', '100', '--delay-ms', '50', '--no-capture'], root);
       try {
-        await receiver.waitFor(/file 1: "slow\.bin", 10,240 bytes announced/);
+        await receiver.waitFor(/file 1: "slow\.bin", 1,048,576 bytes announced/);
         receiver.proc.kill('SIGINT');
         const exit = await receiver.exited;
         expect(exit.code, receiver.stderr()).toBe(0);
@@ -265,7 +266,7 @@ describe('wirestep receive and send', () => {
         expect(others).toEqual([]);
         expect(meta!.outcome.status).toBe('interrupted');
         expect(meta!.files.map((f) => f.status)).toEqual(['incomplete']);
-        expect(meta!.streamBytes).toBeLessThan(4 + 128 + 8 + 10 * 1024);
+        expect(meta!.streamBytes).toBeLessThan(4 + 128 + 8 + 1024 * 1024);
       } finally {
         await send.kill();
         await receiver.kill();

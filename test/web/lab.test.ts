@@ -46,7 +46,10 @@ describe('the live page', () => {
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(String(e)));
     await page.goto(`${site.url}/live`);
-    expect(await page.locator('.send-here').textContent()).toContain(`npx wirestep send --host 127.0.0.1 --port ${receiver.address.port}`);
+    const sendHere = await page.locator('.send-here').textContent();
+    expect(sendHere).toContain(`npx wirestep send --host 127.0.0.1 --port ${receiver.address.port}`);
+    // The shipped client.py takes the address as options: nobody has to edit it.
+    expect(sendHere).toContain(`python3 client.py --host 127.0.0.1 --port ${receiver.address.port} --folder FOLDER`);
     await page.evaluate(() => {
       (window as unknown as { stayed: boolean }).stayed = true;
     });
