@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -136,6 +137,140 @@ describe('lessons on a site whose captures folder has no samples', () => {
     } finally {
       await bare.closeCaptures();
       await rm(empty, { recursive: true, force: true });
+    }
+  });
+});
+
+const lesson = (slug: string, lang: 'en' | 'pt') => lessons.find((l) => l.slug === slug && l.lang === lang)!;
+const both = (slug: string) => [lesson(slug, 'en'), lesson(slug, 'pt')] as const;
+const answers = (body: string) => body.slice(body.indexOf('<details class="answers">'));
+
+describe('the second edition’s corrections', () => {
+  it('no lesson keeps a sentence that was found wrong or unidiomatic', () => {
+    const wrong = [
+      'vanish without notice', 'disappear without a word', 'somem sem aviso',
+      'no byte can safely serve as a delimiter', 'no byte is safe to use as a delimiter', 'nenhum byte serve com segurança',
+      'each byte is worth 256 times', 'cada byte vale 256 vezes',
+      'an emoji 4', 'um emoji 4',
+      'sai dos trilhos o fluxo', 'perder o passo', 'perdeu o passo', 'onde bem entende', 'são 0 arquivos', 'fazem ele aparecer',
+      'Present in two minutes', 'Apresentem em dois minutos', 'one class period of about 100 minutes', 'Cabe numa aula de cerca de 100 minutos',
+      'when it sees fit', 'quando achar melhor',
+    ];
+    for (const l of lessons) for (const phrase of wrong) expect(l.body, `${l.slug}.${l.lang}: ${phrase}`).not.toContain(phrase);
+  });
+
+  it('says which program made every read count it states: wirestep’s receiver, not TCP or server.py', () => {
+    for (const l of lessons) {
+      for (const sentence of l.body.split(/\.\s/)) {
+        if (sentence.includes('.reads}}')) expect(sentence, `${l.slug}.${l.lang}`).toContain('wirestep');
+      }
+    }
+  });
+
+  it('lesson 1 names the FIN that server.py never reads, and gives the Portuguese name of the handshake', () => {
+    for (const l of both('sockets')) {
+      expect(l.body).toContain('**FIN**');
+      expect(l.body).toMatch(l.lang === 'en' ? /`server\.py` never sees it/ : /O `server\.py` nem fica sabendo/);
+      expect(l.body).toContain(l.lang === 'en' ? "`recv()` returns `b''`" : "o `recv()` devolve `b''`");
+    }
+    expect(lesson('sockets', 'pt').body).toContain('apresentação de três vias');
+  });
+
+  it('lesson 2 says what cuts segments (MSS, Nagle, windows) and what cuts reads', () => {
+    for (const l of both('byte-stream')) for (const word of ['MSS', 'Nagle', 'recv()']) expect(l.body).toContain(word);
+  });
+
+  it('lesson 3 compares five ways to frame in a table, in both languages, and knows HTTP lines end in CR LF', async () => {
+    for (const l of both('framing')) {
+      const res = await request(app).get(`/lessons/framing${l.lang === 'pt' ? '?lang=pt' : ''}`).expect(200);
+      const tables = [...res.text.matchAll(/<table>[\s\S]*?<\/table>/g)].map((m) => m[0]);
+      const comparison = tables.find((t) => t.includes('base64'));
+      expect(comparison, `${l.lang}: the comparison table`).toBeDefined();
+      const heads = l.lang === 'en'
+        ? ['fixed size', 'length prefix', 'delimiter', 'closing the connection', 'chunks (HTTP/1.1)']
+        : ['tamanho fixo', 'prefixo de tamanho', 'delimitador', 'fechar a conexão', 'blocos (HTTP/1.1)'];
+      for (const h of heads) expect(comparison).toContain(`<th>${h}</th>`);
+      expect((comparison!.match(/<tr>/g) ?? []).length).toBe(5);
+      for (const word of ['byte stuffing', 'PPP', 'base64', 'HTTP/1.0', 'Transfer-Encoding: chunked', 'CR LF', '(`0D 0A`)']) expect(l.body).toContain(word);
+    }
+  });
+
+  it('lessons 3 and 10 give the Windows stream length that client.py’s cp1252 and CR LF files make', () => {
+    let total = 4;
+    for (let n = 1; n <= 10; n++) total += 128 + 8 + `Este é o conteúdo do arquivo ${n}`.length + 2;
+    expect(total).toBe(1685);
+    for (const l of [...both('framing'), ...both('lab')]) {
+      expect(l.body).toMatch(new RegExp(`\\b1[,.]?${String(total).slice(1)}\\b`));
+      expect(l.body).toContain('cp1252');
+    }
+  });
+
+  it('lesson 4 weighs positions, not bytes, and teaches htonl/ntohl and the escape sequence \\n', () => {
+    for (const l of both('byte-order')) {
+      for (const word of ['htonl()', 'ntohl()', 'RFC 1700', l.lang === 'en' ? 'control character' : 'caractere de controle']) expect(l.body).toContain(word);
+      expect(l.body).toMatch(l.lang === 'en' ? /each position weighs 256 times/ : /cada posição tem peso 256 vezes/);
+      expect(answers(l.body)).not.toMatch(/line-break character|caractere de quebra de linha/);
+    }
+  });
+
+  it('lesson 5 gives the UTF-8 bytes of the emoji client.py prints exactly', () => {
+    const hex = (s: string) => [...Buffer.from(s, 'utf8')].map((b) => b.toString(16).toUpperCase().padStart(2, '0')).join(' ');
+    expect(hex('✅')).toBe('E2 9C 85');
+    for (const l of both('text-in-fields')) {
+      const quoted = [...l.body.matchAll(/`(✅|📤)`.*?`([0-9A-F]{2}(?: [0-9A-F]{2})+)`/gu)];
+      expect(quoted.map((m) => m[1]).sort()).toEqual(['✅', '📤']);
+      for (const [, ch, bytes] of quoted) expect(bytes, `${l.lang}: ${ch}`).toBe(hex(ch!));
+    }
+  });
+
+  it('lesson 6’s exercise 3 is a hypothetical, and its offsets are demo-10-files’ own', async () => {
+    const focus = async (n: number) => (await request(app).get(`/api/captures/demo-10-files/steps/${n}?by=field`).expect(200)).body.focus as { offset: number; length: number };
+    const [name2, size2, contents2, name3] = [await focus(5), await focus(6), await focus(7), await focus(8)];
+    const span = (f: { offset: number; length: number }) => `${f.offset} to ${f.offset + f.length - 1}`;
+    const waiting = 400 - 140 + 1;
+    for (const l of both('exact-reads')) {
+      const body = l.body.replaceAll(' a ', ' to ');
+      expect(l.body).toMatch(l.lang === 'en' ? /suppose a busier machine/ : /imagine uma máquina mais ocupada/);
+      expect(l.body).not.toMatch(/in this recording, and where|nesta gravação, e de onde/);
+      for (const f of [name2, size2, contents2]) expect(body).toContain(span(f));
+      expect(body).toContain(`${name3.offset} to 400`);
+      expect(body).toContain(`33 − ${waiting} = −${waiting - 33}`);
+      const k = 400 - name3.offset + 1;
+      expect(l.body).toContain(l.lang === 'en' ? `first ${k} bytes` : `${k} primeiros bytes`);
+    }
+  });
+
+  it('lesson 7 teaches the RST Linux sends when server.py closes with unread bytes', () => {
+    for (const l of both('broken-streams')) {
+      for (const word of ['**RST**', 'ECONNRESET', 'ConnectionResetError', 'BrokenPipeError', '--lie-size 3', l.lang === 'en' ? 'On Linux' : 'No Linux']) expect(l.body).toContain(word);
+    }
+  });
+
+  it('lesson 8 says its ASCII allow-list refuses relatório_ação.txt and gives a rule, run by Python here, that accepts it', () => {
+    for (const l of both('trust')) {
+      const rules = [...answers(l.body).matchAll(/re\.fullmatch\(r'([^']+)', (nome|unicodedata\.normalize\('NFC', nome\))\)/g)].map((m) => [m[1]!, m[2]!.startsWith('unicodedata')] as const);
+      expect(rules.length, l.lang).toBe(2);
+      const script = `import re, sys, unicodedata, json\nrules = json.loads(sys.argv[1])\nout = []\nfor rule, nfc in rules:\n    f = (lambda n: unicodedata.normalize('NFC', n)) if nfc else (lambda n: n)\n    out.append([bool(re.fullmatch(rule, f(n))) for n in ['relatório_ação.txt', 'relato\\u0301rio.txt', 'notas.txt', '.bashrc', '../x', 'a/b']])\nprint(json.dumps(out))`;
+      const result = JSON.parse(execFileSync('python3', ['-c', script, JSON.stringify(rules)], { encoding: 'utf8' })) as boolean[][];
+      expect(result).toEqual([[false, false, true, false, false, false], [true, true, true, false, false, false]]);
+      expect(answers(l.body)).toContain('relatório_ação.txt');
+      expect(l.body).toMatch(/NTFS/);
+    }
+  });
+
+  it('the lab takes two class periods of 100 minutes with slack in each, and has a Wireshark part and PowerShell forms', () => {
+    for (const l of both('lab')) {
+      const minutes: Record<string, number> = {};
+      let slack = 0;
+      for (const [, period, part, m] of l.body.matchAll(/^\| ([12]) \| ([^|]+) \| (\d+) \|$/gm)) {
+        minutes[period!] = (minutes[period!] ?? 0) + Number(m);
+        if (/slack|folga/.test(part!)) slack++;
+      }
+      expect(minutes).toEqual({ 1: 100, 2: 100 });
+      expect(slack).toBe(2);
+      expect(l.body).toMatch(l.lang === 'en' ? /two class periods/ : /duas aulas/);
+      for (const word of ['--pcapng', 'Wireshark', 'PowerShell', '$HOME\\trabalho\\server.py --out', 'os.listdir()']) expect(l.body).toContain(word);
+      expect(l.body).not.toMatch(/mkdir -p ~\/servidor && cd/);
     }
   });
 });
