@@ -38,6 +38,7 @@ export const EXPLANATIONS: Readonly<Record<Lang, Catalog>> = {
     'wireProblem.cut': 'Frame {frame} was captured short: {length} of its bytes from offset {offset} are not in the file (the snapshot length was too small).',
     'wireProblem.held-limit': 'Too many bytes arrived ahead of a missing one (from frame {frame}, offset {offset}); later ones were not kept.',
     'wireProblem.server-data': 'The server sent {bytes} bytes back. This protocol never does; they are not shown.',
+    'count.zero': '{hex} is 0: no file follows. 4 bytes read big-endian (most significant byte first), as Python’s struct \'!I\' reads them.',
     'count.one': '{hex} is 1 file: 4 bytes read big-endian (most significant byte first), as Python’s struct \'!I\' reads them.',
     'count.other': '{hex} is {count} files: 4 bytes read big-endian (most significant byte first), as Python’s struct \'!I\' reads them.',
     'name.ascii': 'The name “{name}”, {bytes} bytes, followed by {padding} spaces (0x20) that pad the field to 128 bytes.',
@@ -118,6 +119,7 @@ export const EXPLANATIONS: Readonly<Record<Lang, Catalog>> = {
     'wireProblem.cut': 'O quadro {frame} foi capturado incompleto: {length} bytes dele, a partir do offset {offset}, não estão no arquivo (o tamanho de captura, o snaplen, era pequeno demais).',
     'wireProblem.held-limit': 'Chegaram bytes demais depois de um byte que faltava (a partir do quadro {frame}, offset {offset}); os seguintes não foram guardados.',
     'wireProblem.server-data': 'O servidor mandou {bytes} bytes de volta. Este protocolo nunca faz isso; eles não aparecem aqui.',
+    'count.zero': '{hex} é 0: nenhum arquivo vem em seguida. São 4 bytes lidos em big-endian (o byte mais significativo vem primeiro), do jeito que o struct \'!I\' do Python lê.',
     'count.one': '{hex} é 1 arquivo: são 4 bytes lidos em big-endian (o byte mais significativo vem primeiro), do jeito que o struct \'!I\' do Python lê.',
     'count.other': '{hex} são {count} arquivos: 4 bytes lidos em big-endian (o byte mais significativo vem primeiro), do jeito que o struct \'!I\' do Python lê.',
     'name.ascii': 'O nome “{name}”, com {bytes} bytes, seguido de {padding} espaços (0x20) que completam o campo de 128 bytes.',
@@ -160,7 +162,7 @@ export const EXPLANATIONS: Readonly<Record<Lang, Catalog>> = {
     'reason.dot': 'aponta para a própria pasta',
     'reason.drive': 'começa com letra de unidade',
     'reason.reserved': 'é um nome de dispositivo reservado no Windows',
-    'reason.bidi': 'contém caracteres de controle de direção do texto, que fazem ele aparecer como outro nome',
+    'reason.bidi': 'contém caracteres de controle de direção do texto, que fazem com que ele apareça como outro nome',
     'cause.idle-timeout': 'Não chegou nenhum byte por {seconds} s, então o servidor fechou a conexão.',
     'cause.shutdown': 'O servidor foi desligado no meio da transferência e fechou a conexão.',
     'cause.count-over-limit': 'A quantidade anuncia {count} arquivos, acima do limite do servidor, que é de {limit} arquivos (--max-files), então o servidor fechou a conexão.',
@@ -261,7 +263,7 @@ export function explainField(field: Field, lang: Lang, ctx: ExplainContext = {})
   if (!field.complete) return message(lang, field.expected === 1n ? 'truncated.one' : 'truncated', { length: n(field.length), expected: n(field.expected) });
   const v = field.value;
   const hex = ctx.bytes ? hexBytes(ctx.bytes) : '';
-  if (v?.kind === 'count') return message(lang, v.count === 1 ? 'count.one' : 'count.other', { hex, count: n(v.count) });
+  if (v?.kind === 'count') return message(lang, v.count === 0 ? 'count.zero' : v.count === 1 ? 'count.one' : 'count.other', { hex, count: n(v.count) });
   if (v?.kind === 'name') {
     const name = v.name;
     const values = { name: name.text, bytes: n(name.byteLength), padding: n(name.padding), characters: n(name.characters) };

@@ -52,17 +52,18 @@ describe('wirestep lab', () => {
       }));
       const results = await Promise.all(sources.map((s) => sendFiles({ port: lab.port, files: s.files, chunk: 512, capturesDir: null })));
       expect(results.map((r) => r.status)).toEqual(Array(40).fill('complete'));
-      for (let i = 0; i < 40; i++) {
-        const saved = await readFile(path.join(dir, 'out', `aluno_${i}.bin`));
-        expect(createHash('sha256').update(saved).digest('hex')).toBe(sources[i]!.digest);
-      }
-      // Every capture is complete: wait for the last to be finished on disk.
+      // A sender is done when its bytes are sent; the receiver saves the file after that. Every
+      // capture is complete once the lab has finished each connection: wait for that first.
       let page = '';
       const complete = async () => {
         page = await (await fetch(`http://127.0.0.1:${lab.web}/live`)).text();
         return (page.match(/class="st-complete"/g) ?? []).length;
       };
-      await expect.poll(complete, { timeout: 30_000 }).toBe(40);
+      await expect.poll(complete, { timeout: 60_000 }).toBe(40);
+      for (let i = 0; i < 40; i++) {
+        const saved = await readFile(path.join(dir, 'out', `aluno_${i}.bin`));
+        expect(createHash('sha256').update(saved).digest('hex')).toBe(sources[i]!.digest);
+      }
       const ids = [...page.matchAll(/href="\/captures\/([^/"]+)\/steps\/1\?by=field"/g)].map((m) => m[1]!);
       expect(new Set(ids).size).toBe(40);
       for (const id of ids) {
@@ -80,7 +81,7 @@ describe('wirestep lab', () => {
       await lab.exited;
       await rm(dir, { recursive: true, force: true });
     }
-  });
+  }, 120_000);
 
   it.each(['SIGINT', 'SIGTERM'] as const)('on %s records the open transfer as interrupted and says every capture is flushed', async (signal) => {
     const dir = await mkdtemp(path.join(tmpdir(), 'wirestep-lab-stop-'));

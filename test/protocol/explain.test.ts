@@ -28,6 +28,12 @@ describe('explanations', () => {
     expect(explainField(fields[0]!, 'pt', { bytes: encodeCount(10) })).toContain('00 00 00 0A são 10 arquivos');
   });
 
+  it('says a count of 0 announces no file, not “0 files”', () => {
+    const zero = collect(dissect(encodeTransfer([]))).fields[0]!;
+    expect(explainField(zero, 'en', { bytes: encodeCount(0) })).toMatch(/^00 00 00 00 is 0: no file follows\./);
+    expect(explainField(zero, 'pt', { bytes: encodeCount(0) })).toMatch(/^00 00 00 00 é 0: nenhum arquivo vem em seguida\./);
+  });
+
   it('counts the spaces after a name', () => {
     expect(explainField(fields[1]!, 'en')).toBe('The name “arquivo_1.txt”, 13 bytes, followed by 115 spaces (0x20) that pad the field to 128 bytes.');
   });
