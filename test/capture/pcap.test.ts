@@ -75,7 +75,7 @@ describe('export to pcapng', () => {
         await reader.close();
       }
     });
-  }, 60_000);
+  }, 300_000);
 
   it('notes where each receiver read ended, in packet comments', async () => {
     await withTempDir(async (dir) => {
@@ -91,7 +91,7 @@ describe('export to pcapng', () => {
         await reader.close();
       }
     });
-  }, 30_000);
+  });
 });
 
 /** Starts dumpcap on the loopback interface for one TCP port; resolves once it captures. */

@@ -12,7 +12,7 @@ const ASSIGNMENT = fileURLToPath(new URL('../../assignment/', import.meta.url));
 /** Runs the built `wirestep …` to the end; never rejects, so failures can be asserted. */
 async function wirestep(args: readonly string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, [MAIN, ...args], { timeout: 20_000 });
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, [MAIN, ...args], { timeout: 60_000 });
     return { code: 0, stdout, stderr };
   } catch (err) {
     const e = err as { code?: number; stdout?: string; stderr?: string };

@@ -111,7 +111,7 @@ describe('wirestep demo and dump', () => {
     root = await mkdtemp(path.join(tmpdir(), 'wirestep-cli-'));
     captures = path.join(root, 'captures');
     demo = await runWirestep(['demo', '--captures', captures, '--id', 'demo'], root);
-  }, 60_000);
+  });
 
   afterAll(async () => {
     await rm(root, { recursive: true, force: true });
@@ -242,7 +242,7 @@ describe('wirestep receive and send', () => {
         await receiver.kill();
       }
     });
-  }, 90_000);
+  });
 
   it('on SIGINT mid-transfer exits 0, records the capture as interrupted and leaves no partial file', async () => {
     await withTempDir(async (root) => {
@@ -272,7 +272,7 @@ describe('wirestep receive and send', () => {
         await receiver.kill();
       }
     });
-  }, 90_000);
+  });
 
   it('saves a second file of the same name as "name (1).ext" and leaves the first untouched', async () => {
     await withTempDir(async (root) => {
@@ -299,7 +299,7 @@ describe('wirestep receive and send', () => {
         await receiver.kill();
       }
     });
-  }, 90_000);
+  });
 
   it('refuses a name over the 128-byte field with exit 2, without connecting', async () => {
     await withTempDir(async (root) => {
@@ -421,5 +421,5 @@ describe('wirestep receive after a SIGKILL', () => {
         await second?.kill();
       }
     });
-  }, 90_000);
+  });
 });
