@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The assignment's server: receives the files client.py sends and saves them in its folder.
 
-It serves one connection at a time and reads each field with exact-length reads: 4 bytes of
+It serves one connection at a time and reads each field to its exact length: 4 bytes of
 count, then per file 128 bytes of name, 8 bytes of size and `size` bytes of payload, in reads of
 at most 1024 bytes. It prints what it receives and answers nothing.
 
@@ -35,7 +35,7 @@ def receber(client_socket):
     print(f"[i] Recebendo {qtd} arquivos:")
 
     for i in range(qtd):
-        # strip() removes the padding, and with it any space or tab the sender's name began or ended with.
+        # strip() removes the padding, and with it any whitespace (spaces, tabs, line breaks) the name began or ended with.
         nome = recv_exact(client_socket, 128).decode().strip()
         tamanho = struct.unpack('!Q', recv_exact(client_socket, 8))[0]
         print(f"{i+1}. {nome} ({tamanho} bytes)")

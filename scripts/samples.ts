@@ -9,12 +9,12 @@ import { once } from 'node:events';
 import { chmod, copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { type SampleInfo, storedFaults } from '../src/capture/index.js';
+import { type SampleInfo, storedSenderOptions } from '../src/capture/index.js';
 import { addWireLane, importPcap } from '../src/capture/pcap-import.js';
 import { type FileToSend, type SendFaults, recordLocalTransfer, referenceFiles, sendBytes, sendFiles } from '../src/net/index.js';
 import { encodeCount, encodeName, encodeSize, encodeTransfer } from '../src/protocol/index.js';
 import { packageRoot } from '../src/web/paths.js';
-import { PYTHON, freePort, runAssignmentClient, startAssignmentServer, watchOutput } from './lib/harness.js';
+import { PYTHON, freePort, runAssignmentClient, startAssignmentServer, waitForServerFin, watchOutput } from './lib/harness.js';
 
 const te = new TextEncoder();
 
@@ -202,13 +202,13 @@ async function record(root: string, work: string, s: Sample): Promise<void> {
     await writeFile(p, f.data);
     files.push({ name: f.name, path: p, size: f.data.length });
   }
-  const senderOptions = { chunk: s.send?.chunk ?? 1024, delayMs: s.send?.delayMs ?? 0, ...s.send };
+  const senderOptions = { ...s.send };
   await recordLocalTransfer({
     capturesDir: root,
     id: s.id,
     description: { en: s.en, pt: s.pt },
     sample: { category: s.category, lesson: s.lesson, expect: s.expect },
-    options: s.raw ? { raw: true } : { chunk: senderOptions.chunk, delayMs: senderOptions.delayMs, ...storedFaults(senderOptions) },
+    options: s.raw ? { raw: true } : storedSenderOptions(senderOptions),
     send: (port, writer) =>
       s.raw
         ? sendBytes({ port, pieces: s.raw, capturesDir: null, recordInto: writer })
@@ -254,8 +254,8 @@ async function capturingLoopback(pcap: string, port: number, during: () => Promi
   try {
     await watchOutput(dumpcap).waitFor('Capturing on');
     await during();
-    // dumpcap writes the last packets a little after they pass.
-    await new Promise((r) => setTimeout(r, 500));
+    // dumpcap writes the last packets a little after they pass: the server's FIN is the last one.
+    await waitForServerFin(pcap, port);
   } finally {
     dumpcap.kill('SIGINT');
     if (dumpcap.exitCode === null) await once(dumpcap, 'exit');
@@ -321,7 +321,8 @@ async function recordOnTheWire(root: string, work: string): Promise<boolean> {
   try {
     await capturingLoopback(pcap, port, async () => {
       await runAssignmentClient(port, folder);
-      await server.output.waitFor('foto.jpg salvo com sucesso');
+      // The ten test files and the photo, in whatever order os.listdir() gave them.
+      await server.output.waitFor('salvo com sucesso', { count: 11 });
     });
   } finally {
     await server.stop();

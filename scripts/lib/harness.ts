@@ -5,8 +5,12 @@
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import net from 'node:net';
+import { readFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { assignmentPaths } from '../../src/assignment/index.js';
+import { decodeTcp } from '../../src/wire/frames.js';
+import { CaptureFileParser } from '../../src/wire/pcap.js';
+import { TCP_FLAGS } from '../../src/wire/types.js';
 
 /** The shipped client.py and server.py (and their folder), by absolute path. */
 export const ASSIGNMENT = assignmentPaths();
@@ -163,4 +167,29 @@ export async function runAssignmentClient(port: number, folder: string, options:
     const e = err as { message: string; stdout?: string; stderr?: string };
     throw new Error(`client.py failed: ${e.message}\n${e.stdout ?? ''}${e.stderr ?? ''}`, { cause: err });
   }
+}
+
+/**
+ * Waits until dumpcap has written the server's FIN of a connection to `port` (the last packet a
+ * test needs), for 60 s at most: dumpcap writes what it captured a little later, and a loaded
+ * machine makes it later still.
+ */
+export async function waitForServerFin(file: string, port: number): Promise<void> {
+  for (let i = 0; i < 1200; i++) {
+    const parser = new CaptureFileParser();
+    const bytes = await readFile(file).catch(() => Buffer.alloc(0));
+    const packets = bytes.length > 0 ? (() => {
+      try {
+        return parser.push(bytes);
+      } catch {
+        return [];
+      }
+    })() : [];
+    if (packets.some((p) => {
+      const seg = decodeTcp(p);
+      return !('skipped' in seg) && seg.src.port === port && (seg.flags & TCP_FLAGS.fin) !== 0;
+    })) return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`dumpcap did not write the server's FIN to ${file} within 60 s`);
 }

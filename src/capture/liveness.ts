@@ -9,7 +9,11 @@ import { hostname } from 'node:os';
  * Host and boot are hashed: a capture handed to a class does not name the teacher's machine.
  */
 export interface RecorderInfo {
-  /** First 16 hex digits of SHA-256 of the host name. */
+  /**
+   * First 16 hex digits of SHA-256 of the host name and, where there is one, the machine id
+   * (`/etc/machine-id`, unique per installation): lab machines cloned from one image often share
+   * a host name, and one of them must never judge another's recorder by its own processes.
+   */
   readonly host: string;
   /** First 16 hex digits of SHA-256 of the kernel's boot id; absent where there is none (not Linux). */
   readonly boot?: string;
@@ -43,7 +47,8 @@ export function currentRecorder(): RecorderInfo {
   const boot = readOr('/proc/sys/kernel/random/boot_id')?.trim();
   const stat = readOr('/proc/self/stat');
   const start = stat === undefined ? undefined : startOf(stat);
-  self = { host: hash16(hostname()), ...(boot ? { boot: hash16(boot) } : {}), pid: process.pid, ...(start ? { start } : {}) };
+  const machine = readOr('/etc/machine-id')?.trim() ?? '';
+  self = { host: hash16(`${hostname()}\n${machine}`), ...(boot ? { boot: hash16(boot) } : {}), pid: process.pid, ...(start ? { start } : {}) };
   return self;
 }
 

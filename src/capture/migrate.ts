@@ -1,4 +1,4 @@
-import { EXPLANATIONS, type Reason, type UnsafeReason } from '../protocol/index.js';
+import type { Reason, UnsafeReason } from '../protocol/index.js';
 import { CAPTURE_VERSION, type CaptureMeta } from './format.js';
 
 type Migration = (meta: Record<string, unknown>) => Record<string, unknown>;
@@ -21,21 +21,36 @@ const OLD_TEMPLATES: readonly [RegExp, (m: RegExpExecArray) => Reason][] = [
   [/^cannot write: (\d+) of (\d+) bytes reached the disk$/, (m) => ({ kind: 'short-write', written: m[1]!, size: m[2]! })],
   [/^cannot write: .*?\b(E[A-Z0-9]+)\b/, (m) => ({ kind: 'write-failed', code: m[1]! })],
   [/^socket error: .*?\b(E[A-Z0-9]+)\b/, (m) => ({ kind: 'socket-error', code: m[1]! })],
+  // The sender stored Node's own error messages.
+  [/^(?:read|write|connect) (E[A-Z0-9]+)\b/, (m) => ({ kind: 'socket-error', code: m[1]! })],
   [/^the receiver closed the connection$/, () => ({ kind: 'peer-closed' })],
   [/^stopped on purpose after (\d+) bytes \(--stop-after\)$/, (m) => ({ kind: 'stopped-after', bytes: Number(m[1]) })],
 ];
 
+/** The phrases version 2 wrote for each unsafe-name reason: frozen here, whatever the tables say now. */
+const OLD_REASON_PHRASES: readonly [UnsafeReason, string][] = [
+  ['empty', 'it is empty'],
+  ['nul', 'it holds a NUL byte'],
+  ['control', 'it holds control characters'],
+  ['separator', 'it holds a path separator'],
+  ['absolute', 'it is an absolute path'],
+  ['dot-dot', 'it climbs up with ..'],
+  ['dot', 'it names the folder itself'],
+  ['drive', 'it starts with a drive letter'],
+  ['reserved', 'it is a device name reserved on Windows'],
+  ['bidi', 'it holds text-direction controls that make it display as another name'],
+];
+
 /** The unsafe-name reasons an English list names ("it holds a NUL byte and it is empty"). */
 function unsafeReasons(list: string): UnsafeReason[] {
-  const phrases = Object.entries(EXPLANATIONS.en).filter(([key]) => key.startsWith('reason.'));
   // Longest first: "it holds control characters" must not match inside a longer phrase.
-  phrases.sort((a, b) => b[1].length - a[1].length);
+  const phrases = [...OLD_REASON_PHRASES].sort((a, b) => b[1].length - a[1].length);
   const found: { at: number; reason: UnsafeReason }[] = [];
   let rest = list;
-  for (const [key, phrase] of phrases) {
+  for (const [reason, phrase] of phrases) {
     const at = rest.indexOf(phrase);
     if (at < 0) continue;
-    found.push({ at, reason: key.slice('reason.'.length) as UnsafeReason });
+    found.push({ at, reason });
     rest = rest.slice(0, at) + ' '.repeat(phrase.length) + rest.slice(at + phrase.length);
   }
   return found.sort((a, b) => a.at - b.at).map((f) => f.reason);

@@ -1,3 +1,4 @@
+import { REFERENCE_CHUNK } from '../protocol/index.js';
 /** What a sender option's value is, for the command line to parse it. */
 export type SenderOptionValue =
   | { readonly type: 'integer'; readonly arg: string; readonly min: number; readonly max: number }
@@ -53,6 +54,14 @@ export function storedFaults(options: Readonly<Partial<Record<SenderOptionSpec['
     out[spec.key] = typeof v === 'bigint' ? v.toString() : (v as string | number | boolean);
   }
   return out;
+}
+
+/**
+ * What `capture.json` stores of a sender's options: the write size and pause it ran with
+ * (defaults filled in, as the course's client: 1024-byte writes, no pause) and its staged faults.
+ */
+export function storedSenderOptions(options: Readonly<Partial<Record<SenderOptionSpec['key'], unknown>>>): Record<string, string | number | boolean> {
+  return { chunk: (options.chunk as number | undefined) ?? REFERENCE_CHUNK, delayMs: (options.delayMs as number | undefined) ?? 0, ...storedFaults(options) };
 }
 
 /** The options of a capture that shaped its stream, as `wirestep send` flags (`--chunk 7`), in the capture's order. */

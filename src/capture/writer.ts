@@ -366,7 +366,7 @@ export class CaptureWriter {
 
   /** Flushes everything, closes the files and writes the final metadata. Idempotent. */
   async finish(status: OutcomeStatus, reason?: Reason): Promise<CaptureMeta> {
-    if (this.#finished) return this.#meta;
+    if (this.#finished) return this.meta;
     this.#finished = true;
     clearInterval(this.#timer);
     this.#flushStream();

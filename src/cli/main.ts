@@ -11,9 +11,8 @@ import { addWireLane, importPcap } from '../capture/pcap-import.js';
 import { CaptureFileError } from '../wire/pcap.js';
 import { packageRoot } from '../web/paths.js';
 import { RECEIVER_DEFAULTS, listFiles, runDemo, sendFiles, startReceiver, transferSize } from '../net/index.js';
-import { type Lang, NAME_LENGTH, describeReason, formatInteger } from '../protocol/index.js';
+import { type Lang, NAME_LENGTH, describeReason, escapeControls, formatInteger } from '../protocol/index.js';
 import type { StepBy } from '../web/steps.js';
-import { terminalSafe } from './terminal.js';
 
 // The site, the dump and the progress bar are loaded by the commands that use them: a sender
 // or receiver starts without them, 0.2 s sooner.
@@ -45,11 +44,11 @@ function stamp(): string {
 }
 
 function logLine(line: string): void {
-  process.stdout.write(`${stamp()} ${terminalSafe(line)}\n`);
+  process.stdout.write(`${stamp()} ${escapeControls(line)}\n`);
 }
 
 function fail(message: string, code: number = EXIT.failed): never {
-  process.stderr.write(`wirestep: ${terminalSafe(message)}\n`);
+  process.stderr.write(`wirestep: ${escapeControls(message)}\n`);
   process.exit(code);
 }
 
@@ -266,7 +265,7 @@ program
         total,
         by: t(opts.lang, `step.by.${opts.by === 'op' && meta.sides.length === 0 ? 'segment' : opts.by}`),
       });
-      process.stdout.write(`${terminalSafe(header)}${meta.outcome.reason ? ` (${terminalSafe(describeReason(meta.outcome.reason, opts.lang))})` : ''}\n`);
+      process.stdout.write(`${escapeControls(header)}${meta.outcome.reason ? ` (${escapeControls(describeReason(meta.outcome.reason, opts.lang))})` : ''}\n`);
       const first = opts.step ?? 1;
       const last = opts.step ?? total;
       for (let n = first; n <= last; n++) {

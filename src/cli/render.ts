@@ -1,7 +1,6 @@
-import type { Field, Lang } from '../protocol/index.js';
+import { type Field, type Lang, escapeControls } from '../protocol/index.js';
 import { t, tn } from '../web/i18n.js';
 import type { StepView } from '../web/steps.js';
-import { terminalSafe } from './terminal.js';
 
 const COLORS: Readonly<Record<Field['kind'], string>> = {
   count: '\x1b[35m',
@@ -22,7 +21,7 @@ const SPACE_MARK = '·';
 export function renderStepText(step: StepView, color: boolean, lang: Lang): string {
   const paint = (kind: Field['kind'] | null, s: string): string => (color && kind ? `${COLORS[kind]}${s}${RESET}` : s);
   const out: string[] = [];
-  const safe = terminalSafe;
+  const safe = escapeControls;
   out.push(`── ${t(lang, 'step.position', { n: step.n, total: step.total })} (${t(lang, `step.by.${step.by === 'op' && step.segments ? 'segment' : step.by}`)}): ${safe(step.title)}`);
   if (step.event) {
     out.push(`   ${step.event.time}  ${t(lang, `side.${step.event.side}`)}: ${t(lang, `event.kind.${step.event.type}`)}`);

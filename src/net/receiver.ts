@@ -131,6 +131,14 @@ async function placeWithoutOverwrite(temp: string, target: string): Promise<void
   await unlink(temp).catch(() => {});
 }
 
+/**
+ * A name in double quotes for a log line, its own backslashes and quotes escaped, so that after
+ * the line's control characters are escaped a name holding a backslash or a quote reads one way.
+ */
+function quoted(name: string): string {
+  return `"${name.replace(/[\\"]/g, '\\$&')}"`;
+}
+
 /** Starts a receiver: listens, and saves each connection's files and capture. */
 export async function startReceiver(options: ReceiverOptions): Promise<Receiver> {
   const log = options.log ?? (() => {});
@@ -177,7 +185,6 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
   });
 }
 
-
 /** A file's write error as a reason: the system's code where it has one. */
 function writeFailure(err: Error): Reason {
   const code = (err as NodeJS.ErrnoException).code;
@@ -200,6 +207,8 @@ class Connection {
   #queue: Promise<void> = Promise.resolve();
   readonly #live: (e: LiveEvent) => void;
   #lastLive = 0;
+  /** The update a throttled progress owes, so a sender that stalls mid-field is not shown stale. */
+  #trailing: NodeJS.Timeout | null = null;
   #captureId: string | null = null;
   #resolve!: (r: ConnectionResult) => void;
   /** Bytes read from the socket and not yet handled. */
@@ -302,7 +311,7 @@ class Connection {
   #enqueue(task: () => Promise<void>): void {
     this.#queue = this.#queue.then(task).catch((err: Error) => {
       this.#log(`internal error: ${err.message}`);
-      this.#now({ type: 'error', reason: { kind: 'text', text: `internal error: ${err.message}` } });
+      this.#now({ type: 'error', reason: { kind: 'text', text: `internal error: ${err.message}` }, byReceiver: true });
     });
   }
 
@@ -319,7 +328,15 @@ class Connection {
   /** Tells live views where the transfer is: at most every 100 ms, and always when `now`. */
   #progress(now: boolean): void {
     const t = Date.now();
-    if (!now && t - this.#lastLive < 100) return;
+    if (!now && t - this.#lastLive < 100) {
+      this.#trailing ??= setTimeout(() => {
+        this.#trailing = null;
+        this.#progress(false);
+      }, 100 - (t - this.#lastLive)).unref();
+      return;
+    }
+    if (this.#trailing) clearTimeout(this.#trailing);
+    this.#trailing = null;
     this.#lastLive = t;
     const st = this.#session.state();
     this.#live({
@@ -352,7 +369,7 @@ class Connection {
         this.#log(`count: ${formatInteger(c.count, 'en')} file${c.count === 1 ? '' : 's'} announced`);
         return;
       case 'open-file':
-        this.#log(`file ${c.file}: "${c.name}", ${formatInteger(c.size, 'en')} bytes announced`);
+        this.#log(`file ${c.file}: ${quoted(c.name)}, ${formatInteger(c.size, 'en')} bytes announced`);
         try {
           this.#sinks.set(c.file, await FileSink.create(this.#temp(c.file)));
         } catch (err) {
@@ -394,7 +411,7 @@ class Connection {
   }
 
   #logFile(f: FileOutcome): void {
-    const name = `"${f.name}"${f.nameHex ? ` (bytes ${f.nameHex})` : ''}`;
+    const name = `${quoted(f.name)}${f.nameHex ? ` (bytes ${f.nameHex})` : ''}`;
     const why = f.reason ? describeReason(f.reason, 'en') : '';
     if (f.status === 'saved') {
       const renamed = f.savedAs !== f.name ? ` (${name} already existed)` : '';
@@ -403,7 +420,9 @@ class Connection {
       const dropped = f.reason?.kind === 'name-unsafe' || f.reason?.kind === 'name-invalid-utf8' ? ` Its ${formatInteger(BigInt(f.size), 'en')} bytes are read and dropped.` : '';
       this.#log(`file ${f.file}: refused ${name}: ${why}${dropped}`);
     } else if (f.status === 'failed') {
-      this.#log(`file ${f.file}: not saved: ${why} Its remaining bytes are read and dropped.`);
+      // After a short write or with no free name every byte had already come: nothing is left to drop.
+      const rest = f.reason?.kind === 'short-write' || f.reason?.kind === 'no-free-name' ? '' : ' Its remaining bytes are read and dropped.';
+      this.#log(`file ${f.file}: not saved: ${why}${rest}`);
     } else {
       this.#log(`file ${f.file}: incomplete, not saved: ${why}`);
     }

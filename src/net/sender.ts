@@ -3,7 +3,7 @@ import { type FileHandle, open, readdir, stat } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { CaptureWriter, type Endpoint, type OutcomeStatus, storedFaults } from '../capture/index.js';
+import { CaptureWriter, type Endpoint, type OutcomeStatus, storedSenderOptions } from '../capture/index.js';
 import { NAME_LENGTH, REFERENCE_CHUNK, type Reason, describeReason, encodeCount, encodeName, encodeSize, nameByteLength, reasonOfError } from '../protocol/index.js';
 import { Recorder } from './recorder.js';
 
@@ -276,7 +276,7 @@ export async function sendFiles(options: SenderOptions): Promise<SendResult> {
   const total = options.stopAfter ?? transferSize(options.files, options.padNameTo ?? NAME_LENGTH);
   const conn = await SendingConnection.open({
     ...options,
-    record: { chunk: options.chunk ?? REFERENCE_CHUNK, delayMs, ...storedFaults(options) },
+    record: storedSenderOptions(options),
   });
   const writeNow = (bytes: Uint8Array): Promise<void> | undefined => {
     const room = options.stopAfter === undefined ? bytes.length : options.stopAfter - conn.offset;

@@ -29,8 +29,11 @@ export type SessionEvent =
   | { readonly type: 'timeout'; readonly seconds: number }
   /** The receiver is being shut down. */
   | { readonly type: 'shutdown' }
-  /** The connection failed (a socket error) or the receiver did (an internal error). */
-  | { readonly type: 'error'; readonly reason: Reason }
+  /**
+   * The connection failed (a socket error), or the receiver did (an internal error: then
+   * `byReceiver`, and the receiver is the one that closes the connection).
+   */
+  | { readonly type: 'error'; readonly reason: Reason; readonly byReceiver?: boolean }
   /** Writing, closing or naming file `file` failed; its temporary file is to go. */
   | { readonly type: 'write-failed'; readonly file: number; readonly reason: Reason }
   /** File `file` was committed and saved as `savedAs` (relative to the receiver's folder). */
@@ -83,6 +86,10 @@ interface OpenFile {
  * dissector, decides which names to refuse and when a limit ends the connection, and owns the
  * file outcomes and the connection's outcome. The receiver runs its commands on sockets and
  * disks; a grader can run it on captured bytes to learn what a correct receiver does.
+ *
+ * It does not choose the free name a file is saved under (`a (1).txt` when `a.txt` exists):
+ * that depends on what the folder holds, so the receiver picks it (`candidateName` in receiver.ts) and
+ * reports it back with a `saved` event.
  */
 export class ReceiverSession {
   readonly #limits: SessionLimits;
@@ -127,7 +134,7 @@ export class ReceiverSession {
         this.#cutWith('interrupted', { kind: 'shutdown' }, true, out);
         break;
       case 'error':
-        this.#cutWith('aborted', event.reason, false, out);
+        this.#cutWith('aborted', event.reason, event.byReceiver ?? false, out);
         break;
       case 'write-failed': {
         const known = this.#files.get(event.file);

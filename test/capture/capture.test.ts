@@ -395,6 +395,8 @@ describe('older versions', () => {
     ['cannot write: 3 of 5 bytes reached the disk', { kind: 'short-write', written: '3', size: '5' }],
     ['cannot write: no free name to save it under', { kind: 'no-free-name' }],
     ['socket error: read ECONNRESET', { kind: 'socket-error', code: 'ECONNRESET' }],
+    ['write EPIPE', { kind: 'socket-error', code: 'EPIPE' }],
+    ['connect ECONNREFUSED 127.0.0.1:8181', { kind: 'socket-error', code: 'ECONNREFUSED' }],
     ['the receiver closed the connection', { kind: 'peer-closed' }],
     ['stopped on purpose after 100 bytes (--stop-after)', { kind: 'stopped-after', bytes: 100 }],
     ['internal error: something new', { kind: 'text', text: 'internal error: something new' }],

@@ -8,11 +8,8 @@ import { CaptureReader, SEGMENT_FLAGS, resolveCapture } from '../../src/capture/
 import { exportPcapng } from '../../src/capture/pcap-export.js';
 import { WireLaneError, addWireLane, importPcap, storableProblem } from '../../src/capture/pcap-import.js';
 import { listFiles, recordLocalTransfer, sendFiles } from '../../src/net/index.js';
-import { CaptureFileParser } from '../../src/wire/pcap.js';
-import { decodeTcp } from '../../src/wire/frames.js';
-import { TCP_FLAGS } from '../../src/wire/types.js';
 import { freePort, withReceiver, withTempDir } from '../helpers/net.js';
-import { watchOutput } from '../../scripts/lib/harness.js';
+import { waitForServerFin, watchOutput } from '../../scripts/lib/harness.js';
 import { TEXT_TRANSFER, handMade } from '../helpers/pcap.js';
 
 const run = promisify(execFile);
@@ -99,31 +96,6 @@ async function startDumpcap(file: string, port: number): Promise<ChildProcess> {
   const child = spawn('dumpcap', ['-i', 'lo', '-f', `tcp port ${port}`, '-w', file], { stdio: ['ignore', 'ignore', 'pipe'] });
   await watchOutput(child).waitFor('Capturing on', { ms: 60_000 });
   return child;
-}
-
-/**
- * Waits until dumpcap has written the server's FIN of a connection to `port` (the last packet a
- * test needs), for 60 s at most: dumpcap writes what it captured a little later, and a loaded
- * machine makes it later still.
- */
-async function waitForServerFin(file: string, port: number): Promise<void> {
-  for (let i = 0; i < 1200; i++) {
-    const parser = new CaptureFileParser();
-    const bytes = await readFile(file).catch(() => Buffer.alloc(0));
-    const packets = bytes.length > 0 ? (() => {
-      try {
-        return parser.push(bytes);
-      } catch {
-        return [];
-      }
-    })() : [];
-    if (packets.some((p) => {
-      const seg = decodeTcp(p);
-      return !('skipped' in seg) && seg.src.port === port && (seg.flags & TCP_FLAGS.fin) !== 0;
-    })) return;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error(`dumpcap did not write the server's FIN to ${file} within 60 s`);
 }
 
 describe('import from pcap and pcapng', () => {

@@ -2,15 +2,14 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CaptureReader, CaptureWriter } from '../../src/capture/index.js';
 import { renderStepText } from '../../src/cli/render.js';
-import { terminalSafe } from '../../src/cli/terminal.js';
-import { encodeTransfer } from '../../src/protocol/index.js';
+import { encodeTransfer, escapeControls } from '../../src/protocol/index.js';
 import { loadStep } from '../../src/web/steps.js';
 import { withTempDir } from '../helpers/net.js';
 
 describe('terminal dump of hostile bytes', () => {
   it('shows control characters as \\xNN', () => {
-    expect(terminalSafe('a\x1b[2Jb\nc\x07')).toBe('a\\x1b[2Jb\\x0ac\\x07');
-    expect(terminalSafe('evil\u202etxt.exe')).toBe('evil\\u202etxt.exe');
+    expect(escapeControls('a\x1b[2Jb\nc\x07')).toBe('a\\x1b[2Jb\\x0ac\\x07');
+    expect(escapeControls('evil\u202etxt.exe')).toBe('evil\\u202etxt.exe');
   });
 
   it('prints a name holding an escape sequence and a newline without passing them to the terminal', async () => {

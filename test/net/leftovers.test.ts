@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { readFile, readdir, writeFile } from 'node:fs/promises';
 import net from 'node:net';
@@ -41,7 +42,11 @@ describe('leftovers of a killed receiver', () => {
       const w = await CaptureWriter.create({ root: rx.capturesDir, id: 'elsewhere', sides: ['receiver'] });
       const dir = path.join(rx.capturesDir, 'elsewhere');
       const meta = JSON.parse(await readFile(path.join(dir, 'capture.json'), 'utf8'));
-      await writeFile(path.join(dir, 'capture.json'), JSON.stringify({ ...meta, recorder: { ...currentRecorder(), host: '0000000000000000', pid: 1 } }));
+      // A pid that has certainly ended here, so that only the host rule can keep the capture.
+      const child = spawn(process.execPath, ['-e', '']);
+      await once(child, 'exit');
+      const { start: _start, ...me } = currentRecorder();
+      await writeFile(path.join(dir, 'capture.json'), JSON.stringify({ ...meta, recorder: { ...me, host: '0000000000000000', pid: child.pid } }));
       const lookalikes = ['.wirestep-1234567-1.part', '.wirestep-12345678-x.part', 'wirestep-12345678-1.part', '.wirestep-12345678-1.part.txt'];
       for (const f of lookalikes) await writeFile(path.join(rx.outDir, f), 'not the receiver’s');
       const lines: string[] = [];

@@ -316,4 +316,15 @@ describe('receiver log and capture wording', () => {
       for (const l of book.lines) expect(l).not.toMatch(/[\x00-\x1f]/);
     }, { log: book.log });
   });
+
+  it('tells a name holding a backslash apart from an escaped control character', async () => {
+    const book = logBook();
+    await withReceiver(async (rx) => {
+      // The four characters \ x 0 0, not a NUL (refused as a path separator all the same): its log
+      // line must not read as the escaped NUL "a\x00b".
+      await sendRaw(rx.port, [encodeTransfer([{ name: 'a\\x00"b.txt', data: new Uint8Array(1) }])]);
+      await rx.nextResult();
+      expect(await book.until(/refused/)).toContain('"a\\\\x00\\"b.txt"');
+    }, { log: book.log });
+  });
 });
