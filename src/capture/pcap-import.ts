@@ -124,8 +124,11 @@ interface Pending {
 const PENDING_BUFFER = 64 * 1024;
 /** Bytes all connections keep in memory at most: past this, every buffer spills. */
 const PENDING_TOTAL = 16 * 1024 * 1024;
-/** Segment records a buffer holds. */
+/** Segment records a buffer holds at first, and at most. */
+const FIRST_RECORDS = 8;
 const PENDING_RECORDS = 512;
+/** Captures written at once, when connections end close together. */
+const FINISHING_AT_ONCE = 8;
 /** Wire problems kept per connection: a pathological capture cannot grow one without bound. */
 const WIRE_PROBLEMS_KEPT = 10_000;
 
@@ -187,7 +190,10 @@ export async function importPcap(file: string, options: ImportOptions): Promise<
   const idOf = options.id ?? ((n: number): string => `${prefix}-${n}`);
   const open = new Map<number, Pending>();
   const ignored = new Set<number>();
-  const done: ImportedConnection[] = [];
+  const done: { n: number; connection: ImportedConnection }[] = [];
+  // Captures being written: a few at once, so that one's file system calls overlap another's.
+  const finishing = new Set<Promise<void>>();
+  let failure: { error: unknown } | null = null;
   await mkdir(options.capturesDir, { recursive: true });
   // Captures are built here and renamed into place whole: a failed import leaves none half-written.
   const staging = await mkdtemp(path.join(options.capturesDir, '.wirestep-import-'));
@@ -199,7 +205,7 @@ export async function importPcap(file: string, options: ImportOptions): Promise<
     const records = c.records.subarray(0, c.used);
     buffered -= c.buffered;
     c.pieces = [];
-    c.records = new Uint8Array(PENDING_RECORDS * EVENT_RECORD_SIZE);
+    c.records = new Uint8Array(FIRST_RECORDS * EVENT_RECORD_SIZE);
     c.used = 0;
     c.buffered = 0;
     c.spilled = true;
@@ -209,6 +215,12 @@ export async function importPcap(file: string, options: ImportOptions): Promise<
   const hold = async (c: Pending, bytes: number): Promise<void> => {
     c.buffered += bytes;
     buffered += bytes;
+    if (c.used === c.records.length && c.records.length < PENDING_RECORDS * EVENT_RECORD_SIZE) {
+      // Most connections carry a few segments: their buffer starts small and doubles.
+      const grown = new Uint8Array(c.records.length * 2);
+      grown.set(c.records);
+      c.records = grown;
+    }
     if (c.buffered >= PENDING_BUFFER || c.used === c.records.length) await spill(c);
     if (buffered > PENDING_TOTAL) for (const other of open.values()) await spill(other);
   };
@@ -229,7 +241,7 @@ export async function importPcap(file: string, options: ImportOptions): Promise<
     } as const;
     open.set(e.id, {
       n: e.id, init, t0: e.timeUs, client: e.client, server: e.server, dissector: new Dissector(), outcome: 'complete', wireProblems: [],
-      pieces: [], records: new Uint8Array(PENDING_RECORDS * EVENT_RECORD_SIZE), used: 0, buffered: 0, spilled: false,
+      pieces: [], records: new Uint8Array(FIRST_RECORDS * EVENT_RECORD_SIZE), used: 0, buffered: 0, spilled: false,
     });
   };
 
@@ -275,11 +287,10 @@ export async function importPcap(file: string, options: ImportOptions): Promise<
     }
     const meta = await writer.finish(c.outcome);
     buffered -= c.buffered;
-    open.delete(c.n);
     await rm(path.join(staging, `${c.n}.stream`), { force: true });
     await rm(path.join(staging, `${c.n}.wire`), { force: true });
     await rename(writer.dir, path.join(options.capturesDir, id));
-    done.push({ id: meta.id, dir: path.join(options.capturesDir, id), client: c.client, server: c.server, meta });
+    done.push({ n: c.n, connection: { id: meta.id, dir: path.join(options.capturesDir, id), client: c.client, server: c.server, meta } });
   };
 
   const handle = async (e: ConnectionEvent, linkType: string): Promise<void> => {
@@ -304,16 +315,29 @@ export async function importPcap(file: string, options: ImportOptions): Promise<
         if (p && c.wireProblems.length < WIRE_PROBLEMS_KEPT) c.wireProblems.push(p);
         return;
       }
-      case 'close':
-        return finish(c, e.how);
+      case 'close': {
+        open.delete(c.n);
+        const p: Promise<void> = finish(c, e.how)
+          .catch((error: unknown) => {
+            failure ??= { error };
+          })
+          .finally(() => finishing.delete(p));
+        finishing.add(p);
+        if (finishing.size >= FINISHING_AT_ONCE) await Promise.race(finishing);
+        if (failure) throw failure.error;
+      }
     }
   };
 
   try {
     for await (const { event, linkType } of connectionEvents(file, stats)) await handle(event, linkType);
+    await Promise.all(finishing);
+    if (failure) throw (failure as { error: unknown }).error;
     const { format, packets, tcp, skipped, incompleteBytes } = stats;
-    return { format: format!, packets, tcp, skipped, incompleteBytes, connections: done };
+    const connections = done.sort((a, b) => a.n - b.n).map((d) => d.connection);
+    return { format: format!, packets, tcp, skipped, incompleteBytes, connections };
   } finally {
+    await Promise.all(finishing);
     // What was not finished goes with the staging folder; the captures renamed into place stay.
     await rm(staging, { recursive: true, force: true });
   }
