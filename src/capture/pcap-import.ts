@@ -1,6 +1,7 @@
 import { createReadStream } from 'node:fs';
+import { appendFile, lstat, mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { type DissectEvent, Dissector, type Problem, outcomeOf } from '../protocol/index.js';
+import { type DissectEvent, Dissector, type Problem, type StreamOutcome, outcomeOf } from '../protocol/index.js';
 import { type ConnectionEvent, type ConnectionProblem, ConnectionTracker } from '../wire/connections.js';
 import type { WireSegment } from '../wire/reassembly.js';
 import { decodeTcp, linkTypeName } from '../wire/frames.js';
@@ -14,6 +15,7 @@ import {
   SEGMENT_FLAGS,
   WireIndex,
   type WireInfo,
+  decodeEvent,
   encodeEvent,
   isCaptureId,
   type Side,
@@ -95,16 +97,42 @@ function collectProblems(events: Iterable<DissectEvent>, into: Problem[]): void 
   }
 }
 
-/** One connection being written. */
-interface Open {
-  readonly writer: CaptureWriter;
+/**
+ * One connection not yet ended. Its segments and bytes wait in memory, up to a small buffer; past
+ * it they are appended to spill files of its own in the staging folder, opened and closed each
+ * time, so an open connection holds no file descriptor whatever their number.
+ */
+interface Pending {
+  readonly n: number;
+  readonly init: Omit<CaptureInit, 'root' | 'id'>;
   readonly t0: number;
   readonly client: WireEndpoint;
   readonly server: WireEndpoint;
   readonly dissector: Dissector;
-  readonly problems: Problem[];
+  /** The outcome of the problems found so far (the problems themselves are not kept). */
+  outcome: StreamOutcome;
   readonly wireProblems: ConnectionProblem[];
+  pieces: Uint8Array[];
+  records: Uint8Array;
+  used: number;
+  /** Bytes waiting in `pieces` and `records`. */
+  buffered: number;
+  spilled: boolean;
 }
+
+/** Bytes a connection keeps in memory before it spills to its staging files. */
+const PENDING_BUFFER = 64 * 1024;
+/** Bytes all connections keep in memory at most: past this, every buffer spills. */
+const PENDING_TOTAL = 16 * 1024 * 1024;
+/** Segment records a buffer holds at first, and at most. */
+const FIRST_RECORDS = 8;
+const PENDING_RECORDS = 512;
+/** Captures written at once, when connections end close together. */
+const FINISHING_AT_ONCE = 8;
+/** Wire problems kept per connection: a pathological capture cannot grow one without bound. */
+const WIRE_PROBLEMS_KEPT = 10_000;
+
+const OUTCOME_RANK: Readonly<Record<StreamOutcome, number>> = { complete: 0, malformed: 1, truncated: 2 };
 
 /** What reading a packet capture counted, filled in as {@link connectionEvents} goes. */
 interface ReadStats {
@@ -160,17 +188,49 @@ export async function importPcap(file: string, options: ImportOptions): Promise<
   const stats: ReadStats = { format: null, packets: 0, tcp: 0, skipped: {}, incompleteBytes: 0 };
   const prefix = stem(file);
   const idOf = options.id ?? ((n: number): string => `${prefix}-${n}`);
-  const open = new Map<number, Open>();
+  const open = new Map<number, Pending>();
   const ignored = new Set<number>();
-  const done: ImportedConnection[] = [];
+  const done: { n: number; connection: ImportedConnection }[] = [];
+  // Captures being written: a few at once, so that one's file system calls overlap another's.
+  const finishing = new Set<Promise<void>>();
+  let failure: { error: unknown } | null = null;
+  await mkdir(options.capturesDir, { recursive: true });
+  // Captures are built here and renamed into place whole: a failed import leaves none half-written.
+  const staging = await mkdtemp(path.join(options.capturesDir, '.wirestep-import-'));
+  let buffered = 0;
 
-  const create = async (e: Extract<ConnectionEvent, { type: 'open' }>, linkType: string): Promise<void> => {
+  const spill = async (c: Pending): Promise<void> => {
+    if (c.buffered === 0) return;
+    const pieces = c.pieces;
+    const records = c.records.subarray(0, c.used);
+    buffered -= c.buffered;
+    c.pieces = [];
+    c.records = new Uint8Array(FIRST_RECORDS * EVENT_RECORD_SIZE);
+    c.used = 0;
+    c.buffered = 0;
+    c.spilled = true;
+    if (pieces.length > 0) await appendFile(path.join(staging, `${c.n}.stream`), Buffer.concat(pieces));
+    if (records.length > 0) await appendFile(path.join(staging, `${c.n}.wire`), records);
+  };
+  const hold = async (c: Pending, bytes: number): Promise<void> => {
+    c.buffered += bytes;
+    buffered += bytes;
+    if (c.used === c.records.length && c.records.length < PENDING_RECORDS * EVENT_RECORD_SIZE) {
+      // Most connections carry a few segments: their buffer starts small and doubles.
+      const grown = new Uint8Array(c.records.length * 2);
+      grown.set(c.records);
+      c.records = grown;
+    }
+    if (c.buffered >= PENDING_BUFFER || c.used === c.records.length) await spill(c);
+    if (buffered > PENDING_TOTAL) for (const other of open.values()) await spill(other);
+  };
+
+  const start = (e: Extract<ConnectionEvent, { type: 'open' }>, linkType: string): void => {
     if (options.port !== undefined && e.server.port !== options.port) {
       ignored.add(e.id);
       return;
     }
     const init = {
-      root: options.capturesDir,
       sides: [],
       client: e.client,
       server: e.server,
@@ -179,56 +239,118 @@ export async function importPcap(file: string, options: ImportOptions): Promise<
       ...options.extra,
       wire: { source: { file: path.basename(file), format: stats.format ?? 'pcap', linkType }, handshake: e.handshake },
     } as const;
-    let writer: CaptureWriter | null = null;
-    for (let k = 1; !writer; k++) {
-      const id = k === 1 ? idOf(e.id) : `${idOf(e.id)}-${k}`;
-      if (!isCaptureId(id)) throw new Error(`not a valid capture id: ${JSON.stringify(id)}`);
-      try {
-        writer = await CaptureWriter.create({ ...init, id });
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || k > 1000) throw err;
-      }
+    open.set(e.id, {
+      n: e.id, init, t0: e.timeUs, client: e.client, server: e.server, dissector: new Dissector(), outcome: 'complete', wireProblems: [],
+      pieces: [], records: new Uint8Array(FIRST_RECORDS * EVENT_RECORD_SIZE), used: 0, buffered: 0, spilled: false,
+    });
+  };
+
+  const note = (c: Pending, events: Iterable<DissectEvent>): void => {
+    const problems: Problem[] = [];
+    collectProblems(events, problems);
+    const o = outcomeOf(problems);
+    if (OUTCOME_RANK[o] > OUTCOME_RANK[c.outcome]) c.outcome = o;
+  };
+
+  /** Writes connection `c` as a capture in the staging folder, then renames it into place. */
+  const finish = async (c: Pending, how: WireInfo['close']): Promise<void> => {
+    note(c, c.dissector.end());
+    let id = idOf(c.n);
+    if (!isCaptureId(id)) throw new Error(`not a valid capture id: ${JSON.stringify(id)}`);
+    for (let k = 2; await exists(path.join(options.capturesDir, id)); k++) {
+      if (k > 1000) throw new Error(`every capture id from ${idOf(c.n)} to ${id} is taken`);
+      id = `${idOf(c.n)}-${k}`;
     }
-    open.set(e.id, { writer, t0: e.timeUs, client: e.client, server: e.server, dissector: new Dissector(), problems: [], wireProblems: [] });
+    const writer = await CaptureWriter.create({ ...c.init, root: staging, id });
+    try {
+      const segment = (bytes: Uint8Array): void => {
+        for (let at = 0; at + EVENT_RECORD_SIZE <= bytes.length; at += EVENT_RECORD_SIZE) {
+          const e = decodeEvent(bytes.subarray(at, at + EVENT_RECORD_SIZE), 'wire', 0)!;
+          writer.recordSegment(e.timeUs, e.offset, e.length, e.flags);
+        }
+      };
+      // A spill file is there only if that lane's buffer ever filled.
+      const spilled = path.join(staging, `${c.n}.stream`);
+      if (c.spilled && (await exists(spilled))) {
+        for await (const chunk of createReadStream(spilled) as AsyncIterable<Buffer>) if (!writer.appendStream(chunk)) await writer.drain();
+      }
+      const spilledWire = path.join(staging, `${c.n}.wire`);
+      if (c.spilled && (await exists(spilledWire))) {
+        for await (const chunk of createReadStream(spilledWire, { highWaterMark: EVENT_RECORD_SIZE * 4096 }) as AsyncIterable<Buffer>) segment(chunk);
+      }
+      for (const piece of c.pieces) if (!writer.appendStream(piece)) await writer.drain();
+      segment(c.records.subarray(0, c.used));
+      writer.setWire({ close: how, problems: c.wireProblems });
+    } catch (err) {
+      await writer.finish('aborted').catch(() => {});
+      throw err;
+    }
+    const meta = await writer.finish(c.outcome);
+    buffered -= c.buffered;
+    await rm(path.join(staging, `${c.n}.stream`), { force: true });
+    await rm(path.join(staging, `${c.n}.wire`), { force: true });
+    await rename(writer.dir, path.join(options.capturesDir, id));
+    done.push({ n: c.n, connection: { id: meta.id, dir: path.join(options.capturesDir, id), client: c.client, server: c.server, meta } });
   };
 
   const handle = async (e: ConnectionEvent, linkType: string): Promise<void> => {
-    if (e.type === 'open') return create(e, linkType);
+    if (e.type === 'open') return start(e, linkType);
     if (ignored.has(e.id)) return;
     const c = open.get(e.id);
     if (!c) return;
     switch (e.type) {
       case 'segment': {
         const { offset, length, flags, timeUs } = storableSegment(e.segment);
-        c.writer.recordSegment(Math.max(0, timeUs - c.t0), offset, length, flags);
-        return;
+        encodeEvent(new DataView(c.records.buffer), c.used, 'segment', offset, length, Math.max(0, timeUs - c.t0), flags);
+        c.used += EVENT_RECORD_SIZE;
+        return hold(c, EVENT_RECORD_SIZE);
       }
       case 'data':
-        collectProblems(c.dissector.push(e.bytes), c.problems);
-        if (!c.writer.appendStream(e.bytes)) await c.writer.drain();
-        return;
+        note(c, c.dissector.push(e.bytes));
+        // A copy: the bytes may be a view into a whole read of the packet capture.
+        c.pieces.push(Uint8Array.prototype.slice.call(e.bytes));
+        return hold(c, e.bytes.length);
       case 'problem': {
         const p = storableProblem(e.problem);
-        if (p) c.wireProblems.push(p);
+        if (p && c.wireProblems.length < WIRE_PROBLEMS_KEPT) c.wireProblems.push(p);
         return;
       }
       case 'close': {
-        collectProblems(c.dissector.end(), c.problems);
-        c.writer.setWire({ close: e.how, problems: c.wireProblems });
-        const meta = await c.writer.finish(outcomeOf(c.problems));
-        open.delete(e.id);
-        done.push({ id: meta.id, dir: c.writer.dir, client: c.client, server: c.server, meta });
+        open.delete(c.n);
+        const p: Promise<void> = finish(c, e.how)
+          .catch((error: unknown) => {
+            failure ??= { error };
+          })
+          .finally(() => finishing.delete(p));
+        finishing.add(p);
+        if (finishing.size >= FINISHING_AT_ONCE) await Promise.race(finishing);
+        if (failure) throw failure.error;
       }
     }
   };
 
   try {
     for await (const { event, linkType } of connectionEvents(file, stats)) await handle(event, linkType);
+    await Promise.all(finishing);
+    if (failure) throw (failure as { error: unknown }).error;
     const { format, packets, tcp, skipped, incompleteBytes } = stats;
-    return { format: format!, packets, tcp, skipped, incompleteBytes, connections: done };
+    const connections = done.sort((a, b) => a.n - b.n).map((d) => d.connection);
+    return { format: format!, packets, tcp, skipped, incompleteBytes, connections };
   } finally {
-    // A failure halfway leaves the captures begun so far readable, marked as not finished.
-    for (const c of open.values()) await c.writer.finish('interrupted').catch(() => {});
+    await Promise.all(finishing);
+    // What was not finished goes with the staging folder; the captures renamed into place stay.
+    await rm(staging, { recursive: true, force: true });
+  }
+}
+
+/** Whether `file` exists (a link counts, followed or not). */
+async function exists(file: string): Promise<boolean> {
+  try {
+    await lstat(file);
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw err;
   }
 }
 

@@ -1,7 +1,6 @@
 import { constants } from 'node:fs';
 import { type FileHandle, open } from 'node:fs/promises';
 import path from 'node:path';
-import { Dissector, type Field, type Problem, collect } from '../protocol/index.js';
 import {
   CAPTURE_FILES,
   CAPTURE_FORMAT,
@@ -16,7 +15,10 @@ import {
   decodeEvent,
   opBefore,
 } from './format.js';
+import { Dissection } from './field-index.js';
 import { migrate } from './migrate.js';
+
+export { type CheckpointLayout, Dissection, type FieldEntry, PROBLEMS_KEPT } from './field-index.js';
 
 /** What went wrong opening or reading a capture. */
 export type CaptureErrorCode = 'not-found' | 'not-a-capture' | 'unsupported-version' | 'damaged';
@@ -32,13 +34,6 @@ export class CaptureError extends Error {
   }
 }
 
-/** Fields and problems of a whole capture's stream. */
-export interface Dissection {
-  readonly fields: readonly Field[];
-  readonly problems: readonly Problem[];
-}
-
-const BLOCK = 64 * 1024;
 /** Event records read at a time when walking a whole lane. */
 const EVENTS_PER_READ = 4096;
 
@@ -405,42 +400,23 @@ export class CaptureReader {
   }
 
   /**
-   * Dissects the stream by random access: count, names and sizes are read, payloads are
-   * skipped, so a 1 GiB file costs a few small reads. Cached per reader.
+   * Dissects the stream by random access in memory bounded by a constant: one scan reads the
+   * count, names and sizes (payloads are skipped) and keeps counts and checkpoints, from which
+   * any field is dissected again on demand ({@link Dissection}). Cached per reader.
    */
   dissection(): Promise<Dissection> {
     this.#dissection ??= this.#dissect();
     return this.#dissection;
   }
 
-  async #dissect(): Promise<Dissection> {
+  #dissect(): Promise<Dissection> {
     const limit = this.meta.options.maxFileSize;
     const maxFileSize = typeof limit === 'string' && /^\d+$/.test(limit) ? BigInt(limit) : undefined;
     const maxFiles = this.meta.options.maxFiles;
-    const d = new Dissector({
+    return Dissection.scan((offset, length) => this.read(offset, length), this.streamLength, {
       ...(maxFileSize === undefined ? {} : { maxFileSize }),
       ...(typeof maxFiles === 'number' && Number.isSafeInteger(maxFiles) ? { maxFiles } : {}),
     });
-    const events = [];
-    let block: Uint8Array = new Uint8Array(0);
-    let blockAt = 0;
-    for (;;) {
-      const st = d.state();
-      if (st.offset >= this.streamLength) break;
-      if (st.kind === 'payload' || st.kind === 'trailing') {
-        const r = d.skip(this.streamLength - st.offset);
-        events.push(...r.events);
-        continue;
-      }
-      const want = Math.min(Number(st.needed), this.streamLength - st.offset);
-      if (st.offset < blockAt || st.offset + want > blockAt + block.length) {
-        blockAt = st.offset;
-        block = await this.read(blockAt, Math.max(BLOCK, want));
-      }
-      events.push(...d.push(block.subarray(st.offset - blockAt, st.offset - blockAt + want)));
-    }
-    events.push(...d.end());
-    return collect(events);
   }
 
   async #readFully(handle: FileHandle, buf: Uint8Array, position: number): Promise<void> {

@@ -59,6 +59,7 @@ export function renderStepText(step: StepView, color: boolean, lang: Lang): stri
     if (f.referenceName !== null) out.push(`   ${t(lang, 'field.reference')} ${safe(JSON.stringify(f.referenceName))}`);
     for (const p of f.problems) out.push(`   ${p.severity === 'error' ? '✗' : '!'} ${p.kind}: ${safe(p.message)}`);
   }
+  if (step.fieldsMore) out.push(t(lang, 'step.fieldsMore', { n: step.fields.length }));
   for (const c of step.carriers) {
     if (c.total === 0) continue;
     // An operation is named by the option that shows it, never as a bare "step": in field mode that would read as a field.

@@ -101,6 +101,11 @@ export interface DissectorOptions {
   readonly maxFileSize?: bigint;
   /** Counts above this are reported as `count-over-limit`. Default: no limit. */
   readonly maxFiles?: number;
+  /**
+   * Start at a file boundary instead of the stream's first byte: `filesDone` files of a stream
+   * whose count said `count` end at byte `offset` (a reader re-dissecting from a checkpoint).
+   */
+  readonly resume?: { readonly offset: number; readonly count: number; readonly filesDone: number };
 }
 
 /**
@@ -128,6 +133,15 @@ export class Dissector {
   constructor(options: DissectorOptions = {}) {
     this.#maxFileSize = options.maxFileSize ?? null;
     this.#maxFiles = options.maxFiles ?? null;
+    const r = options.resume;
+    if (r) {
+      this.#offset = r.offset;
+      this.#fieldOffset = r.offset;
+      this.#count = r.count;
+      this.#filesDone = r.filesDone;
+      this.#file = r.filesDone;
+      this.#startFile();
+    }
   }
 
   /** Feeds the next slice of the stream; payload events are views into `chunk`, not copies. */
@@ -268,25 +282,16 @@ export class Dissector {
         problems.push(rated({ kind: 'count-over-limit', field: 'count', offset: 0, length, count, limit: this.#maxFiles }));
       }
     } else if (kind === 'name') {
-      const name = decodeName(bytes);
       const id = fieldId('name', this.#file);
-      field = { id, kind, file: this.#file, ...base, value: { kind: 'name', name } };
-      const at = { field: id, offset: this.#fieldOffset, length };
-      if (!name.validUtf8) problems.push(rated({ kind: 'name-invalid-utf8', ...at }));
-      const reasons = unsafeNameReasons(name.text);
-      if (reasons.length > 0) problems.push(rated({ kind: 'name-unsafe', ...at, name: name.text, reasons }));
-      if (bytes[length - 1] !== NAME_PAD_BYTE) problems.push(rated({ kind: 'name-unpadded', ...at }));
+      const checked = checkName(bytes, id, this.#fieldOffset);
+      field = { id, kind, file: this.#file, ...base, value: { kind: 'name', name: checked.name } };
+      problems.push(...checked.problems);
     } else {
       const size = (reader.u64be(0) as { value: bigint }).value;
       const littleEndian = (reader.u64le(0) as { value: bigint }).value;
       const id = fieldId('size', this.#file);
       field = { id, kind, file: this.#file, ...base, value: { kind: 'size', size, littleEndian } };
-      if (this.#maxFileSize !== null && size > this.#maxFileSize) {
-        problems.push(rated({
-          kind: 'size-over-limit', field: id, offset: this.#fieldOffset, length,
-          size, limit: this.#maxFileSize,
-        }));
-      }
+      if (this.#maxFileSize !== null && size > this.#maxFileSize) problems.push(sizeOverLimit(size, this.#maxFileSize, id, this.#fieldOffset));
       this.#declaredSize = size;
       this.#payloadRemaining = size;
     }
@@ -324,6 +329,23 @@ export class Dissector {
       this.#kind = 'trailing';
     }
   }
+}
+
+/** Decodes a complete 128-byte name field `id` at stream offset `offset`, with its problems. */
+export function checkName(bytes: Uint8Array, id: string, offset: number): { name: DecodedName; problems: Problem[] } {
+  const name = decodeName(bytes);
+  const problems: Problem[] = [];
+  const at = { field: id, offset, length: bytes.length };
+  if (!name.validUtf8) problems.push(rated({ kind: 'name-invalid-utf8', ...at }));
+  const reasons = unsafeNameReasons(name.text);
+  if (reasons.length > 0) problems.push(rated({ kind: 'name-unsafe', ...at, name: name.text, reasons }));
+  if (bytes[bytes.length - 1] !== NAME_PAD_BYTE) problems.push(rated({ kind: 'name-unpadded', ...at }));
+  return { name, problems };
+}
+
+/** The problem of size field `id` at `offset` declaring `size`, above `limit`. */
+export function sizeOverLimit(size: bigint, limit: bigint, id: string, offset: number): Problem {
+  return rated({ kind: 'size-over-limit', field: id, offset, length: SIZE_LENGTH, size, limit });
 }
 
 /** Dissects a whole stream held in memory. */

@@ -39,6 +39,9 @@ const LOOPBACK_HOSTS = /^(localhost|127\.\d{1,3}\.\d{1,3}\.\d{1,3}|\[::1\])(:\d+
 /** Bytes shown before the field in a quiz, so that where it starts is a real question. */
 const QUIZ_CONTEXT = 40;
 
+/** Fields one answer of the capture API lists at most; `?fields=FROM,LIMIT` pages through them. */
+const API_FIELDS_MAX = 1000;
+
 /** An error with the HTTP status it should produce. */
 class HttpError extends Error {
   constructor(readonly status: number, message: string) {
@@ -60,6 +63,14 @@ function byOf(req: Request): StepBy {
 function positiveInt(value: unknown, what: string): number {
   if (typeof value !== 'string' || !/^[1-9][0-9]{0,15}$/.test(value)) throw new HttpError(404, `${what} must be a whole number from 1`);
   return Number(value);
+}
+
+/** The page of fields `?fields=FROM,LIMIT` asks for (FROM from 0), LIMIT capped. */
+function fieldPage(value: unknown): { from: number; limit: number } {
+  if (value === undefined) return { from: 0, limit: API_FIELDS_MAX };
+  const m = typeof value === 'string' ? /^([0-9]{1,15}),([0-9]{1,15})$/.exec(value) : null;
+  if (!m) throw new HttpError(400, `"fields" must be FROM,LIMIT, two whole numbers (at most ${API_FIELDS_MAX} fields an answer)`);
+  return { from: Number(m[1]), limit: Math.min(Number(m[2]), API_FIELDS_MAX) };
 }
 
 /** Links that keep the language. */
@@ -237,9 +248,11 @@ export function createApp(options: AppOptions): express.Express & { closeCapture
 
   app.get('/api/captures/:id', wrap(async (req, res) => {
     const id = String(req.params.id);
+    const { from, limit } = fieldPage(req.query.fields);
     const body = await cache.use(id, async ({ reader, dissection }) => ({
       ...(await loadOverview(id, reader, dissection, res.locals.lang as Lang)),
-      fields: dissection.fields,
+      fields: (await dissection.fields(from, limit)).map((e) => e.field),
+      fieldsPage: { from, limit, total: dissection.fieldCount },
     }));
     res.type('application/json').send(toJson(body));
   }));

@@ -13,11 +13,11 @@ async function computeFact(reader: CaptureReader, d: Dissection, fact: Fact): Pr
     case 'bytes':
       return reader.streamLength;
     case 'files':
-      return d.fields.filter((f) => f.kind === 'payload' && f.complete).length;
+      return d.files;
     case 'fields':
-      return d.fields.length;
+      return d.fieldCount;
     case 'problems':
-      return d.problems.length;
+      return d.problemCount;
     case 'writes':
       return (await reader.eventsCovering('sender', 0, reader.streamLength, 0)).total;
     case 'reads':

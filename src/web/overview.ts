@@ -1,5 +1,5 @@
 import { type CaptureEvent, type CaptureMeta, type CaptureReader, type Dissection, type Listed, SAMPLE_CATEGORIES, type SampleCategory, type Lane, type WireProblem, isData, opBefore, senderFlags } from '../capture/index.js';
-import { LOCALES, type Lang, describeReason, fieldTitle, formatInteger, protocolText } from '../protocol/index.js';
+import { type Field, LOCALES, type Lang, describeReason, fieldTitle, formatInteger, protocolText } from '../protocol/index.js';
 import { type ProblemView, dataLanes, formatMs, problemView, segmentFlags } from './steps.js';
 
 /** An ISO time as the language writes it, in UTC: "Nov 23, 2026, 11:44:47 PM" or "23 de nov. de 2026, 23:44:47". */
@@ -44,11 +44,11 @@ export function summarize(listed: Listed, lang: Lang, d: Dissection | null, stre
     id: listed.id,
     createdAt: m.createdAt,
     sides: m.sides.join(' + '),
-    files: d ? d.fields.filter((f) => f.kind === 'payload' && f.complete).length : null,
+    files: d ? d.files : null,
     bytes: formatInteger(streamLength ?? m.streamBytes, lang),
     duration: formatMs(m.durationUs, lang),
     status: m.outcome.status,
-    problems: d ? d.problems.length : null,
+    problems: d ? d.problemCount : null,
     description: m.description?.[lang] ?? m.description?.en ?? null,
     error: null,
     category: m.sample && SAMPLE_CATEGORIES.includes(m.sample.category) ? m.sample.category : null,
@@ -117,7 +117,9 @@ export interface OverviewView {
     /** Field boundaries on the same scale. */
     readonly fields: readonly { readonly kind: string; readonly x: number; readonly w: number; readonly id: string }[];
   };
+  /** The first problems ({@link PROBLEMS_KEPT} at most), and how many more there are. */
   readonly problems: readonly ProblemView[];
+  readonly problemsMore: number;
   readonly fieldSteps: number;
   readonly opSteps: number;
   /** Sender options that shaped the stream (staged faults), as `wirestep send` flags. */
@@ -152,21 +154,28 @@ async function stepOfEvent(reader: CaptureReader, loaded: ReadonlyMap<Lane, Capt
 
 /** Fields drawn in the ruler at most. */
 const RULER_MAX = 240;
+/** Field boundaries drawn under the timeline at most. */
+const TIMELINE_FIELDS = 2000;
 /** Writes or reads drawn per side at most. */
 const TIMELINE_MAX = 600;
 
 /** The overview of a capture: files, layout ruler, both sides' chunks on one scale, problems. */
 export async function loadOverview(id: string, reader: CaptureReader, d: Dissection, lang: Lang): Promise<OverviewView> {
   const meta = reader.meta;
-  const names = new Map(d.fields.filter((f) => f.kind === 'name').map((f) => [f.file!, f]));
-  const sizes = new Map(d.fields.filter((f) => f.kind === 'size').map((f) => [f.file!, f]));
-  const stepOf = new Map(d.fields.map((f, i) => [f, i + 1]));
   const outcomes = new Map(meta.files.map((f) => [f.file, f]));
-  const fileNumbers = [...new Set([...names.keys(), ...meta.files.map((f) => f.file)])].sort((a, b) => a - b);
-  const files: FileRow[] = fileNumbers.slice(0, FILES_LISTED).map((n) => {
+  // Files 1 to `named` have a name field; the receiver may note files past those.
+  const noted = meta.files.map((f) => f.file).filter((n) => n > d.named);
+  const fileCount = d.named + new Set(noted).size;
+  const listed = [...Array.from({ length: Math.min(d.named, FILES_LISTED) }, (_, i) => i + 1), ...[...new Set(noted)].sort((a, b) => a - b)].slice(0, FILES_LISTED);
+  // Only the headers of the files listed are dissected again: name and size are steps 2 and 3 of each file.
+  const header = new Map<number, Field>();
+  if (listed.length > 0 && listed[0]! <= d.named) {
+    for (const { field } of await d.fields(1, 3 * Math.min(d.named, FILES_LISTED))) if (field.kind !== 'payload') header.set(field.kind === 'name' ? -field.file! : field.file!, field);
+  }
+  const files: FileRow[] = listed.map((n) => {
     const outcome = outcomes.get(n);
-    const size = sizes.get(n)?.value;
-    const nameValue = names.get(n)?.value;
+    const size = header.get(n)?.value;
+    const nameValue = header.get(-n)?.value;
     return {
       n,
       name: nameValue?.kind === 'name' ? nameValue.name.text : outcome?.name ?? null,
@@ -174,18 +183,18 @@ export async function loadOverview(id: string, reader: CaptureReader, d: Dissect
       status: outcome?.status ?? null,
       savedAs: outcome?.savedAs ?? null,
       reason: outcome?.reason ? describeReason(outcome.reason, lang) : null,
-      step: stepOf.get(names.get(n)!) ?? 1,
+      step: n <= d.named ? 3 * n - 1 : 1,
     };
   });
 
   // Widths grow with the log of a field's length, so a 4-byte count and a 1 GiB payload both show.
-  const shown = d.fields.slice(0, RULER_MAX).filter((f) => f.length > 0);
-  const weights = shown.map((f) => 1 + Math.log2(1 + f.length));
+  const shown = (await d.fields(0, RULER_MAX)).filter((e) => e.field.length > 0);
+  const weights = shown.map((e) => 1 + Math.log2(1 + e.field.length));
   const sum = weights.reduce((a, b) => a + b, 0) || 1;
   let x = 0;
-  const ruler = shown.map((f, i): RulerBlock => {
+  const ruler = shown.map(({ field: f, index }, i): RulerBlock => {
     const w = (weights[i]! / sum) * 1000;
-    const block = { id: f.id, kind: f.kind, title: fieldTitle(f, lang), offset: f.offset, length: f.length, step: stepOf.get(f)!, x, w };
+    const block = { id: f.id, kind: f.kind, title: fieldTitle(f, lang), offset: f.offset, length: f.length, step: index + 1, x, w };
     x += w;
     return block;
   });
@@ -233,10 +242,8 @@ export async function loadOverview(id: string, reader: CaptureReader, d: Dissect
     }
     lanes.push({ side: lane.side, chunks, total: lane.total });
   }
-  const timelineFields = d.fields
-    .filter((f) => f.length > 0 && f.offset < scale)
-    .slice(0, 2000)
-    .map((f) => ({ kind: f.kind, id: f.id, x: (f.offset / scale) * 1000, w: (Math.min(f.length, scale - f.offset) / scale) * 1000 }));
+  const timelineFields = (await d.fieldsIn(0, scale, TIMELINE_FIELDS))
+    .map(({ field: f }) => ({ kind: f.kind, id: f.id, x: (f.offset / scale) * 1000, w: (Math.min(f.length, scale - f.offset) / scale) * 1000 }));
 
   return {
     id,
@@ -247,12 +254,13 @@ export async function loadOverview(id: string, reader: CaptureReader, d: Dissect
     outcomeMessage: meta.outcome.reason ? describeReason(meta.outcome.reason, lang) : null,
     wholeTimeline: scale >= reader.streamLength,
     files,
-    filesMore: Math.max(0, fileNumbers.length - FILES_LISTED),
+    filesMore: Math.max(0, fileCount - files.length),
     ruler,
-    rulerMore: d.fields.length - Math.min(d.fields.length, RULER_MAX),
+    rulerMore: d.fieldCount - Math.min(d.fieldCount, RULER_MAX),
     timeline: { scale, lanes, fields: timelineFields },
     problems: d.problems.map((p) => problemView(p, lang)),
-    fieldSteps: d.fields.length,
+    problemsMore: d.problemCount - d.problems.length,
+    fieldSteps: d.fieldCount,
     opSteps: reader.opCount,
     faults: senderFlags(meta.options),
     raw: meta.options.raw === true,

@@ -31,6 +31,8 @@ export const HEAD_TAIL = 256;
 export const PAGE_SIZE = 4096;
 /** Payloads up to this size are read to count their characters. */
 const TEXT_SCAN_LIMIT = 64 * 1024;
+/** Fields listed on an operation step at most. */
+export const FIELDS_LISTED = 64;
 /** Events listed as carrying a field. */
 const CARRIERS_LISTED = 24;
 
@@ -165,8 +167,10 @@ export interface StepView {
   readonly blocks: readonly DumpBlock[];
   /** Paging through the middle of a long focus range. */
   readonly paging: { readonly page: number; readonly pages: number } | null;
-  /** The fields whose bytes are in focus. */
+  /** The fields whose bytes are in focus, the first {@link FIELDS_LISTED} of them. */
   readonly fields: readonly FieldView[];
+  /** More fields than those listed have bytes in focus (a large read of many small files). */
+  readonly fieldsMore: boolean;
   /** For op steps: the event. */
   readonly event: EventView | null;
   /** For field steps: the writes and reads that carried the field. */
@@ -186,7 +190,7 @@ export class StepRangeError extends RangeError {
 
 /** Number of steps of a capture. */
 export function stepCount(reader: CaptureReader, dissection: Dissection, by: StepBy): number {
-  return by === 'field' ? dissection.fields.length : reader.opCount;
+  return by === 'field' ? dissection.fieldCount : reader.opCount;
 }
 
 /** A problem ready to show, in `lang`. */
@@ -194,19 +198,18 @@ export function problemView(p: Problem, lang: Lang): ProblemView {
   return { kind: p.kind, title: problemTitle(p.kind, lang), severity: p.severity, field: p.field, offset: p.offset, length: p.length, message: describeProblem(p, lang) };
 }
 
-function declaredCount(d: Dissection): number | null {
-  const c = d.fields[0];
-  return c?.value?.kind === 'count' ? c.value.count : null;
+/** The name carried by file `n`, if its name field was read: field step 3n - 1, dissected again. */
+export async function fileName(d: Dissection, n: number): Promise<string | undefined> {
+  if (n < 1 || n > d.named) return undefined;
+  const f = (await d.field(3 * n - 2))?.field;
+  return f?.kind === 'name' && f.value?.kind === 'name' ? f.value.name.text : undefined;
 }
 
-/** The name carried by file `n`, if its name field was read. */
-export function fileName(d: Dissection, n: number): string | undefined {
-  const f = d.fields.find((x) => x.kind === 'name' && x.file === n);
-  return f?.value?.kind === 'name' ? f.value.name.text : undefined;
-}
-
-/** Builds the view of one field, reading its bytes where the explanation needs them. */
-export async function fieldView(reader: CaptureReader, d: Dissection, field: Field, lang: Lang): Promise<FieldView> {
+/**
+ * Builds the view of one field with its problems (`own`, from its dissection), reading its bytes
+ * where the explanation needs them.
+ */
+export async function fieldView(reader: CaptureReader, d: Dissection, field: Field, own: readonly Problem[], lang: Lang): Promise<FieldView> {
   const v = field.value;
   let bytes: Uint8Array | undefined;
   if (field.length <= 16) bytes = await reader.read(field.offset, field.length);
@@ -214,8 +217,8 @@ export async function fieldView(reader: CaptureReader, d: Dissection, field: Fie
   if (field.kind === 'payload' && field.complete && field.length > 0 && field.length <= TEXT_SCAN_LIMIT) {
     text = textStats(await reader.read(field.offset, field.length));
   }
-  const name = field.file !== undefined ? fileName(d, field.file) : undefined;
-  const count = declaredCount(d);
+  const name = field.kind === 'name' && field.value?.kind === 'name' ? field.value.name.text : field.file !== undefined ? await fileName(d, field.file) : undefined;
+  const count = d.count;
   const explanation = explainField(field, lang, {
     ...(bytes ? { bytes } : {}),
     ...(name !== undefined ? { name } : {}),
@@ -241,9 +244,8 @@ export async function fieldView(reader: CaptureReader, d: Dissection, field: Fie
   }
   // Bytes that read the same both ways (00 00 … 00, or 78 78 … 78) teach nothing about byte order.
   if (littleEndian === value) littleEndian = null;
-  const problems = d.problems
-    .filter((p) => p.field === field.id || (p.length > 0 && p.offset < field.offset + field.length && field.offset < p.offset + p.length))
-    .map((p) => problemView(p, lang));
+  // What is missing at the end of the stream is the count's problem too.
+  const problems = [...own, ...d.endProblemsOf(field.id)].map((p) => problemView(p, lang));
   return {
     id: field.id,
     kind: field.kind,
@@ -289,13 +291,16 @@ async function dumpRange(
   const from = Math.floor(start / BYTES_PER_ROW) * BYTES_PER_ROW;
   const to = Math.min(reader.streamLength, Math.ceil(end / BYTES_PER_ROW) * BYTES_PER_ROW);
   const bytes = await reader.read(from, to - from);
-  const problemRanges = d.problems.filter((p) => p.length > 0);
+  // The fields of these rows only (a page is 4 KiB at most), dissected again from a checkpoint.
+  const entries = await d.fieldsIn(from, Math.max(to, from + 1));
+  const fields = entries.map((e) => e.field);
+  const problemRanges = entries.flatMap((e) => e.problems).filter((p) => p.length > 0);
   return hexRows(bytes, from).map((row) => withRuns(lang, {
     address: row.address,
     offset: row.offset,
     cells: row.cells.map((cell): ByteView => {
-      const i = fieldIndexAt(d.fields, cell.offset);
-      const f = i >= 0 ? d.fields[i]! : null;
+      const i = fieldIndexAt(fields, cell.offset);
+      const f = i >= 0 ? fields[i]! : null;
       const within = f ? cell.offset - f.offset : 0;
       const nameValue = f?.value?.kind === 'name' ? f.value.name : null;
       return {
@@ -426,24 +431,24 @@ export function formatMs(us: number, lang: Lang): string {
   return `${ms} ms`;
 }
 
-function receiverState(d: Dissection, end: number, streamLength: number, lang: Lang): ReceiverState {
-  const i = fieldIndexAt(d.fields, end);
+async function receiverState(d: Dissection, end: number, streamLength: number, lang: Lang): Promise<ReceiverState> {
+  const holding = end < streamLength ? (await d.fieldsIn(end, end + 1, 1))[0]?.field : undefined;
   let field: { id: string; kind: Field['kind']; file?: number } | null = null;
   let have = 0;
   let needed = 0n;
-  if (i >= 0) {
-    const f = d.fields[i]!;
+  if (holding) {
+    const f = holding;
     field = f;
     have = end - f.offset;
     needed = f.expected - BigInt(have);
-  } else if (end >= streamLength && d.fields.length > 0) {
-    const last = d.fields[d.fields.length - 1]!;
+  } else if (end >= streamLength && d.lastField) {
+    const last = d.lastField;
     if (!last.complete) {
       field = last;
       have = end - last.offset;
       needed = last.expected - BigInt(have);
     } else {
-      const next = nextField(last, declaredCount(d));
+      const next = nextField(last, d.count);
       if (next) {
         field = { id: fieldId(next.kind, next.file), kind: next.kind, file: next.file };
         needed = next.expected;
@@ -482,8 +487,8 @@ export async function loadStep(
   if (!Number.isInteger(n) || n < 1 || n > total) throw new StepRangeError(`step ${n} of ${total}`);
   const base = { captureId, by, n, total, segments: reader.meta.sides.length === 0 };
   if (by === 'field') {
-    const field = d.fields[n - 1]!;
-    const view = await fieldView(reader, d, field, lang);
+    const { field, problems: own } = (await d.field(n - 1))!;
+    const view = await fieldView(reader, d, field, own, lang);
     const focus = { offset: field.offset, length: field.length };
     const { blocks, paging } = context > 0 && field.length <= SHOW_WHOLE
       // A quiz shows bytes before the field too, so its start has to be found.
@@ -498,6 +503,7 @@ export async function loadStep(
       blocks,
       paging,
       fields: [view],
+      fieldsMore: false,
       event: null,
       carriers,
       stateAfter: null,
@@ -519,12 +525,16 @@ export async function loadStep(
   const fields: FieldView[] = [];
   let blocks: DumpBlock[] = [];
   let paging: StepView['paging'] = null;
+  let fieldsMore = false;
+  // One more than listed tells whether there are more.
+  const carried = moved ? await d.fieldsIn(e.offset, e.offset + inStream, FIELDS_LISTED + 1) : [];
+  if (carried.length > FIELDS_LISTED) {
+    carried.pop();
+    fieldsMore = true;
+  }
   if (moved) {
-    for (let i = Math.max(0, fieldIndexAt(d.fields, e.offset)); i < d.fields.length; i++) {
-      const f = d.fields[i]!;
-      if (f.offset >= e.offset + inStream) break;
-      if (f.length === 0 || f.offset + f.length <= e.offset) continue;
-      const view = await fieldView(reader, d, f, lang);
+    for (const { field: f, problems: own } of carried) {
+      const view = await fieldView(reader, d, f, own, lang);
       const from = Math.max(f.offset, e.offset);
       const to = Math.min(f.offset + f.length, e.offset + inStream) - 1;
       const whole = from === f.offset && to === f.offset + f.length - 1;
@@ -532,18 +542,19 @@ export async function loadStep(
     }
     ({ blocks, paging } = await dumpFocus(reader, d, focus, page, lang));
   }
-  const stateAfter = e.side === 'receiver' && moved ? receiverState(d, e.offset + inStream, reader.streamLength, lang) : null;
+  const stateAfter = e.side === 'receiver' && moved ? await receiverState(d, e.offset + inStream, reader.streamLength, lang) : null;
   // Beside a write or a read, the segments that carried its bytes; beside a segment, the writes and reads.
   const others = dataLanes(reader).filter((l) => (e.side === 'wire' ? l !== 'wire' : l === 'wire'));
   const carriers = moved ? await carriersOf(reader, others, e.offset, inStream, lang) : [];
   const onFields = new Set(fields.flatMap((f) => f.problems.map((p) => `${p.kind}@${p.offset}`)));
+  const inRange = (p: Problem): boolean => p.offset < e.offset + inStream && e.offset <= p.offset + p.length && !onFields.has(`${p.kind}@${p.offset}`);
   const problems = moved
-    ? d.problems
-        .filter((p) => p.offset < e.offset + inStream && e.offset <= p.offset + p.length && !onFields.has(`${p.kind}@${p.offset}`))
-        .map((p) => problemView(p, lang))
+    ? [...carried.flatMap((c) => c.problems), ...d.endProblems].filter(inRange).map((p) => problemView(p, lang))
     : e.type === 'close' || e.type === 'end'
       // What is missing shows where the stream stopped: zero-length problems at its end.
-      ? d.problems.filter((p) => p.length === 0 && p.offset >= e.offset).map((p) => problemView(p, lang))
+      ? [...((await d.field(d.fieldCount - 1))?.problems ?? []), ...d.endProblems]
+          .filter((p) => p.length === 0 && p.offset >= e.offset)
+          .map((p) => problemView(p, lang))
       : [];
   return {
     ...base,
@@ -552,6 +563,7 @@ export async function loadStep(
     blocks,
     paging,
     fields,
+    fieldsMore,
     event,
     carriers,
     stateAfter,

@@ -8,11 +8,18 @@ import { CaptureReader, SEGMENT_FLAGS, resolveCapture } from '../../src/capture/
 import { exportPcapng } from '../../src/capture/pcap-export.js';
 import { WireLaneError, addWireLane, importPcap, storableProblem } from '../../src/capture/pcap-import.js';
 import { listFiles, recordLocalTransfer, sendFiles } from '../../src/net/index.js';
+import type { Field } from '../../src/protocol/index.js';
 import { freePort, withReceiver, withTempDir } from '../helpers/net.js';
 import { waitForServerFin, watchOutput } from '../../scripts/lib/harness.js';
 import { TEXT_TRANSFER, handMade } from '../helpers/pcap.js';
 
 const run = promisify(execFile);
+
+/** Every field of a capture's stream (small captures only). */
+async function fieldsOf(reader: CaptureReader): Promise<Field[]> {
+  const d = await reader.dissection();
+  return (await d.fields(0, d.fieldCount)).map((e) => e.field);
+}
 const SAMPLES = path.resolve('samples');
 
 /** Runs tshark (installed by .ci/run) and returns its standard output. */
@@ -128,8 +135,9 @@ describe('import from pcap and pcapng', () => {
       const reader = await CaptureReader.open(c.dir);
       try {
         const d = await reader.dissection();
-        const names = d.fields.filter((f) => f.kind === 'name').map((f) => (f.value?.kind === 'name' ? f.value.name.text : null));
-        const sizes = d.fields.filter((f) => f.kind === 'size').map((f) => (f.value?.kind === 'size' ? f.value.size : null));
+        const fields = (await d.fields(0, d.fieldCount)).map((e) => e.field);
+        const names = fields.filter((f) => f.kind === 'name').map((f) => (f.value?.kind === 'name' ? f.value.name.text : null));
+        const sizes = fields.filter((f) => f.kind === 'size').map((f) => (f.value?.kind === 'size' ? f.value.size : null));
         expect(names).toEqual(['foto.bin', 'notas.txt']);
         expect(sizes).toEqual([300_000n, 26n]);
         expect(d.problems).toEqual([]);
@@ -241,7 +249,7 @@ describe('the sample imported from a packet capture', () => {
       // The reference client's ten files, plus the big one, in the order its folder listed them.
       const reader = await CaptureReader.open(sample);
       try {
-        const names = (await reader.dissection()).fields.filter((f) => f.kind === 'name').map((f) => (f.value?.kind === 'name' ? f.value.name.text : ''));
+        const names = (await fieldsOf(reader)).filter((f) => f.kind === 'name').map((f) => (f.value?.kind === 'name' ? f.value.name.text : ''));
         expect([...names].sort()).toEqual([...Array.from({ length: 10 }, (_, i) => `arquivo_${i + 1}.txt`), 'foto.jpg'].sort());
         expect(reader.meta.wire).toMatchObject({ handshake: true, close: 'fin', problems: [] });
       } finally {
@@ -285,7 +293,7 @@ describe('a wire lane added to a capture of the same transfer', () => {
         // None leaves before its write, and the shift is the least: one leaves as its write is recorded.
         expect(Math.min(...leads)).toBe(0);
         // The payload's bytes are carried by writes, segments and reads alike.
-        const payload = (await reader.dissection()).fields.find((f) => f.kind === 'payload')!;
+        const payload = (await fieldsOf(reader)).find((f) => f.kind === 'payload')!;
         for (const lane of ['sender', 'wire', 'receiver'] as const) expect((await reader.eventsCovering(lane, payload.offset, payload.length, 0)).total).toBeGreaterThan(0);
       } finally {
         await reader.close();

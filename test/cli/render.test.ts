@@ -76,7 +76,7 @@ describe('terminal dump by field', () => {
         const d = await r.dissection();
         for (const lang of ['en', 'pt'] as const) {
           let text = '';
-          for (let n = 1; n <= d.fields.length; n++) text += renderStepText(await loadStep('one-byte', r, d, 'field', n, lang), false, lang);
+          for (let n = 1; n <= d.fieldCount; n++) text += renderStepText(await loadStep('one-byte', r, d, 'field', n, lang), false, lang);
           expect(text).not.toMatch(ONE_PLURAL);
           expect(text).toContain(lang === 'en' ? 'file[1].payload at offset 140, 1 of 1 byte = 1 byte\n' : 'file[1].payload no offset 140, 1 de 1 byte = 1 byte\n');
         }
@@ -102,7 +102,7 @@ describe('terminal dump by field', () => {
         expect(d.problems.length).toBeGreaterThan(0);
         for (const lang of ['en', 'pt'] as const) {
           let text = '';
-          for (let n = 1; n <= d.fields.length; n++) text += renderStepText(await loadStep(id, r, d, 'field', n, lang), false, lang);
+          for (let n = 1; n <= d.fieldCount; n++) text += renderStepText(await loadStep(id, r, d, 'field', n, lang), false, lang);
           expect(text).not.toMatch(ONE_PLURAL);
           expect(text).toMatch(/(?<![\d.,])1 byte\b/);
         }

@@ -41,7 +41,7 @@ describe('terminal dump of a capture', () => {
       try {
         const d = await r.dissection();
         let text = '';
-        for (let n = 1; n <= d.fields.length; n++) text += renderStepText(await loadStep('golden', r, d, 'field', n, 'en'), false, 'en');
+        for (let n = 1; n <= d.fieldCount; n++) text += renderStepText(await loadStep('golden', r, d, 'field', n, 'en'), false, 'en');
         for (let n = 1; n <= r.opCount; n++) text += renderStepText(await loadStep('golden', r, d, 'op', n, 'pt'), false, 'pt');
         await expect(text).toMatchFileSnapshot(golden('dump-two-files.txt'));
       } finally {
