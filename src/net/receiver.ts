@@ -23,7 +23,7 @@ import {
 import { FileSink } from './file-sink.js';
 import { clearLeftovers } from './leftovers.js';
 import { Recorder } from './recorder.js';
-import { ReceiverSession, type SessionCommand, type SessionEvent } from './session.js';
+import { type HeldConnection, ReceiverSession, type SessionCommand, type SessionEvent, nextDisplaceableAt, pickDisplaced } from './session.js';
 
 export type { LiveEvent } from '../capture/index.js';
 
@@ -44,8 +44,22 @@ export interface ReceiverOptions {
   readonly maxFiles?: number;
   /** Largest sum of the sizes one connection may announce; past it the connection ends. */
   readonly maxTotalBytes?: bigint;
-  /** Connections served at once; the next is closed at once, politely, and logged. */
+  /**
+   * Connections served at once. Past it a connection waits, unread, for a place (as many may
+   * wait); past that it is closed at once, politely, and logged.
+   */
   readonly maxConnections?: number;
+  /** Least average bytes per second once `rateGraceMs` has passed; slower connections are cut. 0: none. */
+  readonly minRate?: number;
+  /** Time from the accept before `minRate` applies, in ms. */
+  readonly rateGraceMs?: number;
+  /** Time a file's count, name and size fields may take, from the accept or the previous file's end, in ms; 0: none. */
+  readonly headerTimeoutMs?: number;
+  /**
+   * When full and a connection waits, the slowest connection open at least this long (ms) is
+   * closed to make room for it ({@link pickDisplaced}); 0: waiting ones only take freed places.
+   */
+  readonly displaceAfterMs?: number;
   /** One line per event a teacher cares about. */
   readonly log?: (line: string) => void;
   /**
@@ -74,7 +88,8 @@ export interface ConnectionResult {
 
 /**
  * A running receiver. Emits `connection` (client endpoint), `live` ({@link LiveEvent}, at most
- * every 100 ms per connection while bytes flow), `refused` and `result` ({@link ConnectionResult}).
+ * every 100 ms per connection while bytes flow), `waiting` and `refused` (client endpoint, when
+ * full) and `result` ({@link ConnectionResult}).
  */
 export interface Receiver extends EventEmitter {
   /** Where it listens. */
@@ -91,6 +106,11 @@ export const RECEIVER_DEFAULTS = {
   maxFiles: 10_000,
   maxTotalBytes: 16n * 1024n ** 3n,
   maxConnections: 64,
+  /** Bytes per second. */
+  minRate: 64,
+  rateGraceMs: 30_000,
+  headerTimeoutMs: 60_000,
+  displaceAfterMs: 10_000,
 } as const;
 
 function endpoint(address: string | undefined, port: number | undefined): Endpoint {
@@ -139,23 +159,63 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
   await clearLeftovers(outDir, options.recordInto ? null : options.capturesDir, log);
   const emitter = new EventEmitter();
   const active = new Set<Connection>();
+  /** Accepted connections not read yet, first come first served, until a place frees. */
+  const waiting: net.Socket[] = [];
   const maxConnections = options.maxConnections ?? RECEIVER_DEFAULTS.maxConnections;
-  const server = net.createServer((socket) => {
-    if (active.size >= maxConnections) {
-      // Closed at once, with a FIN: the sender sees the connection end, not a hang.
-      log(`[${socket.remoteAddress}:${socket.remotePort}] refused: already ${active.size} connections (--max-connections ${maxConnections})`);
-      socket.on('error', () => {});
-      socket.end();
-      emitter.emit('refused', endpoint(socket.remoteAddress, socket.remotePort));
-      return;
-    }
+  const displaceAfter = options.displaceAfterMs ?? RECEIVER_DEFAULTS.displaceAfterMs;
+  let roomTimer: NodeJS.Timeout | null = null;
+  let closing = false;
+  const admit = (socket: net.Socket): void => {
     const conn = new Connection(socket, options, outDir, log, server.address() as net.AddressInfo, (e) => emitter.emit('live', e));
     active.add(conn);
     emitter.emit('connection', conn.client);
     void conn.done.then((result) => {
       active.delete(conn);
       emitter.emit('result', result);
+      makeRoom();
     });
+  };
+  /** Serves waiting connections in free places, and displaces slow ones for those still waiting. */
+  const makeRoom = (): void => {
+    if (roomTimer) clearTimeout(roomTimer);
+    roomTimer = null;
+    if (closing) return;
+    while (waiting.length > 0 && active.size < maxConnections) admit(waiting.shift()!);
+    if (waiting.length === 0 || displaceAfter <= 0) return;
+    const staying = [...active].filter((c) => !c.leaving);
+    // Each connection already leaving frees a place for one that waits.
+    let short = waiting.length - (active.size - staying.length);
+    const now = Date.now();
+    for (; short > 0; short--) {
+      const pick = pickDisplaced(staying.map((c) => c.held), now, displaceAfter);
+      if (!pick) break;
+      const at = staying.findIndex((c) => c.id === pick.id);
+      staying.splice(at, 1)[0]!.displace(now, displaceAfter, waiting[waiting.length - short]!);
+    }
+    const next = short > 0 ? nextDisplaceableAt(staying.map((c) => c.held), displaceAfter) : null;
+    if (next !== null) roomTimer = setTimeout(makeRoom, Math.max(0, next - now));
+  };
+  const server = net.createServer((socket) => {
+    if (active.size < maxConnections) return admit(socket);
+    const who = `[${socket.remoteAddress}:${socket.remotePort}]`;
+    socket.on('error', () => {});
+    if (closing || waiting.length >= maxConnections) {
+      // Closed at once, with a FIN: the sender sees the connection end, not a hang.
+      log(`${who} refused: already ${active.size} connections (--max-connections ${maxConnections}) and ${waiting.length} waiting`);
+      socket.end();
+      emitter.emit('refused', endpoint(socket.remoteAddress, socket.remotePort));
+      return;
+    }
+    // Not read until admitted: its bytes wait in the system's buffers, and its sender in send().
+    socket.pause();
+    waiting.push(socket);
+    socket.once('close', () => {
+      const at = waiting.indexOf(socket);
+      if (at >= 0) waiting.splice(at, 1);
+    });
+    log(`${who} waiting: already ${active.size} connections (--max-connections ${maxConnections})${displaceAfter > 0 ? `; the slowest open over ${displaceAfter / 1000} s makes room (--displace-after)` : ''}`);
+    emitter.emit('waiting', endpoint(socket.remoteAddress, socket.remotePort));
+    makeRoom();
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -169,6 +229,9 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
   return Object.assign(emitter, {
     address: endpoint(addr.address, addr.port),
     async close(): Promise<void> {
+      closing = true;
+      if (roomTimer) clearTimeout(roomTimer);
+      for (const socket of waiting.splice(0)) socket.destroy();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       const pending = [...active].map((c) => c.interrupt());
       await Promise.all(pending);
@@ -186,7 +249,17 @@ function writeFailure(err: Error): Reason {
 
 /** One accepted connection: runs its {@link ReceiverSession}'s commands on the socket and the disk. */
 class Connection {
+  static #count = 0;
+  readonly id = Connection.#count++;
   readonly client: Endpoint;
+  /** When it was accepted (ms since the epoch). */
+  readonly openedAtMs = Date.now();
+  /** Set once the sender ended its stream: the connection is finishing. */
+  #ended = false;
+  /** Bytes read from the socket so far. */
+  #received = 0;
+  #paceTimer: NodeJS.Timeout | null = null;
+  #paceAt = Infinity;
   readonly done: Promise<ConnectionResult>;
   readonly #socket: net.Socket;
   readonly #outDir: string;
@@ -217,7 +290,10 @@ class Connection {
       maxFileSize: options.maxFileSize ?? RECEIVER_DEFAULTS.maxFileSize,
       maxFiles: options.maxFiles ?? RECEIVER_DEFAULTS.maxFiles,
       maxTotalBytes: options.maxTotalBytes ?? RECEIVER_DEFAULTS.maxTotalBytes,
-    });
+      minRate: options.minRate ?? RECEIVER_DEFAULTS.minRate,
+      rateGraceMs: options.rateGraceMs ?? RECEIVER_DEFAULTS.rateGraceMs,
+      headerTimeoutMs: options.headerTimeoutMs ?? RECEIVER_DEFAULTS.headerTimeoutMs,
+    }, this.openedAtMs);
     this.done = new Promise((resolve) => {
       this.#resolve = resolve;
     });
@@ -238,6 +314,9 @@ class Connection {
               maxFiles: options.maxFiles ?? RECEIVER_DEFAULTS.maxFiles,
               maxTotalBytes: String(options.maxTotalBytes ?? RECEIVER_DEFAULTS.maxTotalBytes),
               idleTimeoutMs: options.idleTimeoutMs ?? RECEIVER_DEFAULTS.idleTimeoutMs,
+              minRate: options.minRate ?? RECEIVER_DEFAULTS.minRate,
+              rateGraceMs: options.rateGraceMs ?? RECEIVER_DEFAULTS.rateGraceMs,
+              headerTimeoutMs: options.headerTimeoutMs ?? RECEIVER_DEFAULTS.headerTimeoutMs,
             },
           });
     // Reading waits until the capture exists, so its first event is the accept.
@@ -260,9 +339,12 @@ class Connection {
         socket.resume();
       },
     );
+    this.#armPace();
     const idle = options.idleTimeoutMs ?? RECEIVER_DEFAULTS.idleTimeoutMs;
     if (idle > 0) socket.setTimeout(idle, () => this.#now({ type: 'timeout', seconds: idle / 1000 }));
     socket.on('data', (chunk: Buffer) => {
+      const at = Date.now();
+      this.#received += chunk.length;
       this.#backlog += chunk.length;
       if (this.#backlog >= BACKLOG_LIMIT) {
         socket.pause();
@@ -270,7 +352,7 @@ class Connection {
         if (idle > 0) socket.setTimeout(0);
       }
       this.#enqueue(async () => {
-        await this.#onData(chunk);
+        await this.#onData(chunk, at);
         this.#backlog -= chunk.length;
         if (socket.isPaused() && this.#backlog < BACKLOG_LIMIT && !this.#session.cut && !socket.destroyed) {
           if (idle > 0) socket.setTimeout(idle);
@@ -282,8 +364,49 @@ class Connection {
       this.#recorder.ended();
       await this.#feed({ type: 'end' });
     }));
+    socket.once('end', () => {
+      this.#ended = true;
+    });
     socket.on('error', (err) => this.#now({ type: 'error', reason: reasonOfError(err) }));
-    socket.on('close', () => this.#enqueue(() => this.#finish()));
+    socket.on('close', () => {
+      if (this.#paceTimer) clearTimeout(this.#paceTimer);
+      this.#paceAt = -Infinity;
+      this.#enqueue(() => this.#finish());
+    });
+  }
+
+  /** Whether it is on its way out (cut, displaced, or its stream ended): its place will free. */
+  get leaving(): boolean {
+    return this.#session.cut || this.#ended;
+  }
+
+  /** What the receiver weighs when it must make room. */
+  get held(): HeldConnection {
+    return { id: this.id, address: this.client.address, openedAtMs: this.openedAtMs, bytes: this.#received };
+  }
+
+  /** Closes this connection to make room for `waiting` (its place is promised to it). */
+  displace(nowMs: number, graceMs: number, waiting: net.Socket): void {
+    const cut = this.#session.handle({ type: 'displaced', atMs: nowMs, graceMs });
+    const abort = cut.find((c) => c.type === 'abort');
+    if (abort?.type === 'abort') this.#log(`displaced for ${waiting.remoteAddress}:${waiting.remotePort}, which was waiting: ${describeReason(abort.reason, 'en')}`);
+    this.#socket.destroy();
+  }
+
+  /** Sets the timer to the session's next pacing deadline, unless one is set sooner. */
+  #armPace(): void {
+    const at = this.#session.deadline();
+    if (at === null || at >= this.#paceAt) return;
+    if (this.#paceTimer) clearTimeout(this.#paceTimer);
+    this.#paceAt = at;
+    this.#paceTimer = setTimeout(() => {
+      this.#paceTimer = null;
+      this.#paceAt = Infinity;
+      // Bytes waiting for our own disk are not the sender's slowness: handling them re-arms the timer.
+      if (this.#backlog > 0) return;
+      this.#now({ type: 'tick', atMs: Date.now() });
+      this.#armPace();
+    }, Math.max(0, at - Date.now()));
   }
 
   /** Shuts this connection down as part of closing the receiver. */
@@ -306,12 +429,13 @@ class Connection {
     });
   }
 
-  async #onData(chunk: Buffer): Promise<void> {
+  async #onData(chunk: Buffer, atMs: number): Promise<void> {
     if (this.#session.cut) return;
     const recorder = this.#recorder;
     const fits = recorder.data(chunk);
-    await this.#feed({ type: 'data', bytes: chunk });
+    await this.#feed({ type: 'data', bytes: chunk, atMs });
     if (this.#session.cut) return;
+    this.#armPace();
     if (!fits) await recorder.drain();
     this.#progress(false);
   }
