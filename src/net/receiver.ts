@@ -267,7 +267,10 @@ class Connection {
   readonly #session: ReceiverSession;
   #recorder: Recorder;
   readonly #ownsCapture: boolean;
-  readonly #tag = randomBytes(4).toString('hex');
+  /** This connection's key in the live feed: public, so it names nothing on disk. */
+  readonly #tag = randomBytes(8).toString('hex');
+  /** Temporary files by file number: random names, so no sender can guess or claim one. */
+  readonly #temps = new Map<number, string>();
   /** Temporary files being written, by file number. */
   readonly #sinks = new Map<number, FileSink>();
   #queue: Promise<void> = Promise.resolve();
@@ -466,8 +469,15 @@ class Connection {
     for (const c of this.#session.handle(event)) await this.#run(c);
   }
 
-  #temp(file: number): string {
-    return path.join(this.#outDir, `.wirestep-${this.#tag}-${file}.part`);
+  /**
+   * Creates file `file`'s temporary file under 16 random bytes in hex, exclusively: a name
+   * already there is never taken over, and never removed as ours.
+   */
+  async #createTemp(file: number): Promise<FileSink> {
+    const temp = path.join(this.#outDir, `.wirestep-${randomBytes(16).toString('hex')}.part`);
+    const sink = await FileSink.create(temp);
+    this.#temps.set(file, temp);
+    return sink;
   }
 
   async #run(c: SessionCommand): Promise<void> {
@@ -478,7 +488,7 @@ class Connection {
       case 'open-file':
         this.#log(`file ${c.file}: "${c.name}", ${formatInteger(c.size, 'en')} bytes announced`);
         try {
-          this.#sinks.set(c.file, await FileSink.create(this.#temp(c.file)));
+          this.#sinks.set(c.file, await this.#createTemp(c.file));
         } catch (err) {
           await this.#feed({ type: 'write-failed', file: c.file, reason: writeFailure(err as Error) });
         }
@@ -498,7 +508,9 @@ class Connection {
         const sink = this.#sinks.get(c.file);
         this.#sinks.delete(c.file);
         await sink?.discard();
-        await unlink(this.#temp(c.file)).catch(() => {});
+        const temp = this.#temps.get(c.file);
+        this.#temps.delete(c.file);
+        if (temp) await unlink(temp).catch(() => {});
         return;
       }
       case 'file':
@@ -545,7 +557,7 @@ class Connection {
       return failed(writeFailure(err as Error));
     }
     if (BigInt(sink.bytesWritten) !== size) return failed({ kind: 'short-write', written: String(sink.bytesWritten), size: String(size) });
-    const temp = this.#temp(file);
+    const temp = this.#temps.get(file)!;
     for (let n = 0; n < 1000; n++) {
       const final = candidateName(name, n);
       const target = path.join(this.#outDir, final);
@@ -557,6 +569,7 @@ class Connection {
         if ((err as NodeJS.ErrnoException).code === 'EEXIST') continue;
         return failed(writeFailure(err as Error));
       }
+      this.#temps.delete(file);
       return this.#feed({ type: 'saved', file, savedAs: final });
     }
     return failed({ kind: 'no-free-name' });
