@@ -96,6 +96,39 @@ export interface Receiver extends EventEmitter {
   readonly address: Endpoint;
   /** Stops accepting, interrupts open transfers, flushes every capture. */
   close(): Promise<void>;
+  /** Counters, read live. */
+  readonly stats: ReceiverStats;
+}
+
+/** What a receiver counts, for tests and figures. */
+export interface ReceiverStats {
+  /** Attempts to give a complete file its final name (one link(), or an exclusive create where links fail). */
+  readonly placeAttempts: number;
+}
+
+/**
+ * Where to start looking for a free name, per name given, in one output folder: one past the
+ * last suffix taken. 10,000 files all named `same.txt` then cost 10,000 attempts, not 50 million;
+ * a name taken meanwhile (EEXIST) is still skipped, so nothing is overwritten.
+ */
+class FreeNames implements ReceiverStats {
+  /** Names remembered at most; past it the least recently used is forgotten (its next file probes from 0). */
+  static readonly LIMIT = 10_000;
+  readonly #next = new Map<string, number>();
+  placeAttempts = 0;
+
+  /** The first suffix worth trying for `name`. */
+  first(name: string): number {
+    return this.#next.get(name) ?? 0;
+  }
+
+  /** Suffix `n` of `name` is taken (by us or by someone else). */
+  taken(name: string, n: number): void {
+    const next = Math.max(n + 1, this.#next.get(name) ?? 0);
+    this.#next.delete(name);
+    this.#next.set(name, next);
+    if (this.#next.size > FreeNames.LIMIT) this.#next.delete(this.#next.keys().next().value!);
+  }
 }
 
 /** Defaults of the receiver's limits, as `wirestep receive --help` prints them. */
@@ -159,6 +192,7 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
   await clearLeftovers(outDir, options.recordInto ? null : options.capturesDir, log);
   const emitter = new EventEmitter();
   const active = new Set<Connection>();
+  const names = new FreeNames();
   /** Accepted connections not read yet, first come first served, until a place frees. */
   const waiting: net.Socket[] = [];
   const maxConnections = options.maxConnections ?? RECEIVER_DEFAULTS.maxConnections;
@@ -166,7 +200,7 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
   let roomTimer: NodeJS.Timeout | null = null;
   let closing = false;
   const admit = (socket: net.Socket): void => {
-    const conn = new Connection(socket, options, outDir, log, server.address() as net.AddressInfo, (e) => emitter.emit('live', e));
+    const conn = new Connection(socket, options, outDir, log, server.address() as net.AddressInfo, (e) => emitter.emit('live', e), names);
     active.add(conn);
     emitter.emit('connection', conn.client);
     void conn.done.then((result) => {
@@ -228,6 +262,7 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
   const addr = server.address() as net.AddressInfo;
   return Object.assign(emitter, {
     address: endpoint(addr.address, addr.port),
+    stats: names as ReceiverStats,
     async close(): Promise<void> {
       closing = true;
       if (roomTimer) clearTimeout(roomTimer);
@@ -281,8 +316,11 @@ class Connection {
   /** Bytes read from the socket and not yet handled. */
   #backlog = 0;
 
-  constructor(socket: net.Socket, options: ReceiverOptions, outDir: string, log: (l: string) => void, local: net.AddressInfo, live: (e: LiveEvent) => void) {
+  readonly #names: FreeNames;
+
+  constructor(socket: net.Socket, options: ReceiverOptions, outDir: string, log: (l: string) => void, local: net.AddressInfo, live: (e: LiveEvent) => void, names: FreeNames) {
     this.#live = live;
+    this.#names = names;
     this.#socket = socket;
     this.#outDir = outDir;
     this.client = endpoint(socket.remoteAddress, socket.remotePort);
@@ -558,17 +596,21 @@ class Connection {
     }
     if (BigInt(sink.bytesWritten) !== size) return failed({ kind: 'short-write', written: String(sink.bytesWritten), size: String(size) });
     const temp = this.#temps.get(file)!;
-    for (let n = 0; n < 1000; n++) {
+    const start = this.#names.first(name);
+    for (let n = start; n < start + 1000; n++) {
       const final = candidateName(name, n);
       const target = path.join(this.#outDir, final);
       // The name was checked to be one plain component; this keeps it so whatever changes.
       if (path.dirname(target) !== this.#outDir) break;
+      this.#names.placeAttempts++;
       try {
         await placeWithoutOverwrite(temp, target);
       } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === 'EEXIST') continue;
-        return failed(writeFailure(err as Error));
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') return failed(writeFailure(err as Error));
+        this.#names.taken(name, n);
+        continue;
       }
+      this.#names.taken(name, n);
       this.#temps.delete(file);
       return this.#feed({ type: 'saved', file, savedAs: final });
     }
