@@ -23,7 +23,7 @@ import {
 import { FileSink } from './file-sink.js';
 import { clearLeftovers } from './leftovers.js';
 import { Recorder } from './recorder.js';
-import { type HeldConnection, ReceiverSession, type SessionCommand, type SessionEvent, nextDisplaceableAt, pickDisplaced } from './session.js';
+import { type HeldConnection, ReceiverSession, type SessionCommand, type SessionEvent, nextDisplaceableAt, pickDisplaced, pickWaitingEvicted } from './session.js';
 
 export type { LiveEvent } from '../capture/index.js';
 
@@ -46,7 +46,8 @@ export interface ReceiverOptions {
   readonly maxTotalBytes?: bigint;
   /**
    * Connections served at once. Past it a connection waits, unread, for a place (as many may
-   * wait); past that it is closed at once, politely, and logged.
+   * wait); past that it takes the place of the latest waiting one of an address holding more
+   * connections than its own ({@link pickWaitingEvicted}), or is closed at once, politely, and logged.
    */
   readonly maxConnections?: number;
   /** Least average bytes per second once `rateGraceMs` has passed; slower connections are cut. 0: none. */
@@ -233,12 +234,23 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
     if (active.size < maxConnections) return admit(socket);
     const who = `[${socket.remoteAddress}:${socket.remotePort}]`;
     socket.on('error', () => {});
-    if (closing || waiting.length >= maxConnections) {
+    const refuse = (s: net.Socket, why: string): void => {
       // Closed at once, with a FIN: the sender sees the connection end, not a hang.
-      log(`${who} refused: already ${active.size} connections (--max-connections ${maxConnections}) and ${waiting.length} waiting`);
-      socket.end();
-      emitter.emit('refused', endpoint(socket.remoteAddress, socket.remotePort));
-      return;
+      log(`[${s.remoteAddress}:${s.remotePort}] refused: already ${active.size} connections (--max-connections ${maxConnections}) and ${waiting.length} waiting${why}`);
+      s.end();
+      // What it sends is dropped; one that never ends its side loses its descriptor anyway.
+      s.resume();
+      setTimeout(() => s.destroy(), 2000).unref();
+      emitter.emit('refused', endpoint(s.remoteAddress, s.remotePort));
+    };
+    if (closing) return refuse(socket, '');
+    if (waiting.length >= maxConnections) {
+      const open = new Map<string, number>();
+      for (const c of active) open.set(c.client.address, (open.get(c.client.address) ?? 0) + 1);
+      const evict = pickWaitingEvicted(waiting.map((w) => w.remoteAddress ?? '?'), open, socket.remoteAddress ?? '?');
+      if (evict === null) return refuse(socket, '');
+      const [out] = waiting.splice(evict, 1);
+      refuse(out!, `; its address holds the most connections, so ${socket.remoteAddress}:${socket.remotePort} waits instead`);
     }
     // Not read until admitted: its bytes wait in the system's buffers, and its sender in send().
     socket.pause();

@@ -412,3 +412,27 @@ export function nextDisplaceableAt(open: readonly HeldConnection[], graceMs: num
   for (const c of open) at = at === null ? c.openedAtMs + graceMs : Math.min(at, c.openedAtMs + graceMs);
   return at;
 }
+
+/**
+ * When as many connections wait as may: which waiting one (by index in `waiting`, first come
+ * first) a newcomer from `newcomer` takes the place of, or null to refuse the newcomer. Only an
+ * address holding more connections (open and waiting, `openPerAddress` for the open ones) than
+ * the newcomer's would with it loses one, its latest: one machine opening hundreds of connections
+ * cannot keep the others out of the queue.
+ */
+export function pickWaitingEvicted(waiting: readonly string[], openPerAddress: ReadonlyMap<string, number>, newcomer: string): number | null {
+  const held = new Map(openPerAddress);
+  for (const a of waiting) held.set(a, (held.get(a) ?? 0) + 1);
+  const mine = (held.get(newcomer) ?? 0) + 1;
+  let evict: number | null = null;
+  let most = mine;
+  // From the back: the latest of the most crowded address goes.
+  for (let i = waiting.length - 1; i >= 0; i--) {
+    const n = held.get(waiting[i]!)!;
+    if (n > most) {
+      most = n;
+      evict = i;
+    }
+  }
+  return evict;
+}

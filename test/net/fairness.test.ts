@@ -48,8 +48,9 @@ function resultWhere(receiver: Receiver, pick: (r: ConnectionResult) => boolean)
   });
 }
 
-async function connect(port: number): Promise<net.Socket> {
-  const s = net.connect({ host: '127.0.0.1', port });
+/** A connection from `from` (any 127/8 address is this machine, as another student's would be another). */
+async function connect(port: number, from = '127.0.0.1'): Promise<net.Socket> {
+  const s = net.connect({ host: '127.0.0.1', port, localAddress: from });
   s.on('error', () => {});
   await once(s, 'connect');
   return s;
@@ -134,6 +135,34 @@ describe('fair room for senders', () => {
       expect(results.map((r) => r.status)).toEqual(['complete', 'complete', 'complete', 'complete']);
       expect(results.map((r) => r.files[0]!.name).sort()).toEqual(['four.txt', 'one.txt', 'three.txt', 'two.txt']);
       expect(lines.some((l) => l.includes('displaced'))).toBe(false);
+      await provesAlive(rx);
+    }, { maxConnections: 2, displaceAfterMs: 0, log });
+  });
+
+  it('keeps a place in a full queue for another machine: the crowding address’s latest waiting connection gives way', async () => {
+    const { log, lines, waitFor } = watchLog();
+    await withReceiver(async (rx) => {
+      const crowd = [await connect(rx.port), await connect(rx.port)];
+      await waitFor(/\] connected/, 2);
+      crowd.push(await connect(rx.port), await connect(rx.port));
+      await waitFor(/waiting: already 2 connections/, 2);
+      const givesWay = once(crowd[3]!, 'end');
+      const student = await connect(rx.port, '127.0.0.2');
+      await givesWay;
+      await waitFor(/\[127\.0\.0\.2:\d+\] waiting/);
+      expect(lines.some((l) => /^\[127\.0\.0\.1:\d+\] refused: .*; its address holds the most connections, so 127\.0\.0\.2:\d+ waits instead$/.test(l))).toBe(true);
+      // One more from the crowd finds the queue full and no one to displace: refused.
+      const late = await connect(rx.port);
+      await once(late, 'end');
+      // The crowd's open ones leave; the first waiting one and the student are served.
+      const data = randomBytes(100_000);
+      const mine = resultWhere(rx.receiver, (r) => r.client.address === '127.0.0.2');
+      student.end(encodeTransfer([{ name: 'aluno.bin', data }]));
+      for (const s of crowd.slice(0, 2)) s.destroy();
+      const result = await mine;
+      expect(result.status).toBe('complete');
+      expect((await readFile(path.join(rx.outDir, 'aluno.bin'))).equals(data)).toBe(true);
+      for (const s of [...crowd, late]) s.destroy();
       await provesAlive(rx);
     }, { maxConnections: 2, displaceAfterMs: 0, log });
   });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { FileOutcome } from '../../src/capture/index.js';
-import { type HeldConnection, ReceiverSession, type SessionCommand, type SessionEvent, type SessionLimits, isTemporaryName, nextDisplaceableAt, pickDisplaced } from '../../src/net/session.js';
+import { type HeldConnection, ReceiverSession, type SessionCommand, type SessionEvent, type SessionLimits, isTemporaryName, nextDisplaceableAt, pickDisplaced, pickWaitingEvicted } from '../../src/net/session.js';
 import { type UnsafeReason, encodeCount, encodeName, encodeSize, encodeTransfer } from '../../src/protocol/index.js';
 import { cat, file, streamCase } from '../fixtures/streams.js';
 import { concatBytes } from '../helpers/bytes.js';
@@ -368,6 +368,21 @@ describe('making room: which connection is displaced', () => {
 
   it('breaks a tie of rates by age: the oldest goes first', () => {
     expect(pickDisplaced([c(1, 'a', 2_000, 0), c(2, 'a', 1_000, 0)], 20_000, 10_000)?.id).toBe(2);
+  });
+});
+
+describe('making room in a full queue: which waiting connection gives way', () => {
+  it('gives way the latest waiting one of an address holding more than the newcomer’s would', () => {
+    const open = new Map([['crowd', 3], ['b', 1]]);
+    expect(pickWaitingEvicted(['crowd', 'b', 'crowd', 'c'], open, 'd')).toBe(2);
+    // Counting open ones too: b holds 1 + 1, under the crowd's 3 + 2.
+    expect(pickWaitingEvicted(['b', 'crowd'], open, 'b')).toBe(1);
+  });
+
+  it('refuses the newcomer when its address would hold as many as any other, or more', () => {
+    expect(pickWaitingEvicted(['a', 'a'], new Map(), 'a')).toBeNull();
+    expect(pickWaitingEvicted(['a', 'b'], new Map([['c', 1]]), 'c')).toBeNull();
+    expect(pickWaitingEvicted(['a', 'b'], new Map([['a', 1]]), 'c')).toBe(0);
   });
 });
 
