@@ -57,6 +57,12 @@ describe('the receiver’s temporary names', () => {
       expect(result.files.map((f) => f.status)).toEqual(['refused', 'saved']);
       expect(lines.some((l) => l.includes('file 1: refused ".wirestep-00112233445566778899aabbccddeeff.part": Refused because the name has the form of the receiver’s own temporary files'))).toBe(true);
       expect(await readdir(rx.outDir)).toEqual(['ok.txt']);
+      // Alive: a later transfer arrives whole.
+      const data = randomBytes(40_000);
+      const next = rx.nextResult();
+      await sendRaw(rx.port, [encodeTransfer([{ name: 'depois.bin', data }])]);
+      expect((await next).status).toBe('complete');
+      expect((await readFile(path.join(rx.outDir, 'depois.bin'))).equals(data)).toBe(true);
     }, { log: (l) => lines.push(l) });
     expect(describeReason({ kind: 'name-temporary' }, 'pt')).toBe('Recusado porque o nome tem a forma dos arquivos temporários do próprio servidor (.wirestep-….part): ele poderia ocupar o lugar do arquivo de outra transferência.');
   });
