@@ -383,16 +383,15 @@ class Connection {
         this.#captureId = writer?.id ?? null;
         this.#log(`connected${writer ? `, recording capture ${writer.id}` : ''}`);
         this.#live({ type: 'open', key: this.#tag, client: this.client, captureId: this.#captureId });
-        socket.resume();
+        this.#startReading();
       },
       (err: Error) => {
         this.#log(`cannot record a capture (${err.message}); receiving without one`);
         this.#recorder = new Recorder(null, 'receiver');
         this.#live({ type: 'open', key: this.#tag, client: this.client, captureId: null });
-        socket.resume();
+        this.#startReading();
       },
     );
-    this.#armPace();
     const idle = options.idleTimeoutMs ?? RECEIVER_DEFAULTS.idleTimeoutMs;
     if (idle > 0) socket.setTimeout(idle, () => this.#now({ type: 'timeout', seconds: idle / 1000 }));
     socket.on('data', (chunk: Buffer) => {
@@ -444,6 +443,14 @@ class Connection {
     const abort = cut.find((c) => c.type === 'abort');
     if (abort?.type === 'abort') this.#log(`displaced for ${waiting.remoteAddress}:${waiting.remotePort}, which was waiting: ${describeReason(abort.reason, 'en')}`);
     this.#socket.destroy();
+  }
+
+  /** Reads from now on, and starts the pacing clock (the time making the capture was ours). */
+  #startReading(): void {
+    if (this.#socket.destroyed) return;
+    this.#session.handle({ type: 'start', atMs: Date.now() });
+    this.#armPace();
+    this.#socket.resume();
   }
 
   /** Sets the timer to the session's next pacing deadline, unless one is set sooner. */

@@ -43,6 +43,11 @@ export function isTemporaryName(name: string): boolean {
 export type SessionEvent =
   /** Bytes read, in stream order, at `atMs` (the caller's clock; needed for the header deadline). */
   | { readonly type: 'data'; readonly bytes: Uint8Array; readonly atMs?: number }
+  /**
+   * The receiver began reading at `atMs`: the pacing rules count from here, not from the
+   * accept, since the time before (making the capture) was the receiver's, not the sender's.
+   */
+  | { readonly type: 'start'; readonly atMs: number }
   /** The time is `atMs`: the session cuts the connection if a deadline of {@link ReceiverSession.deadline} passed. */
   | { readonly type: 'tick'; readonly atMs: number }
   /** The receiver is full and chose this connection to make room (see {@link pickDisplaced}). */
@@ -122,13 +127,16 @@ export class ReceiverSession {
   #cut: { status: OutcomeStatus; reason: Reason; byReceiver: boolean } | null = null;
   #ended = false;
   #closed = false;
-  readonly #startMs: number;
+  readonly #acceptedMs: number;
+  /** When the pacing rules started counting. */
+  #startMs: number;
   /** When the header being read began; null while a payload or trailing bytes are read. */
   #headerSince: number | null;
 
   /** `startMs`: when the connection was accepted, on the clock of the times given in events. */
   constructor(limits: SessionLimits, startMs = 0) {
     this.#limits = limits;
+    this.#acceptedMs = startMs;
     this.#startMs = startMs;
     this.#headerSince = startMs;
     this.#dissector = new Dissector({ maxFileSize: limits.maxFileSize, maxFiles: limits.maxFiles });
@@ -148,13 +156,18 @@ export class ReceiverSession {
         }
         if (event.atMs !== undefined) this.#trackHeader(event.atMs);
         break;
+      case 'start':
+        if (this.#dissector.state().offset > 0) break;
+        this.#startMs = event.atMs;
+        this.#headerSince = event.atMs;
+        break;
       case 'tick':
         this.#onTick(event.atMs, out);
         break;
       case 'displaced': {
         // A stream that ended is finishing on its own: nothing to cut.
         if (this.#ended) break;
-        const seconds = (event.atMs - this.#startMs) / 1000;
+        const seconds = (event.atMs - this.#acceptedMs) / 1000;
         this.#cutWith('aborted', { kind: 'displaced', bytes: this.#dissector.state().offset, seconds, grace: event.graceMs / 1000 }, true, out);
         break;
       }

@@ -321,6 +321,15 @@ describe('receiver session: pacing, with explicit times', () => {
     expect(d.feed({ type: 'tick', atMs: 50_001 })).toEqual([{ type: 'abort', reason: { kind: 'rate-too-low', bytes: 5_000, seconds: 50.001, minRate: 100 } }]);
   });
 
+  it('counts from when the receiver began reading, not from the accept; a late start changes nothing', () => {
+    const d = new Driver({ ...HEADER, ...RATE }, 1_000);
+    d.feed({ type: 'start', atMs: 4_000 });
+    expect(d.session.deadline()).toBe(14_000);
+    d.feed({ type: 'data', bytes: encodeCount(1), atMs: 4_500 });
+    d.feed({ type: 'start', atMs: 9_000 });
+    expect(d.session.deadline()).toBe(14_000);
+  });
+
   it('applies no pacing rule unless set', () => {
     const d = new Driver({}, 0);
     d.feed({ type: 'data', bytes: encodeCount(1), atMs: 1 });
