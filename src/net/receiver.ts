@@ -230,7 +230,9 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
     const next = short > 0 ? nextDisplaceableAt(staying.map((c) => c.held), displaceAfter) : null;
     if (next !== null) roomTimer = setTimeout(makeRoom, Math.max(0, next - now));
   };
-  const server = net.createServer((socket) => {
+  // Half-open: the receiver ends its side once the sender's files are saved, so a sender that
+  // sees the connection close knows they are on disk.
+  const server = net.createServer({ allowHalfOpen: true }, (socket) => {
     if (active.size < maxConnections) return admit(socket);
     const who = `[${socket.remoteAddress}:${socket.remotePort}]`;
     socket.on('error', () => {});
@@ -415,9 +417,12 @@ class Connection {
     socket.on('end', () => this.#enqueue(async () => {
       this.#recorder.ended();
       await this.#feed({ type: 'end' });
+      this.#socket.end();
     }));
     socket.once('end', () => {
       this.#ended = true;
+      // Nothing more can come: saving what came is not the sender being silent.
+      socket.setTimeout(0);
     });
     socket.on('error', (err) => this.#now({ type: 'error', reason: reasonOfError(err) }));
     socket.on('close', () => {

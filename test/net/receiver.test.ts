@@ -317,3 +317,15 @@ describe('receiver log and capture wording', () => {
     }, { log: book.log });
   });
 });
+
+describe('receiver close', () => {
+  it('ends its side only once the files are saved: a sender that sees the close finds every file on disk', async () => {
+    await withReceiver(async (rx) => {
+      const files = Array.from({ length: 50 }, (_, i) => ({ name: `f${i}.bin`, data: new Uint8Array(30_000).fill(i) }));
+      // sendRaw resolves on the socket's close: nothing else is awaited before looking.
+      await sendRaw(rx.port, [encodeTransfer(files)]);
+      expect((await readdir(rx.outDir)).sort()).toEqual(files.map((f) => f.name).sort());
+      expect((await rx.nextResult()).status).toBe('complete');
+    });
+  });
+});
