@@ -130,8 +130,12 @@ program
   .option('--max-files <n>', 'largest file count a transfer may announce', integer(0, 0xffff_ffff), RECEIVER_DEFAULTS.maxFiles)
   .option('--max-total-bytes <bytes>', 'largest sum of sizes one connection may announce (default: 16G)', byteSize)
   .option('--idle-timeout <seconds>', 'cut a connection silent for this long (0: never)', integer(0), RECEIVER_DEFAULTS.idleTimeoutMs / 1000)
-  .option('--max-connections <n>', 'connections served at once; the next is closed at once and logged', integer(1, 100_000), RECEIVER_DEFAULTS.maxConnections)
-  .action(async (opts: { host: string; port: number; out: string; captures: string; capture: boolean; maxFileSize?: bigint; maxFiles: number; maxTotalBytes?: bigint; idleTimeout: number; maxConnections: number }) => {
+  .option('--max-connections <n>', 'connections served at once; as many more wait unread for a place, the next is closed at once and logged', integer(1, 100_000), RECEIVER_DEFAULTS.maxConnections)
+  .option('--min-rate <bytes/s>', 'cut a connection whose average rate is under this once --rate-grace has passed (0: never)', integer(0), RECEIVER_DEFAULTS.minRate)
+  .option('--rate-grace <seconds>', 'time from the accept before --min-rate applies', integer(0), RECEIVER_DEFAULTS.rateGraceMs / 1000)
+  .option('--header-timeout <seconds>', 'cut a connection whose count, name and size fields of a file take longer (0: never)', integer(0), RECEIVER_DEFAULTS.headerTimeoutMs / 1000)
+  .option('--displace-after <seconds>', 'when full and a sender waits, close the slowest connection open this long to make room (0: never)', integer(0), RECEIVER_DEFAULTS.displaceAfterMs / 1000)
+  .action(async (opts: { host: string; port: number; out: string; captures: string; capture: boolean; maxFileSize?: bigint; maxFiles: number; maxTotalBytes?: bigint; idleTimeout: number; maxConnections: number; minRate: number; rateGrace: number; headerTimeout: number; displaceAfter: number }) => {
     let receiver;
     try {
       receiver = await startReceiver({
@@ -144,6 +148,10 @@ program
         maxFiles: opts.maxFiles,
         maxTotalBytes: opts.maxTotalBytes ?? RECEIVER_DEFAULTS.maxTotalBytes,
         maxConnections: opts.maxConnections,
+        minRate: opts.minRate,
+        rateGraceMs: opts.rateGrace * 1000,
+        headerTimeoutMs: opts.headerTimeout * 1000,
+        displaceAfterMs: opts.displaceAfter * 1000,
         log: logLine,
       });
     } catch (err) {

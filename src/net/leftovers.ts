@@ -11,8 +11,11 @@ import {
   writeCaptureMeta,
 } from '../capture/index.js';
 
-/** The receiver's hidden temporary files: `.wirestep-<connection tag, 8 hex>-<file number>.part`. */
-export const PART_FILE = /^\.wirestep-[0-9a-f]{8}-\d+\.part$/;
+/**
+ * The receiver's hidden temporary files: `.wirestep-<16 random bytes, 32 hex>.part`, and those of
+ * older versions, `.wirestep-<connection tag, 8 hex>-<file number>.part`.
+ */
+export const PART_FILE = /^\.wirestep-(?:[0-9a-f]{32}|[0-9a-f]{8}-\d+)\.part$/;
 
 /** What {@link clearLeftovers} found and did. */
 export interface Leftovers {

@@ -23,7 +23,7 @@ import {
 import { FileSink } from './file-sink.js';
 import { clearLeftovers } from './leftovers.js';
 import { Recorder } from './recorder.js';
-import { ReceiverSession, type SessionCommand, type SessionEvent } from './session.js';
+import { type HeldConnection, ReceiverSession, type SessionCommand, type SessionEvent, nextDisplaceableAt, pickDisplaced, pickWaitingEvicted } from './session.js';
 
 export type { LiveEvent } from '../capture/index.js';
 
@@ -44,8 +44,23 @@ export interface ReceiverOptions {
   readonly maxFiles?: number;
   /** Largest sum of the sizes one connection may announce; past it the connection ends. */
   readonly maxTotalBytes?: bigint;
-  /** Connections served at once; the next is closed at once, politely, and logged. */
+  /**
+   * Connections served at once. Past it a connection waits, unread, for a place (as many may
+   * wait); past that it takes the place of the latest waiting one of an address holding more
+   * connections than its own ({@link pickWaitingEvicted}), or is closed at once, politely, and logged.
+   */
   readonly maxConnections?: number;
+  /** Least average bytes per second once `rateGraceMs` has passed; slower connections are cut. 0: none. */
+  readonly minRate?: number;
+  /** Time from the accept before `minRate` applies, in ms. */
+  readonly rateGraceMs?: number;
+  /** Time a file's count, name and size fields may take, from the accept or the previous file's end, in ms; 0: none. */
+  readonly headerTimeoutMs?: number;
+  /**
+   * When full and a connection waits, the slowest connection open at least this long (ms) is
+   * closed to make room for it ({@link pickDisplaced}); 0: waiting ones only take freed places.
+   */
+  readonly displaceAfterMs?: number;
   /** One line per event a teacher cares about. */
   readonly log?: (line: string) => void;
   /**
@@ -74,13 +89,47 @@ export interface ConnectionResult {
 
 /**
  * A running receiver. Emits `connection` (client endpoint), `live` ({@link LiveEvent}, at most
- * every 100 ms per connection while bytes flow), `refused` and `result` ({@link ConnectionResult}).
+ * every 100 ms per connection while bytes flow), `waiting` and `refused` (client endpoint, when
+ * full) and `result` ({@link ConnectionResult}).
  */
 export interface Receiver extends EventEmitter {
   /** Where it listens. */
   readonly address: Endpoint;
   /** Stops accepting, interrupts open transfers, flushes every capture. */
   close(): Promise<void>;
+  /** Counters, read live. */
+  readonly stats: ReceiverStats;
+}
+
+/** What a receiver counts, for tests and figures. */
+export interface ReceiverStats {
+  /** Attempts to give a complete file its final name (one link(), or an exclusive create where links fail). */
+  readonly placeAttempts: number;
+}
+
+/**
+ * Where to start looking for a free name, per name given, in one output folder: one past the
+ * last suffix taken. 10,000 files all named `same.txt` then cost 10,000 attempts, not 50 million;
+ * a name taken meanwhile (EEXIST) is still skipped, so nothing is overwritten.
+ */
+class FreeNames implements ReceiverStats {
+  /** Names remembered at most; past it the least recently used is forgotten (its next file probes from 0). */
+  static readonly LIMIT = 10_000;
+  readonly #next = new Map<string, number>();
+  placeAttempts = 0;
+
+  /** The first suffix worth trying for `name`. */
+  first(name: string): number {
+    return this.#next.get(name) ?? 0;
+  }
+
+  /** Suffix `n` of `name` is taken (by us or by someone else). */
+  taken(name: string, n: number): void {
+    const next = Math.max(n + 1, this.#next.get(name) ?? 0);
+    this.#next.delete(name);
+    this.#next.set(name, next);
+    if (this.#next.size > FreeNames.LIMIT) this.#next.delete(this.#next.keys().next().value!);
+  }
 }
 
 /** Defaults of the receiver's limits, as `wirestep receive --help` prints them. */
@@ -91,6 +140,11 @@ export const RECEIVER_DEFAULTS = {
   maxFiles: 10_000,
   maxTotalBytes: 16n * 1024n ** 3n,
   maxConnections: 64,
+  /** Bytes per second. */
+  minRate: 64,
+  rateGraceMs: 30_000,
+  headerTimeoutMs: 60_000,
+  displaceAfterMs: 10_000,
 } as const;
 
 function endpoint(address: string | undefined, port: number | undefined): Endpoint {
@@ -147,23 +201,77 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
   await clearLeftovers(outDir, options.recordInto ? null : options.capturesDir, log);
   const emitter = new EventEmitter();
   const active = new Set<Connection>();
+  const names = new FreeNames();
+  /** Accepted connections not read yet, first come first served, until a place frees. */
+  const waiting: net.Socket[] = [];
   const maxConnections = options.maxConnections ?? RECEIVER_DEFAULTS.maxConnections;
-  const server = net.createServer((socket) => {
-    if (active.size >= maxConnections) {
-      // Closed at once, with a FIN: the sender sees the connection end, not a hang.
-      log(`[${socket.remoteAddress}:${socket.remotePort}] refused: already ${active.size} connections (--max-connections ${maxConnections})`);
-      socket.on('error', () => {});
-      socket.end();
-      emitter.emit('refused', endpoint(socket.remoteAddress, socket.remotePort));
-      return;
-    }
-    const conn = new Connection(socket, options, outDir, log, server.address() as net.AddressInfo, (e) => emitter.emit('live', e));
+  const displaceAfter = options.displaceAfterMs ?? RECEIVER_DEFAULTS.displaceAfterMs;
+  let roomTimer: NodeJS.Timeout | null = null;
+  let closing = false;
+  const admit = (socket: net.Socket): void => {
+    const conn = new Connection(socket, options, outDir, log, server.address() as net.AddressInfo, (e) => emitter.emit('live', e), names);
     active.add(conn);
     emitter.emit('connection', conn.client);
     void conn.done.then((result) => {
       active.delete(conn);
       emitter.emit('result', result);
+      makeRoom();
     });
+  };
+  /** Serves waiting connections in free places, and displaces slow ones for those still waiting. */
+  const makeRoom = (): void => {
+    if (roomTimer) clearTimeout(roomTimer);
+    roomTimer = null;
+    if (closing) return;
+    while (waiting.length > 0 && active.size < maxConnections) admit(waiting.shift()!);
+    if (waiting.length === 0 || displaceAfter <= 0) return;
+    const staying = [...active].filter((c) => !c.leaving);
+    // Each connection already leaving frees a place for one that waits.
+    let short = waiting.length - (active.size - staying.length);
+    const now = Date.now();
+    for (; short > 0; short--) {
+      const pick = pickDisplaced(staying.map((c) => c.held), now, displaceAfter);
+      if (!pick) break;
+      const at = staying.findIndex((c) => c.id === pick.id);
+      staying.splice(at, 1)[0]!.displace(now, displaceAfter, waiting[waiting.length - short]!);
+    }
+    const next = short > 0 ? nextDisplaceableAt(staying.map((c) => c.held), displaceAfter) : null;
+    if (next !== null) roomTimer = setTimeout(makeRoom, Math.max(0, next - now));
+  };
+  // Half-open: the receiver ends its side once the sender's files are saved, so a sender that
+  // sees the connection close knows they are on disk.
+  const server = net.createServer({ allowHalfOpen: true }, (socket) => {
+    if (active.size < maxConnections) return admit(socket);
+    const who = `[${socket.remoteAddress}:${socket.remotePort}]`;
+    socket.on('error', () => {});
+    const refuse = (s: net.Socket, why: string): void => {
+      // Closed at once, with a FIN: the sender sees the connection end, not a hang.
+      log(`[${s.remoteAddress}:${s.remotePort}] refused: already ${active.size} connections (--max-connections ${maxConnections}) and ${waiting.length} waiting${why}`);
+      s.end();
+      // What it sends is dropped; one that never ends its side loses its descriptor anyway.
+      s.resume();
+      setTimeout(() => s.destroy(), 2000).unref();
+      emitter.emit('refused', endpoint(s.remoteAddress, s.remotePort));
+    };
+    if (closing) return refuse(socket, '');
+    if (waiting.length >= maxConnections) {
+      const open = new Map<string, number>();
+      for (const c of active) open.set(c.client.address, (open.get(c.client.address) ?? 0) + 1);
+      const evict = pickWaitingEvicted(waiting.map((w) => w.remoteAddress ?? '?'), open, socket.remoteAddress ?? '?');
+      if (evict === null) return refuse(socket, '');
+      const [out] = waiting.splice(evict, 1);
+      refuse(out!, `; its address holds the most connections, so ${socket.remoteAddress}:${socket.remotePort} waits instead`);
+    }
+    // Not read until admitted: its bytes wait in the system's buffers, and its sender in send().
+    socket.pause();
+    waiting.push(socket);
+    socket.once('close', () => {
+      const at = waiting.indexOf(socket);
+      if (at >= 0) waiting.splice(at, 1);
+    });
+    log(`${who} waiting: already ${active.size} connections (--max-connections ${maxConnections})${displaceAfter > 0 ? `; the slowest open over ${displaceAfter / 1000} s makes room (--displace-after)` : ''}`);
+    emitter.emit('waiting', endpoint(socket.remoteAddress, socket.remotePort));
+    makeRoom();
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -176,7 +284,11 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
   const addr = server.address() as net.AddressInfo;
   return Object.assign(emitter, {
     address: endpoint(addr.address, addr.port),
+    stats: names as ReceiverStats,
     async close(): Promise<void> {
+      closing = true;
+      if (roomTimer) clearTimeout(roomTimer);
+      for (const socket of waiting.splice(0)) socket.destroy();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       const pending = [...active].map((c) => c.interrupt());
       await Promise.all(pending);
@@ -193,7 +305,17 @@ function writeFailure(err: Error): Reason {
 
 /** One accepted connection: runs its {@link ReceiverSession}'s commands on the socket and the disk. */
 class Connection {
+  static #count = 0;
+  readonly id = Connection.#count++;
   readonly client: Endpoint;
+  /** When it was accepted (ms since the epoch). */
+  readonly openedAtMs = Date.now();
+  /** Set once the sender ended its stream: the connection is finishing. */
+  #ended = false;
+  /** Bytes read from the socket so far. */
+  #received = 0;
+  #paceTimer: NodeJS.Timeout | null = null;
+  #paceAt = Infinity;
   readonly done: Promise<ConnectionResult>;
   readonly #socket: net.Socket;
   readonly #outDir: string;
@@ -201,7 +323,10 @@ class Connection {
   readonly #session: ReceiverSession;
   #recorder: Recorder;
   readonly #ownsCapture: boolean;
-  readonly #tag = randomBytes(4).toString('hex');
+  /** This connection's key in the live feed: public, so it names nothing on disk. */
+  readonly #tag = randomBytes(8).toString('hex');
+  /** Temporary files by file number: random names, so no sender can guess or claim one. */
+  readonly #temps = new Map<number, string>();
   /** Temporary files being written, by file number. */
   readonly #sinks = new Map<number, FileSink>();
   #queue: Promise<void> = Promise.resolve();
@@ -214,8 +339,11 @@ class Connection {
   /** Bytes read from the socket and not yet handled. */
   #backlog = 0;
 
-  constructor(socket: net.Socket, options: ReceiverOptions, outDir: string, log: (l: string) => void, local: net.AddressInfo, live: (e: LiveEvent) => void) {
+  readonly #names: FreeNames;
+
+  constructor(socket: net.Socket, options: ReceiverOptions, outDir: string, log: (l: string) => void, local: net.AddressInfo, live: (e: LiveEvent) => void, names: FreeNames) {
     this.#live = live;
+    this.#names = names;
     this.#socket = socket;
     this.#outDir = outDir;
     this.client = endpoint(socket.remoteAddress, socket.remotePort);
@@ -226,7 +354,10 @@ class Connection {
       maxFileSize: options.maxFileSize ?? RECEIVER_DEFAULTS.maxFileSize,
       maxFiles: options.maxFiles ?? RECEIVER_DEFAULTS.maxFiles,
       maxTotalBytes: options.maxTotalBytes ?? RECEIVER_DEFAULTS.maxTotalBytes,
-    });
+      minRate: options.minRate ?? RECEIVER_DEFAULTS.minRate,
+      rateGraceMs: options.rateGraceMs ?? RECEIVER_DEFAULTS.rateGraceMs,
+      headerTimeoutMs: options.headerTimeoutMs ?? RECEIVER_DEFAULTS.headerTimeoutMs,
+    }, this.openedAtMs);
     this.done = new Promise((resolve) => {
       this.#resolve = resolve;
     });
@@ -247,6 +378,9 @@ class Connection {
               maxFiles: options.maxFiles ?? RECEIVER_DEFAULTS.maxFiles,
               maxTotalBytes: String(options.maxTotalBytes ?? RECEIVER_DEFAULTS.maxTotalBytes),
               idleTimeoutMs: options.idleTimeoutMs ?? RECEIVER_DEFAULTS.idleTimeoutMs,
+              minRate: options.minRate ?? RECEIVER_DEFAULTS.minRate,
+              rateGraceMs: options.rateGraceMs ?? RECEIVER_DEFAULTS.rateGraceMs,
+              headerTimeoutMs: options.headerTimeoutMs ?? RECEIVER_DEFAULTS.headerTimeoutMs,
             },
           });
     // Reading waits until the capture exists, so its first event is the accept.
@@ -260,18 +394,20 @@ class Connection {
         this.#captureId = writer?.id ?? null;
         this.#log(`connected${writer ? `, recording capture ${writer.id}` : ''}`);
         this.#live({ type: 'open', key: this.#tag, client: this.client, captureId: this.#captureId });
-        socket.resume();
+        this.#startReading();
       },
       (err: Error) => {
         this.#log(`cannot record a capture (${err.message}); receiving without one`);
         this.#recorder = new Recorder(null, 'receiver');
         this.#live({ type: 'open', key: this.#tag, client: this.client, captureId: null });
-        socket.resume();
+        this.#startReading();
       },
     );
     const idle = options.idleTimeoutMs ?? RECEIVER_DEFAULTS.idleTimeoutMs;
     if (idle > 0) socket.setTimeout(idle, () => this.#now({ type: 'timeout', seconds: idle / 1000 }));
     socket.on('data', (chunk: Buffer) => {
+      const at = Date.now();
+      this.#received += chunk.length;
       this.#backlog += chunk.length;
       if (this.#backlog >= BACKLOG_LIMIT) {
         socket.pause();
@@ -279,7 +415,7 @@ class Connection {
         if (idle > 0) socket.setTimeout(0);
       }
       this.#enqueue(async () => {
-        await this.#onData(chunk);
+        await this.#onData(chunk, at);
         this.#backlog -= chunk.length;
         if (socket.isPaused() && this.#backlog < BACKLOG_LIMIT && !this.#session.cut && !socket.destroyed) {
           if (idle > 0) socket.setTimeout(idle);
@@ -290,9 +426,61 @@ class Connection {
     socket.on('end', () => this.#enqueue(async () => {
       this.#recorder.ended();
       await this.#feed({ type: 'end' });
+      this.#socket.end();
     }));
+    socket.once('end', () => {
+      this.#ended = true;
+      // Nothing more can come: saving what came is not the sender being silent.
+      socket.setTimeout(0);
+    });
     socket.on('error', (err) => this.#now({ type: 'error', reason: reasonOfError(err) }));
-    socket.on('close', () => this.#enqueue(() => this.#finish()));
+    socket.on('close', () => {
+      if (this.#paceTimer) clearTimeout(this.#paceTimer);
+      this.#paceAt = -Infinity;
+      this.#enqueue(() => this.#finish());
+    });
+  }
+
+  /** Whether it is on its way out (cut, displaced, or its stream ended): its place will free. */
+  get leaving(): boolean {
+    return this.#session.cut || this.#ended;
+  }
+
+  /** What the receiver weighs when it must make room. */
+  get held(): HeldConnection {
+    return { id: this.id, address: this.client.address, openedAtMs: this.openedAtMs, bytes: this.#received };
+  }
+
+  /** Closes this connection to make room for `waiting` (its place is promised to it). */
+  displace(nowMs: number, graceMs: number, waiting: net.Socket): void {
+    const cut = this.#session.handle({ type: 'displaced', atMs: nowMs, graceMs });
+    const abort = cut.find((c) => c.type === 'abort');
+    if (abort?.type === 'abort') this.#log(`displaced for ${waiting.remoteAddress}:${waiting.remotePort}, which was waiting: ${describeReason(abort.reason, 'en')}`);
+    this.#socket.destroy();
+  }
+
+  /** Reads from now on, and starts the pacing clock (the time making the capture was ours). */
+  #startReading(): void {
+    if (this.#socket.destroyed) return;
+    this.#session.handle({ type: 'start', atMs: Date.now() });
+    this.#armPace();
+    this.#socket.resume();
+  }
+
+  /** Sets the timer to the session's next pacing deadline, unless one is set sooner. */
+  #armPace(): void {
+    const at = this.#session.deadline();
+    if (at === null || at >= this.#paceAt) return;
+    if (this.#paceTimer) clearTimeout(this.#paceTimer);
+    this.#paceAt = at;
+    this.#paceTimer = setTimeout(() => {
+      this.#paceTimer = null;
+      this.#paceAt = Infinity;
+      // Bytes waiting for our own disk are not the sender's slowness: handling them re-arms the timer.
+      if (this.#backlog > 0) return;
+      this.#now({ type: 'tick', atMs: Date.now() });
+      this.#armPace();
+    }, Math.max(0, at - Date.now()));
   }
 
   /** Shuts this connection down as part of closing the receiver. */
@@ -315,12 +503,13 @@ class Connection {
     });
   }
 
-  async #onData(chunk: Buffer): Promise<void> {
+  async #onData(chunk: Buffer, atMs: number): Promise<void> {
     if (this.#session.cut) return;
     const recorder = this.#recorder;
     const fits = recorder.data(chunk);
-    await this.#feed({ type: 'data', bytes: chunk });
+    await this.#feed({ type: 'data', bytes: chunk, atMs });
     if (this.#session.cut) return;
+    this.#armPace();
     if (!fits) await recorder.drain();
     this.#progress(false);
   }
@@ -359,8 +548,15 @@ class Connection {
     for (const c of this.#session.handle(event)) await this.#run(c);
   }
 
-  #temp(file: number): string {
-    return path.join(this.#outDir, `.wirestep-${this.#tag}-${file}.part`);
+  /**
+   * Creates file `file`'s temporary file under 16 random bytes in hex, exclusively: a name
+   * already there is never taken over, and never removed as ours.
+   */
+  async #createTemp(file: number): Promise<FileSink> {
+    const temp = path.join(this.#outDir, `.wirestep-${randomBytes(16).toString('hex')}.part`);
+    const sink = await FileSink.create(temp);
+    this.#temps.set(file, temp);
+    return sink;
   }
 
   async #run(c: SessionCommand): Promise<void> {
@@ -371,7 +567,7 @@ class Connection {
       case 'open-file':
         this.#log(`file ${c.file}: ${quoted(c.name)}, ${formatInteger(c.size, 'en')} bytes announced`);
         try {
-          this.#sinks.set(c.file, await FileSink.create(this.#temp(c.file)));
+          this.#sinks.set(c.file, await this.#createTemp(c.file));
         } catch (err) {
           await this.#feed({ type: 'write-failed', file: c.file, reason: writeFailure(err as Error) });
         }
@@ -391,7 +587,9 @@ class Connection {
         const sink = this.#sinks.get(c.file);
         this.#sinks.delete(c.file);
         await sink?.discard();
-        await unlink(this.#temp(c.file)).catch(() => {});
+        const temp = this.#temps.get(c.file);
+        this.#temps.delete(c.file);
+        if (temp) await unlink(temp).catch(() => {});
         return;
       }
       case 'file':
@@ -440,18 +638,23 @@ class Connection {
       return failed(writeFailure(err as Error));
     }
     if (BigInt(sink.bytesWritten) !== size) return failed({ kind: 'short-write', written: String(sink.bytesWritten), size: String(size) });
-    const temp = this.#temp(file);
-    for (let n = 0; n < 1000; n++) {
+    const temp = this.#temps.get(file)!;
+    const start = this.#names.first(name);
+    for (let n = start; n < start + 1000; n++) {
       const final = candidateName(name, n);
       const target = path.join(this.#outDir, final);
       // The name was checked to be one plain component; this keeps it so whatever changes.
       if (path.dirname(target) !== this.#outDir) break;
+      this.#names.placeAttempts++;
       try {
         await placeWithoutOverwrite(temp, target);
       } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === 'EEXIST') continue;
-        return failed(writeFailure(err as Error));
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') return failed(writeFailure(err as Error));
+        this.#names.taken(name, n);
+        continue;
       }
+      this.#names.taken(name, n);
+      this.#temps.delete(file);
       return this.#feed({ type: 'saved', file, savedAs: final });
     }
     return failed({ kind: 'no-free-name' });

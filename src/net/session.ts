@@ -17,12 +17,41 @@ export interface SessionLimits {
   readonly maxFiles: number;
   /** Largest sum of the sizes one connection may announce; past it the connection ends. */
   readonly maxTotalBytes: bigint;
+  /** Least average bytes per second once `rateGraceMs` has passed since the start; 0 or absent: none. */
+  readonly minRate?: number;
+  /** Time from the start before `minRate` applies, in ms. */
+  readonly rateGraceMs?: number;
+  /**
+   * Time a file's header (the count, then its name and size fields) may take, in ms, from the
+   * start or the end of the previous file's payload; 0 or absent: no deadline.
+   */
+  readonly headerTimeoutMs?: number;
+}
+
+/**
+ * The receiver's temporary files, whatever their version: `.wirestep-<anything>.part`, in any
+ * case (a case-insensitive disk takes `.WIRESTEP-….PART` for the same file).
+ */
+const TEMPORARY_NAME = /^\.wirestep-.*\.part$/is;
+
+/** Whether `name` has the form of the receiver's temporary files; such a name is refused. */
+export function isTemporaryName(name: string): boolean {
+  return TEMPORARY_NAME.test(name);
 }
 
 /** What happened to the connection, as the socket side saw it: the session's input. */
 export type SessionEvent =
-  /** Bytes read, in stream order. */
-  | { readonly type: 'data'; readonly bytes: Uint8Array }
+  /** Bytes read, in stream order, at `atMs` (the caller's clock; needed for the header deadline). */
+  | { readonly type: 'data'; readonly bytes: Uint8Array; readonly atMs?: number }
+  /**
+   * The receiver began reading at `atMs`: the pacing rules count from here, not from the
+   * accept, since the time before (making the capture) was the receiver's, not the sender's.
+   */
+  | { readonly type: 'start'; readonly atMs: number }
+  /** The time is `atMs`: the session cuts the connection if a deadline of {@link ReceiverSession.deadline} passed. */
+  | { readonly type: 'tick'; readonly atMs: number }
+  /** The receiver is full and chose this connection to make room (see {@link pickDisplaced}). */
+  | { readonly type: 'displaced'; readonly atMs: number; readonly graceMs: number }
   /** The sender ended the stream (its FIN): nothing more can come. */
   | { readonly type: 'end' }
   /** The sender was silent for this long (the idle timer fired). */
@@ -105,9 +134,18 @@ export class ReceiverSession {
   #cut: { status: OutcomeStatus; reason: Reason; byReceiver: boolean } | null = null;
   #ended = false;
   #closed = false;
+  readonly #acceptedMs: number;
+  /** When the pacing rules started counting. */
+  #startMs: number;
+  /** When the header being read began; null while a payload or trailing bytes are read. */
+  #headerSince: number | null;
 
-  constructor(limits: SessionLimits) {
+  /** `startMs`: when the connection was accepted, on the clock of the times given in events. */
+  constructor(limits: SessionLimits, startMs = 0) {
     this.#limits = limits;
+    this.#acceptedMs = startMs;
+    this.#startMs = startMs;
+    this.#headerSince = startMs;
     this.#dissector = new Dissector({ maxFileSize: limits.maxFileSize, maxFiles: limits.maxFiles });
   }
 
@@ -123,7 +161,23 @@ export class ReceiverSession {
           // The rest of a chunk after a cut is not acted on: the connection is going.
           if (this.#cut) break;
         }
+        if (event.atMs !== undefined) this.#trackHeader(event.atMs);
         break;
+      case 'start':
+        if (this.#dissector.state().offset > 0) break;
+        this.#startMs = event.atMs;
+        this.#headerSince = event.atMs;
+        break;
+      case 'tick':
+        this.#onTick(event.atMs, out);
+        break;
+      case 'displaced': {
+        // A stream that ended is finishing on its own: nothing to cut.
+        if (this.#ended) break;
+        const seconds = (event.atMs - this.#acceptedMs) / 1000;
+        this.#cutWith('aborted', { kind: 'displaced', bytes: this.#dissector.state().offset, seconds, grace: event.graceMs / 1000 }, true, out);
+        break;
+      }
       case 'end':
         this.#end(out);
         break;
@@ -188,6 +242,44 @@ export class ReceiverSession {
   /** Whether the connection was cut (by the receiver or by an error) and is to close. */
   get cut(): boolean {
     return this.#cut !== null;
+  }
+
+  /**
+   * The first time (on the events' clock) at which a pacing rule would cut this connection if
+   * no more bytes came: the header deadline, or the moment the average rate falls under the
+   * minimum. Null when no rule applies (none set, the stream ended, or already cut).
+   */
+  deadline(): number | null {
+    if (this.#cut || this.#ended || this.#closed) return null;
+    const l = this.#limits;
+    let at = Infinity;
+    if (l.headerTimeoutMs && this.#headerSince !== null) at = this.#headerSince + l.headerTimeoutMs;
+    if (l.minRate) {
+      // The average stays at or above the minimum until offset / minRate seconds have passed.
+      const rateAt = Math.max(this.#startMs + (l.rateGraceMs ?? 0), this.#startMs + (this.#dissector.state().offset * 1000) / l.minRate);
+      at = Math.min(at, rateAt);
+    }
+    return at === Infinity ? null : at;
+  }
+
+  #trackHeader(atMs: number): void {
+    const kind = this.#dissector.state().kind;
+    if (kind !== 'count' && kind !== 'name' && kind !== 'size') this.#headerSince = null;
+    else this.#headerSince ??= atMs;
+  }
+
+  #onTick(atMs: number, out: SessionCommand[]): void {
+    if (this.#cut || this.#ended) return;
+    const l = this.#limits;
+    const st = this.#dissector.state();
+    if (l.headerTimeoutMs && this.#headerSince !== null && atMs - this.#headerSince >= l.headerTimeoutMs) {
+      this.#cutWith('aborted', { kind: 'header-timeout', field: st.field ?? 'count', seconds: l.headerTimeoutMs / 1000 }, true, out);
+      return;
+    }
+    const elapsed = atMs - this.#startMs;
+    if (l.minRate && elapsed >= (l.rateGraceMs ?? 0) && st.offset * 1000 < l.minRate * elapsed) {
+      this.#cutWith('aborted', { kind: 'rate-too-low', bytes: st.offset, seconds: elapsed / 1000, minRate: l.minRate }, true, out);
+    }
   }
 
   #cutWith(status: OutcomeStatus, reason: Reason, byReceiver: boolean, out: SessionCommand[]): void {
@@ -261,7 +353,7 @@ export class ReceiverSession {
       this.#cutWith('aborted', reason, true, out);
       return;
     }
-    const refusal = nameRefusal(nameErrors);
+    const refusal = nameRefusal(nameErrors) ?? (isTemporaryName(open.name) ? { kind: 'name-temporary' } : null);
     if (refusal) {
       this.#setFile(out, file, { status: 'refused', reason: refusal }, open);
       return;
@@ -295,4 +387,72 @@ function nameRefusal(errors: readonly Problem[]): Reason | null {
   const unsafe = errors.find((p) => p.kind === 'name-unsafe');
   if (unsafe?.kind === 'name-unsafe') return { kind: 'name-unsafe', reasons: unsafe.reasons };
   return null;
+}
+
+/** What the receiver knows of an open connection when it must make room. */
+export interface HeldConnection {
+  /** The caller's handle for it. */
+  readonly id: number;
+  /** The peer's address (no port): connections from one machine, or one NAT, share it. */
+  readonly address: string;
+  /** When it was accepted, on the caller's clock (ms). */
+  readonly openedAtMs: number;
+  /** Bytes received so far. */
+  readonly bytes: number;
+}
+
+/**
+ * Which connection to close so that a waiting one can be served, at `nowMs`: among those open
+ * at least `graceMs`, the ones from the address holding the most connections first, then the
+ * slowest (fewest bytes per second since accepted), then the oldest. Null when none is that old:
+ * see {@link nextDisplaceableAt}. Connections are never capped per address: a class behind one
+ * NAT shares one.
+ */
+export function pickDisplaced(open: readonly HeldConnection[], nowMs: number, graceMs: number): HeldConnection | null {
+  const perAddress = new Map<string, number>();
+  for (const c of open) perAddress.set(c.address, (perAddress.get(c.address) ?? 0) + 1);
+  let best: HeldConnection | null = null;
+  let bestKey: [number, number, number] | null = null;
+  for (const c of open) {
+    const age = nowMs - c.openedAtMs;
+    if (age < graceMs) continue;
+    // Smaller sorts first: more connections at the address, then a lower rate, then older.
+    const key: [number, number, number] = [-perAddress.get(c.address)!, c.bytes / Math.max(age, 1), c.openedAtMs];
+    if (!bestKey || key[0] < bestKey[0] || (key[0] === bestKey[0] && (key[1] < bestKey[1] || (key[1] === bestKey[1] && key[2] < bestKey[2])))) {
+      best = c;
+      bestKey = key;
+    }
+  }
+  return best;
+}
+
+/** When the first of `open` will have been open `graceMs` (ms, the caller's clock); null when none is open. */
+export function nextDisplaceableAt(open: readonly HeldConnection[], graceMs: number): number | null {
+  let at: number | null = null;
+  for (const c of open) at = at === null ? c.openedAtMs + graceMs : Math.min(at, c.openedAtMs + graceMs);
+  return at;
+}
+
+/**
+ * When as many connections wait as may: which waiting one (by index in `waiting`, first come
+ * first) a newcomer from `newcomer` takes the place of, or null to refuse the newcomer. Only an
+ * address holding more connections (open and waiting, `openPerAddress` for the open ones) than
+ * the newcomer's would with it loses one, its latest: one machine opening hundreds of connections
+ * cannot keep the others out of the queue.
+ */
+export function pickWaitingEvicted(waiting: readonly string[], openPerAddress: ReadonlyMap<string, number>, newcomer: string): number | null {
+  const held = new Map(openPerAddress);
+  for (const a of waiting) held.set(a, (held.get(a) ?? 0) + 1);
+  const mine = (held.get(newcomer) ?? 0) + 1;
+  let evict: number | null = null;
+  let most = mine;
+  // From the back: the latest of the most crowded address goes.
+  for (let i = waiting.length - 1; i >= 0; i--) {
+    const n = held.get(waiting[i]!)!;
+    if (n > most) {
+      most = n;
+      evict = i;
+    }
+  }
+  return evict;
 }

@@ -98,6 +98,10 @@ export const EXPLANATIONS: Readonly<Record<Lang, Catalog>> = {
     'cause.peer-closed': 'The receiver closed the connection before everything was sent.',
     'cause.stopped-after': 'The sender stopped on purpose after {bytes} bytes (--stop-after).',
     'cause.recorder-gone': 'Its recorder (process {pid}) ended without finishing it: it was killed, or the machine stopped.',
+    'cause.rate-too-low': 'Only {bytes} bytes came in {seconds} s, under the receiver’s minimum average of {minRate} bytes per second (--min-rate), so the receiver closed the connection.',
+    'cause.header-timeout': 'The header of a file (its count, name and size fields) must come whole within {seconds} s (--header-timeout), but the stream was still in “{title}”, so the receiver closed the connection.',
+    'cause.displaced': 'The receiver was full (--max-connections) and a new sender was waiting: this connection, open for {seconds} s with {bytes} bytes received, was the slowest of those open longer than {grace} s (--displace-after), so the receiver closed it to make room.',
+    'cause.name-temporary': 'Refused because the name has the form of the receiver’s own temporary files (.wirestep-….part): it could take the place of another transfer’s file.',
   },
   pt: {
     'title.count': 'Quantidade de arquivos',
@@ -179,6 +183,10 @@ export const EXPLANATIONS: Readonly<Record<Lang, Catalog>> = {
     'cause.peer-closed': 'O servidor fechou a conexão antes de tudo ser enviado.',
     'cause.stopped-after': 'O cliente parou de propósito depois de {bytes} bytes (--stop-after).',
     'cause.recorder-gone': 'O processo que gravava esta captura (PID {pid}) terminou antes de fechá-la: foi encerrado à força ou a máquina desligou.',
+    'cause.rate-too-low': 'Só chegaram {bytes} bytes em {seconds} s, abaixo da média mínima de {minRate} bytes por segundo que o servidor exige (--min-rate), então o servidor fechou a conexão.',
+    'cause.header-timeout': 'O cabeçalho de cada arquivo (os campos de quantidade, nome e tamanho) tem de chegar inteiro em até {seconds} s (--header-timeout), mas o fluxo ainda estava em “{title}”, então o servidor fechou a conexão.',
+    'cause.displaced': 'O servidor estava lotado (--max-connections) e um novo cliente esperava a vez: esta conexão, aberta havia {seconds} s com {bytes} bytes recebidos, era a mais lenta entre as que estavam abertas havia mais de {grace} s (--displace-after), então o servidor a fechou para dar lugar ao novo cliente.',
+    'cause.name-temporary': 'Recusado porque o nome tem a forma dos arquivos temporários do próprio servidor (.wirestep-….part): ele poderia ocupar o lugar do arquivo de outra transferência.',
   },
 };
 
@@ -320,11 +328,20 @@ export function describeProblem(problem: Problem, lang: Lang): string {
  */
 export function describeReason(reason: Reason, lang: Lang): string {
   const n = (v: number | bigint | string): string => formatInteger(BigInt(v), lang);
+  const seconds = (v: number): string => new Intl.NumberFormat(LOCALES[lang], { maximumFractionDigits: 1 }).format(v);
   switch (reason.kind) {
     case 'text':
       return reason.text;
     case 'idle-timeout':
       return message(lang, 'cause.idle-timeout', { seconds: new Intl.NumberFormat(LOCALES[lang]).format(reason.seconds) });
+    case 'rate-too-low':
+      return message(lang, 'cause.rate-too-low', { bytes: n(reason.bytes), seconds: seconds(reason.seconds), minRate: n(reason.minRate) });
+    case 'header-timeout': {
+      const field = parseFieldId(reason.field);
+      return message(lang, 'cause.header-timeout', { seconds: seconds(reason.seconds), title: field ? fieldTitle(field, lang) : reason.field });
+    }
+    case 'displaced':
+      return message(lang, 'cause.displaced', { bytes: n(reason.bytes), seconds: seconds(reason.seconds), grace: seconds(reason.grace) });
     case 'count-over-limit':
       return message(lang, 'cause.count-over-limit', { count: n(reason.count), limit: n(reason.limit) });
     case 'size-over-limit':

@@ -9,6 +9,15 @@ import type { UnsafeReason } from './names.js';
 export type Reason =
   /** The sender was silent this long, so the receiver closed the connection. */
   | { readonly kind: 'idle-timeout'; readonly seconds: number }
+  /** Only `bytes` came in `seconds`, under `minRate` bytes per second on average (`--min-rate`). */
+  | { readonly kind: 'rate-too-low'; readonly bytes: number; readonly seconds: number; readonly minRate: number }
+  /** A file's count, name and size fields did not come within `seconds`; the stream stalled in `field`. */
+  | { readonly kind: 'header-timeout'; readonly field: string; readonly seconds: number }
+  /**
+   * The receiver was full and a sender was waiting: this connection, open `seconds` with `bytes`
+   * received, was the slowest open longer than `grace` seconds (`--displace-after`).
+   */
+  | { readonly kind: 'displaced'; readonly bytes: number; readonly seconds: number; readonly grace: number }
   /** The receiver was shut down (Ctrl+C, SIGTERM, close()) and closed the connection. */
   | { readonly kind: 'shutdown' }
   | { readonly kind: 'count-over-limit'; readonly count: number; readonly limit: number }
@@ -16,6 +25,8 @@ export type Reason =
   | { readonly kind: 'total-over-limit'; readonly total: string; readonly limit: string }
   | { readonly kind: 'name-unsafe'; readonly reasons: readonly UnsafeReason[] }
   | { readonly kind: 'name-invalid-utf8' }
+  /** The name has the form of the receiver's own temporary files (`.wirestep-….part`). */
+  | { readonly kind: 'name-temporary' }
   /** A socket error; `code` is the system's (`ECONNRESET`). */
   | { readonly kind: 'socket-error'; readonly code: string }
   /** A file could not be written (disk full, read-only folder); `code` is the system's. */

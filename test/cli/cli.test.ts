@@ -341,6 +341,41 @@ describe('wirestep receive and send', () => {
   });
 });
 
+describe('wirestep receive: fair room for senders', () => {
+  it('shows each pacing rule with its default in --help', async () => {
+    const help = await runWirestep(['receive', '--help'], process.cwd());
+    expect(help.code).toBe(0);
+    const flat = help.stdout.replace(/\s+/g, ' ');
+    // Each flag's own text, up to the next flag: its default must be there.
+    const text = (flag: string): string => flat.slice(flat.indexOf(flag)).split(/ (?=--[a-z-]+ <|-h, )/)[0]!;
+    expect(text('--min-rate <bytes/s>')).toMatch(/\(default: 64\)$/);
+    expect(text('--rate-grace <seconds>')).toMatch(/\(default: 30\)$/);
+    expect(text('--header-timeout <seconds>')).toMatch(/\(default: 60\)$/);
+    expect(text('--displace-after <seconds>')).toMatch(/\(default: 10\)$/);
+  });
+
+  it('cuts a stalled header after --header-timeout with a line saying why, and goes on serving', async () => {
+    await withTempDir(async (root) => {
+      const { cli: receiver, port, out } = await startReceive(root, ['--header-timeout', '1', '--min-rate', '0']);
+      try {
+        const s = net.connect({ host: '127.0.0.1', port });
+        s.on('error', () => {});
+        // The count and 10 bytes of a name, then nothing.
+        s.write(Buffer.concat([Buffer.from([0, 0, 0, 1]), Buffer.from('stalled.tx')]));
+        await receiver.waitFor(/closed by the receiver: aborted \(The header of a file \(its count, name and size fields\) must come whole within 1 s \(--header-timeout\), but the stream was still in “Name of file 1”/);
+        s.destroy();
+        await writeFile(path.join(root, 'ok.txt'), 'still serving');
+        const send = await runWirestep(['send', path.join(root, 'ok.txt'), '--port', String(port), '--no-capture'], root);
+        expect(send.code, send.stderr).toBe(0);
+        await receiver.waitFor(/closed: complete/);
+        expect(await readFile(path.join(out, 'ok.txt'), 'utf8')).toBe('still serving');
+      } finally {
+        await receiver.kill();
+      }
+    });
+  });
+});
+
 describe('wirestep serve', () => {
   /** `wirestep serve` on a free port with `args`; returns its address once it prints it. */
   async function startServe(root: string, args: readonly string[]): Promise<{ cli: Cli; url: string }> {
@@ -398,7 +433,7 @@ describe('wirestep receive after a SIGKILL', () => {
         const parts = async () => (await readdir(first.out)).filter((f) => f.endsWith('.part'));
         await expect.poll(parts, { timeout: 20_000 }).toHaveLength(1);
         const [part] = await parts();
-        expect(part).toMatch(/^\.wirestep-[0-9a-f]{8}-1\.part$/);
+        expect(part).toMatch(/^\.wirestep-[0-9a-f]{32}\.part$/);
         // Something of the user's that only looks alike is not the receiver's.
         await writeFile(path.join(first.out, '.wirestep-notes.part'), 'mine');
         first.cli.proc.kill('SIGKILL');

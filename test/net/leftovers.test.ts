@@ -8,7 +8,7 @@ import { CaptureWriter, currentRecorder, readMeta } from '../../src/capture/inde
 import { startReceiver } from '../../src/net/index.js';
 import { clearLeftovers } from '../../src/net/leftovers.js';
 import { encodeTransfer } from '../../src/protocol/index.js';
-import { withReceiver } from '../helpers/net.js';
+import { type ReceiverFixture, sendRaw, withReceiver } from '../helpers/net.js';
 
 describe('leftovers of a killed receiver', () => {
   it('leaves alone the .part file and the capture of a receiver still running on the same folders, and its file arrives whole', async () => {
@@ -47,7 +47,7 @@ describe('leftovers of a killed receiver', () => {
       await once(child, 'exit');
       const { start: _start, ...me } = currentRecorder();
       await writeFile(path.join(dir, 'capture.json'), JSON.stringify({ ...meta, recorder: { ...me, host: '0000000000000000', pid: child.pid } }));
-      const lookalikes = ['.wirestep-1234567-1.part', '.wirestep-12345678-x.part', 'wirestep-12345678-1.part', '.wirestep-12345678-1.part.txt'];
+      const lookalikes = ['.wirestep-1234567-1.part', '.wirestep-12345678-x.part', 'wirestep-12345678-1.part', '.wirestep-12345678-1.part.txt', `.wirestep-${'a'.repeat(31)}.part`, `.wirestep-${'a'.repeat(33)}.part`, `.wirestep-${'A'.repeat(32)}.part`];
       for (const f of lookalikes) await writeFile(path.join(rx.outDir, f), 'not the receiver’s');
       const lines: string[] = [];
       expect(await clearLeftovers(rx.outDir, rx.capturesDir, (l) => lines.push(l))).toEqual({ removed: [], kept: [], interrupted: [] });
@@ -57,4 +57,26 @@ describe('leftovers of a killed receiver', () => {
       await w.finish('interrupted');
     });
   });
+
+  it('removes the temporary files of a killed receiver of this version and of older ones, and keeps the rest', async () => {
+    await withReceiver(async (rx) => {
+      const killed = ['.wirestep-00112233445566778899aabbccddeeff.part', '.wirestep-0a1b2c3d-7.part'];
+      for (const f of [...killed, 'keep.txt']) await writeFile(path.join(rx.outDir, f), 'left behind');
+      const lines: string[] = [];
+      const found = await clearLeftovers(rx.outDir, null, (l) => lines.push(l));
+      expect(found).toEqual({ removed: killed, kept: [], interrupted: [] });
+      expect(lines).toEqual(killed.map((f) => `removed ${f} from ${rx.outDir}: the unfinished file of a receiver that was killed`));
+      expect(await readdir(rx.outDir)).toEqual(['keep.txt']);
+      await sendRawWhole(rx);
+    });
+  });
 });
+
+/** A legitimate transfer arrives whole: the receiver still serves. */
+async function sendRawWhole(rx: ReceiverFixture): Promise<void> {
+  const data = new Uint8Array(2000).fill(0x33);
+  const result = rx.nextResult();
+  await sendRaw(rx.port, [encodeTransfer([{ name: 'depois.bin', data }])]);
+  expect((await result).status).toBe('complete');
+  expect(await readFile(path.join(rx.outDir, 'depois.bin'))).toEqual(Buffer.from(data));
+}

@@ -1,6 +1,5 @@
 import { execFileSync } from 'node:child_process';
 import { mkdir, readdir } from 'node:fs/promises';
-import net from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { encodeCount, encodeName, encodeSize, encodeTransfer } from '../../src/protocol/index.js';
 import { cat } from '../fixtures/streams.js';
@@ -53,39 +52,6 @@ describe('receiver limits', () => {
       expect(result.reason).toEqual({ kind: 'size-over-limit', file: 1, size: '18446744073709551615', limit: '1000' });
       expect(result.message).toMatch(/above the receiver’s limit of 1,000 bytes \(--max-file-size\)/);
     }, { maxFileSize: 1000n, maxTotalBytes: 2000n });
-  });
-
-  it('closes the connection past --max-connections at once and keeps serving the others', async () => {
-    const lines: string[] = [];
-    let bothConnected!: () => void;
-    const connected = new Promise<void>((resolve) => (bothConnected = resolve));
-    const log = (l: string): void => {
-      lines.push(l);
-      if (lines.filter((x) => x.includes('connected')).length >= 2) bothConnected();
-    };
-    await withReceiver(async (rx) => {
-      const open = async () => {
-        const s = net.connect({ host: '127.0.0.1', port: rx.port });
-        s.on('error', () => {});
-        await new Promise((r) => s.once('connect', r));
-        return s;
-      };
-      const first = await open();
-      const second = await open();
-      await connected;
-      const refused = new Promise((r) => rx.receiver.once('refused', r));
-      const third = await open();
-      const ended = new Promise((r) => third.once('end', r));
-      await refused;
-      await ended;
-      expect(lines.some((l) => l.includes('refused: already 2 connections (--max-connections 2)'))).toBe(true);
-      // The two first still finish their transfers.
-      first.end(encodeTransfer([{ name: 'one.txt', data: te.encode('1') }]));
-      second.end(encodeTransfer([{ name: 'two.txt', data: te.encode('2') }]));
-      const results = [await rx.nextResult(), await rx.nextResult()];
-      expect(results.map((r) => r.status)).toEqual(['complete', 'complete']);
-      expect((await readdir(rx.outDir)).sort()).toEqual(['one.txt', 'two.txt']);
-    }, { maxConnections: 2, log });
   });
 });
 

@@ -215,7 +215,7 @@ describe('receiver on malformed and hostile streams', () => {
       const closed = once(socket, 'close');
       socket.write(cat(encodeCount(1), encodeName('slow.txt'), encodeSize(5000)));
       const part = async () => (await readdir(rx.outDir)).find((f) => f.endsWith('.part'));
-      await expect.poll(part, { timeout: 10_000 }).toMatch(/^\.wirestep-[0-9a-f]{8}-1\.part$/);
+      await expect.poll(part, { timeout: 10_000 }).toMatch(/^\.wirestep-[0-9a-f]{32}\.part$/);
       socket.write(new Uint8Array(200).fill(0x78));
       // Those 200 bytes were read, dissected and handed to the file: the receiver is mid-payload.
       await expect.poll(async () => (await stat(path.join(rx.outDir, (await part())!))).size, { timeout: 10_000 }).toBe(200);
@@ -326,5 +326,17 @@ describe('receiver log and capture wording', () => {
       await rx.nextResult();
       expect(await book.until(/refused/)).toContain('"a\\\\x00\\"b.txt"');
     }, { log: book.log });
+  });
+});
+
+describe('receiver close', () => {
+  it('ends its side only once the files are saved: a sender that sees the close finds every file on disk', async () => {
+    await withReceiver(async (rx) => {
+      const files = Array.from({ length: 50 }, (_, i) => ({ name: `f${i}.bin`, data: new Uint8Array(30_000).fill(i) }));
+      // sendRaw resolves on the socket's close: nothing else is awaited before looking.
+      await sendRaw(rx.port, [encodeTransfer(files)]);
+      expect((await readdir(rx.outDir)).sort()).toEqual(files.map((f) => f.name).sort());
+      expect((await rx.nextResult()).status).toBe('complete');
+    });
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { FileOutcome } from '../../src/capture/index.js';
-import { ReceiverSession, type SessionCommand, type SessionEvent, type SessionLimits } from '../../src/net/session.js';
+import { type HeldConnection, ReceiverSession, type SessionCommand, type SessionEvent, type SessionLimits, isTemporaryName, nextDisplaceableAt, pickDisplaced, pickWaitingEvicted } from '../../src/net/session.js';
 import { type UnsafeReason, encodeCount, encodeName, encodeSize, encodeTransfer } from '../../src/protocol/index.js';
 import { cat, file, streamCase } from '../fixtures/streams.js';
 import { concatBytes } from '../helpers/bytes.js';
@@ -20,8 +20,8 @@ class Driver {
   /** Files whose writes fail, as a full disk would make them. */
   readonly failing = new Set<number>();
 
-  constructor(limits: Partial<SessionLimits> = {}) {
-    this.session = new ReceiverSession({ ...LIMITS, ...limits });
+  constructor(limits: Partial<SessionLimits> = {}, startMs = 0) {
+    this.session = new ReceiverSession({ ...LIMITS, ...limits }, startMs);
   }
 
   feed(event: SessionEvent): SessionCommand[] {
@@ -263,5 +263,148 @@ describe('receiver session: reads cut anywhere', () => {
     expect({ close, files: d.files, saved: [...d.saved], kinds: d.commands.filter((c) => c.type !== 'write') }).toEqual(expected);
     expect(expected.close.status).toBe('malformed');
     expect(expected.files.map((f) => f.status)).toEqual(['saved', 'saved']);
+  });
+});
+
+describe('receiver session: pacing, with explicit times', () => {
+  const HEADER = { headerTimeoutMs: 10_000 };
+  const RATE = { minRate: 100, rateGraceMs: 30_000 };
+
+  it('cuts a header that takes longer than --header-timeout, naming the field it stalled in', () => {
+    const d = new Driver(HEADER, 1_000);
+    expect(d.session.deadline()).toBe(11_000);
+    d.feed({ type: 'data', bytes: cat(encodeCount(2), encodeName('a.txt').subarray(0, 60)), atMs: 5_000 });
+    // The header began at the accept: bytes of it do not move the deadline.
+    expect(d.session.deadline()).toBe(11_000);
+    expect(d.feed({ type: 'tick', atMs: 10_999 })).toEqual([]);
+    expect(d.feed({ type: 'tick', atMs: 11_000 })).toEqual([{ type: 'abort', reason: { kind: 'header-timeout', field: 'file[1].name', seconds: 10 } }]);
+    expect(d.close()).toMatchObject({ status: 'aborted', reason: { kind: 'header-timeout', field: 'file[1].name', seconds: 10 }, cutByReceiver: true });
+  });
+
+  it('gives each file’s header its own deadline from the end of the previous payload, and none during a payload', () => {
+    const d = new Driver(HEADER, 0);
+    d.feed({ type: 'data', bytes: cat(encodeCount(2), encodeName('a.txt'), encodeSize(4), te.encode('ab')), atMs: 9_000 });
+    expect(d.session.deadline()).toBeNull();
+    expect(d.feed({ type: 'tick', atMs: 50_000 })).toEqual([]);
+    d.feed({ type: 'data', bytes: cat(te.encode('cd'), encodeName('b.txt').subarray(0, 1)), atMs: 60_000 });
+    expect(d.session.deadline()).toBe(70_000);
+    expect(d.feed({ type: 'tick', atMs: 70_000 })).toEqual([{ type: 'abort', reason: { kind: 'header-timeout', field: 'file[2].name', seconds: 10 } }]);
+    expect(d.files).toEqual([{ file: 1, name: 'a.txt', size: '4', status: 'saved', savedAs: 'a.txt' }]);
+  });
+
+  it('has no header deadline after the last file, nor after the stream ended', () => {
+    const d = new Driver(HEADER, 0);
+    d.feed({ type: 'data', bytes: encodeTransfer([{ name: 'a.txt', data: te.encode('x') }]), atMs: 1 });
+    expect(d.session.deadline()).toBeNull();
+    const e = new Driver(HEADER, 0);
+    e.feed({ type: 'data', bytes: encodeCount(1), atMs: 1 });
+    e.feed({ type: 'end' });
+    expect(e.session.deadline()).toBeNull();
+    expect(e.feed({ type: 'tick', atMs: 99_000 })).toEqual([]);
+  });
+
+  it('cuts an average under --min-rate only once the grace period has passed', () => {
+    const d = new Driver(RATE, 0);
+    // 1 byte every 2 s, as the drip-feeder of issue 20 sends.
+    for (let t = 0; t <= 28_000; t += 2_000) d.feed({ type: 'data', bytes: new Uint8Array([0]), atMs: t });
+    expect(d.session.deadline()).toBe(30_000);
+    expect(d.feed({ type: 'tick', atMs: 29_999 })).toEqual([]);
+    expect(d.feed({ type: 'tick', atMs: 30_000 })).toEqual([{ type: 'abort', reason: { kind: 'rate-too-low', bytes: 15, seconds: 30, minRate: 100 } }]);
+  });
+
+  it('moves the rate deadline as bytes come, and never cuts a sender at or above the minimum', () => {
+    const d = new Driver(RATE, 0);
+    d.feed({ type: 'data', bytes: cat(encodeCount(1), encodeName('a.txt'), encodeSize(10_000), new Uint8Array(4_860)), atMs: 1_000 });
+    // 5,000 bytes at 100 bytes/s last until second 50.
+    expect(d.session.deadline()).toBe(50_000);
+    expect(d.feed({ type: 'tick', atMs: 49_999 })).toEqual([]);
+    expect(d.feed({ type: 'tick', atMs: 50_001 })).toEqual([{ type: 'abort', reason: { kind: 'rate-too-low', bytes: 5_000, seconds: 50.001, minRate: 100 } }]);
+  });
+
+  it('counts from when the receiver began reading, not from the accept; a late start changes nothing', () => {
+    const d = new Driver({ ...HEADER, ...RATE }, 1_000);
+    d.feed({ type: 'start', atMs: 4_000 });
+    expect(d.session.deadline()).toBe(14_000);
+    d.feed({ type: 'data', bytes: encodeCount(1), atMs: 4_500 });
+    d.feed({ type: 'start', atMs: 9_000 });
+    expect(d.session.deadline()).toBe(14_000);
+  });
+
+  it('applies no pacing rule unless set', () => {
+    const d = new Driver({}, 0);
+    d.feed({ type: 'data', bytes: encodeCount(1), atMs: 1 });
+    expect(d.session.deadline()).toBeNull();
+    expect(d.feed({ type: 'tick', atMs: 1e9 })).toEqual([]);
+  });
+
+  it('records a displacement with the connection’s age and bytes, unless its stream already ended', () => {
+    const d = new Driver({}, 1_000);
+    d.feed({ type: 'data', bytes: cat(encodeCount(1), encodeName('a.txt')) });
+    expect(d.feed({ type: 'displaced', atMs: 13_500, graceMs: 10_000 })).toEqual([{ type: 'abort', reason: { kind: 'displaced', bytes: 132, seconds: 12.5, grace: 10 } }]);
+    expect(d.close()).toMatchObject({ status: 'aborted', reason: { kind: 'displaced' }, cutByReceiver: true });
+    const e = new Driver({}, 0);
+    e.feed({ type: 'data', bytes: encodeTransfer([]) });
+    e.feed({ type: 'end' });
+    expect(e.feed({ type: 'displaced', atMs: 20_000, graceMs: 10_000 })).toEqual([]);
+    expect(e.close().status).toBe('complete');
+  });
+});
+
+describe('making room: which connection is displaced', () => {
+  const c = (id: number, address: string, openedAtMs: number, bytes: number): HeldConnection => ({ id, address, openedAtMs, bytes });
+
+  it('picks none younger than the grace period, and says when the first one comes of age', () => {
+    const open = [c(1, 'a', 5_000, 0), c(2, 'a', 3_000, 0)];
+    expect(pickDisplaced(open, 12_999, 10_000)).toBeNull();
+    expect(nextDisplaceableAt(open, 10_000)).toBe(13_000);
+    expect(pickDisplaced(open, 13_000, 10_000)?.id).toBe(2);
+    expect(nextDisplaceableAt([], 10_000)).toBeNull();
+  });
+
+  it('picks the slowest by average rate, not the one with fewest bytes', () => {
+    // At 20 s: 1 has 100 B in 20 s (5 B/s), 2 has 60 B in 10 s (6 B/s), 3 is fast.
+    const open = [c(1, 'x', 0, 100), c(2, 'x', 10_000, 60), c(3, 'x', 0, 1e6)];
+    expect(pickDisplaced(open, 20_000, 10_000)?.id).toBe(1);
+  });
+
+  it('takes from the address holding the most connections first, even if another is slower', () => {
+    const open = [c(1, 'lone', 0, 0), c(2, 'crowd', 0, 500), c(3, 'crowd', 0, 400), c(4, 'crowd', 0, 900)];
+    expect(pickDisplaced(open, 20_000, 10_000)?.id).toBe(3);
+    // The crowd's connections still in their grace period do not shield the lone one.
+    const young = [c(1, 'lone', 0, 0), c(2, 'crowd', 15_000, 0), c(3, 'crowd', 15_000, 0)];
+    expect(pickDisplaced(young, 20_000, 10_000)?.id).toBe(1);
+  });
+
+  it('breaks a tie of rates by age: the oldest goes first', () => {
+    expect(pickDisplaced([c(1, 'a', 2_000, 0), c(2, 'a', 1_000, 0)], 20_000, 10_000)?.id).toBe(2);
+  });
+});
+
+describe('making room in a full queue: which waiting connection gives way', () => {
+  it('gives way the latest waiting one of an address holding more than the newcomer’s would', () => {
+    const open = new Map([['crowd', 3], ['b', 1]]);
+    expect(pickWaitingEvicted(['crowd', 'b', 'crowd', 'c'], open, 'd')).toBe(2);
+    // Counting open ones too: b holds 1 + 1, under the crowd's 3 + 2.
+    expect(pickWaitingEvicted(['b', 'crowd'], open, 'b')).toBe(1);
+  });
+
+  it('refuses the newcomer when its address would hold as many as any other, or more', () => {
+    expect(pickWaitingEvicted(['a', 'a'], new Map(), 'a')).toBeNull();
+    expect(pickWaitingEvicted(['a', 'b'], new Map([['c', 1]]), 'c')).toBeNull();
+    expect(pickWaitingEvicted(['a', 'b'], new Map([['a', 1]]), 'c')).toBe(0);
+  });
+});
+
+describe('receiver session: its own temporary names', () => {
+  it('refuses a name shaped like its temporary files, old or new, in any case, and reads its bytes', () => {
+    for (const name of ['.wirestep-0a1b2c3d-2.part', '.wirestep-00112233445566778899aabbccddeeff.part', '.WIRESTEP-x.PART']) {
+      expect(isTemporaryName(name)).toBe(true);
+      const d = new Driver();
+      const close = d.run([encodeTransfer([{ name, data: te.encode('evil') }, { name: 'ok.txt', data: te.encode('fine') }])], [{ type: 'end' }]);
+      expect(d.files[0]).toEqual({ file: 1, name, size: '4', status: 'refused', reason: { kind: 'name-temporary' } });
+      expect(d.files[1]).toMatchObject({ name: 'ok.txt', status: 'saved' });
+      expect(close.status).toBe('complete');
+    }
+    for (const name of ['wirestep-1.part', '.wirestep.part', 'a.wirestep-1.part', '.wirestep-1.part.txt']) expect(isTemporaryName(name)).toBe(false);
   });
 });
