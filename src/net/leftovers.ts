@@ -1,8 +1,11 @@
+import { randomBytes } from 'node:crypto';
 import { readFile, readdir, readlink, realpath, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import {
   CAPTURE_FILES,
   EVENT_RECORD_SIZE,
+  type RecorderInfo,
+  currentRecorder,
   SIDES,
   decodeEvent,
   isCaptureId,
@@ -12,10 +15,25 @@ import {
 } from '../capture/index.js';
 
 /**
- * The receiver's hidden temporary files: `.wirestep-<16 random bytes, 32 hex>.part`, and those of
- * older versions, `.wirestep-<connection tag, 8 hex>-<file number>.part`.
+ * The receiver's hidden temporary files: `.wirestep-<owner>-<16 random bytes, 32 hex>.part`, the
+ * owner being the recording process as {@link RecorderInfo} names it (host hash, pid, start or 0),
+ * so a later receiver removes a file only when its owner has certainly ended; and those of
+ * older versions, `.wirestep-<connection tag, 8 hex>-<file number>.part`, which name no owner.
  */
-export const PART_FILE = /^\.wirestep-(?:[0-9a-f]{32}|[0-9a-f]{8}-\d+)\.part$/;
+export const PART_FILE = /^\.wirestep-(?:([0-9a-f]{16})-(\d+)-(\d+)-[0-9a-f]{32}|[0-9a-f]{8}-\d+)\.part$/;
+
+/** A fresh, unguessable name for a temporary file of this process (see {@link PART_FILE}). */
+export function temporaryName(): string {
+  const me = currentRecorder();
+  return `.wirestep-${me.host}-${me.pid}-${me.start ?? 0}-${randomBytes(16).toString('hex')}.part`;
+}
+
+/** The process a temporary file's name says owns it; null for an older name, which says none. */
+function ownerOf(name: string): RecorderInfo | null {
+  const m = PART_FILE.exec(name);
+  if (!m?.[1]) return null;
+  return { host: m[1], pid: Number(m[2]), ...(m[3] === '0' ? {} : { start: m[3]! }) };
+}
 
 /** What {@link clearLeftovers} found and did. */
 export interface Leftovers {
@@ -50,16 +68,24 @@ async function openAnywhere(wanted: ReadonlySet<string>): Promise<Set<string> | 
   return found;
 }
 
-/** Removes the temporary files a killed receiver left in `outDir`, unless a live process is writing them. */
+/**
+ * Removes the temporary files a killed receiver left in `outDir`: a file naming its owner only
+ * when that owner has certainly ended (`recorderGone`), whatever state the file is in (a live
+ * receiver closes a file before it links it to its final name); an older one only when no
+ * process on this machine has it open, the best that can be told without an owner.
+ */
 async function clearPartFiles(outDir: string): Promise<{ removed: string[]; kept: string[] }> {
   const names = (await readdir(outDir).catch(() => [] as string[])).filter((n) => PART_FILE.test(n)).sort();
   if (names.length === 0) return { removed: [], kept: [] };
   const real = await realpath(outDir);
-  const inUse = await openAnywhere(new Set(names.map((n) => path.join(real, n))));
+  const unowned = names.filter((n) => ownerOf(n) === null);
+  const inUse = unowned.length === 0 ? new Set<string>() : await openAnywhere(new Set(unowned.map((n) => path.join(real, n))));
   const removed: string[] = [];
   const kept: string[] = [];
   for (const name of names) {
-    if (inUse === null || inUse.has(path.join(real, name))) {
+    const owner = ownerOf(name);
+    const abandoned = owner ? await recorderGone(owner) : inUse !== null && !inUse.has(path.join(real, name));
+    if (!abandoned) {
       kept.push(name);
       continue;
     }
@@ -105,7 +131,7 @@ async function interruptOrphans(capturesDir: string): Promise<string[]> {
 /**
  * What a receiver killed with SIGKILL (or a machine that lost power) leaves behind, cleared
  * when a receiver starts: its hidden temporary files in `outDir` (only names matching
- * {@link PART_FILE}, and none a live process has open: another receiver may share the folder),
+ * {@link PART_FILE}, and only those whose owner has ended: another receiver may share the folder),
  * and captures in `capturesDir` still `recording` whose recorder has certainly ended (see
  * `recorderGone`), marked `interrupted`. Logs one line for each. Does not throw for files it
  * cannot read or remove: they are kept and said so.
@@ -114,7 +140,7 @@ export async function clearLeftovers(outDir: string, capturesDir: string | null,
   const { removed, kept } = await clearPartFiles(outDir);
   const interrupted = capturesDir === null ? [] : await interruptOrphans(capturesDir);
   for (const name of removed) log(`removed ${name} from ${outDir}: the unfinished file of a receiver that was killed`);
-  for (const name of kept) log(`kept ${name} in ${outDir}: another process may be writing it`);
+  for (const name of kept) log(`kept ${name} in ${outDir}: the receiver writing it may still run`);
   for (const id of interrupted) log(`capture ${id} was still "recording" but its recorder is gone: marked interrupted`);
   return { removed, kept, interrupted };
 }

@@ -21,7 +21,7 @@ import {
   reasonOfError,
 } from '../protocol/index.js';
 import { FileSink } from './file-sink.js';
-import { clearLeftovers } from './leftovers.js';
+import { clearLeftovers, temporaryName } from './leftovers.js';
 import { Recorder } from './recorder.js';
 import { type HeldConnection, ReceiverSession, type SessionCommand, type SessionEvent, nextDisplaceableAt, pickDisplaced, pickWaitingEvicted } from './session.js';
 
@@ -553,7 +553,7 @@ class Connection {
    * already there is never taken over, and never removed as ours.
    */
   async #createTemp(file: number): Promise<FileSink> {
-    const temp = path.join(this.#outDir, `.wirestep-${randomBytes(16).toString('hex')}.part`);
+    const temp = path.join(this.#outDir, temporaryName());
     const sink = await FileSink.create(temp);
     this.#temps.set(file, temp);
     return sink;

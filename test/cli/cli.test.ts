@@ -433,7 +433,7 @@ describe('wirestep receive after a SIGKILL', () => {
         const parts = async () => (await readdir(first.out)).filter((f) => f.endsWith('.part'));
         await expect.poll(parts, { timeout: 20_000 }).toHaveLength(1);
         const [part] = await parts();
-        expect(part).toMatch(/^\.wirestep-[0-9a-f]{32}\.part$/);
+        expect(part).toMatch(/^\.wirestep-[0-9a-f]{16}-\d+-\d+-[0-9a-f]{32}\.part$/);
         // Something of the user's that only looks alike is not the receiver's.
         await writeFile(path.join(first.out, '.wirestep-notes.part'), 'mine');
         first.cli.proc.kill('SIGKILL');

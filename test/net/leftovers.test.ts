@@ -6,7 +6,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CaptureWriter, currentRecorder, readMeta } from '../../src/capture/index.js';
 import { startReceiver } from '../../src/net/index.js';
-import { clearLeftovers } from '../../src/net/leftovers.js';
+import { clearLeftovers, temporaryName } from '../../src/net/leftovers.js';
 import { encodeTransfer } from '../../src/protocol/index.js';
 import { type ReceiverFixture, sendRaw, withReceiver } from '../helpers/net.js';
 
@@ -27,7 +27,7 @@ describe('leftovers of a killed receiver', () => {
       const second = await startReceiver({ port: 0, outDir: rx.outDir, capturesDir: rx.capturesDir, log: (l) => lines.push(l) });
       await second.close();
       const [part] = await parts();
-      expect(lines).toEqual([`kept ${part} in ${rx.outDir}: another process may be writing it`]);
+      expect(lines).toEqual([`kept ${part} in ${rx.outDir}: the receiver writing it may still run`]);
       expect((await readMeta(path.join(rx.capturesDir, id!))).outcome.status).toBe('recording');
 
       const result = rx.nextResult();
@@ -60,13 +60,21 @@ describe('leftovers of a killed receiver', () => {
 
   it('removes the temporary files of a killed receiver of this version and of older ones, and keeps the rest', async () => {
     await withReceiver(async (rx) => {
-      const killed = ['.wirestep-00112233445566778899aabbccddeeff.part', '.wirestep-0a1b2c3d-7.part'];
-      for (const f of [...killed, 'keep.txt']) await writeFile(path.join(rx.outDir, f), 'left behind');
+      const child = spawn(process.execPath, ['-e', '']);
+      await once(child, 'exit');
+      const me = currentRecorder();
+      const killed = [`.wirestep-${me.host}-${child.pid}-0-00112233445566778899aabbccddeeff.part`, '.wirestep-0a1b2c3d-7.part'].sort();
+      // A file of this live process, closed as a receiver closes one just before linking it: kept.
+      const live = temporaryName();
+      for (const f of [...killed, live, 'keep.txt']) await writeFile(path.join(rx.outDir, f), 'left behind');
       const lines: string[] = [];
       const found = await clearLeftovers(rx.outDir, null, (l) => lines.push(l));
-      expect(found).toEqual({ removed: killed, kept: [], interrupted: [] });
-      expect(lines).toEqual(killed.map((f) => `removed ${f} from ${rx.outDir}: the unfinished file of a receiver that was killed`));
-      expect(await readdir(rx.outDir)).toEqual(['keep.txt']);
+      expect(found).toEqual({ removed: killed, kept: [live], interrupted: [] });
+      expect(lines).toEqual([
+        ...killed.map((f) => `removed ${f} from ${rx.outDir}: the unfinished file of a receiver that was killed`),
+        `kept ${live} in ${rx.outDir}: the receiver writing it may still run`,
+      ]);
+      expect((await readdir(rx.outDir)).sort()).toEqual([live, 'keep.txt'].sort());
       await sendRawWhole(rx);
     });
   });

@@ -215,7 +215,7 @@ describe('receiver on malformed and hostile streams', () => {
       const closed = once(socket, 'close');
       socket.write(cat(encodeCount(1), encodeName('slow.txt'), encodeSize(5000)));
       const part = async () => (await readdir(rx.outDir)).find((f) => f.endsWith('.part'));
-      await expect.poll(part, { timeout: 10_000 }).toMatch(/^\.wirestep-[0-9a-f]{32}\.part$/);
+      await expect.poll(part, { timeout: 10_000 }).toMatch(/^\.wirestep-[0-9a-f]{16}-\d+-\d+-[0-9a-f]{32}\.part$/);
       socket.write(new Uint8Array(200).fill(0x78));
       // Those 200 bytes were read, dissected and handed to the file: the receiver is mid-payload.
       await expect.poll(async () => (await stat(path.join(rx.outDir, (await part())!))).size, { timeout: 10_000 }).toBe(200);

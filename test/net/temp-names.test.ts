@@ -44,7 +44,7 @@ describe('the receiver’s temporary names', () => {
       expect((await readFile(path.join(rx.outDir, 'dois.bin'))).equals(two)).toBe(true);
       expect((await readdir(rx.outDir)).sort()).toEqual(['dois.bin', 'um.bin']);
       // The temporary name is 16 random bytes, unrelated to the key /live publishes.
-      expect(part).toMatch(/^\.wirestep-[0-9a-f]{32}\.part$/);
+      expect(part).toMatch(/^\.wirestep-[0-9a-f]{16}-\d+-\d+-[0-9a-f]{32}\.part$/);
       expect(part).not.toContain(key);
     });
   });
