@@ -27,6 +27,7 @@ export const en = {
   'live.open': 'connected',
   'live.inField': '{title}: {have} bytes in, {needed} to go',
   'live.filesOf': '{done} of {count}',
+  'live.full': 'This live page already has {max} viewers, as many as the lab serves at once. Close another tab showing it, or try again in a minute.',
   'status.receiving': 'receiving',
   'home.title': 'Captures',
   'home.lead': 'Each capture is one recorded transfer: what the sender wrote, what the receiver read, and every byte in between. Open one and step through it.',

@@ -29,6 +29,7 @@ export const pt: Readonly<Record<MessageKey, string>> = {
   'live.open': 'conectado',
   'live.inField': '{title}: {have} bytes já chegaram, faltam {needed}',
   'live.filesOf': '{done} de {count}',
+  'live.full': 'Esta página ao vivo já tem {max} espectadores, o máximo que o laboratório atende de uma vez. Feche outra aba aberta nela ou tente de novo daqui a um minuto.',
   'status.receiving': 'recebendo',
   'home.title': 'Capturas',
   'home.lead': 'Cada captura é uma transferência gravada: o que o cliente escreveu, o que o servidor leu e cada byte no meio do caminho. Abra uma e vá passo a passo.',
