@@ -434,8 +434,13 @@ program
     const { server, port: webPort } = await listenSite(opts.host, opts.webPort);
     const hosts = studentHosts(opts.host);
     const shared = !isLoopback(opts.host);
+    const store = new CaptureStore([opts.captures, path.join(packageRoot(), 'samples')]);
+    // A finished capture goes into the home page's index at once.
+    receiver.on('result', (r: { captureDir?: string }) => {
+      if (r.captureDir) store.touch(r.captureDir);
+    });
     const app = createApp({
-      store: new CaptureStore([opts.captures, path.join(packageRoot(), 'samples')]),
+      store,
       shared,
       sharedAt: sharedUrls(opts.host, webPort),
       live,

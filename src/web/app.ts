@@ -1,14 +1,14 @@
 import path from 'node:path';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import helmet from 'helmet';
-import { CaptureError, CaptureStore } from '../capture/index.js';
+import { type CaptureEntry, CaptureError, CaptureStore } from '../capture/index.js';
 import { ReaderCache } from './cache.js';
 import type { LiveFeed } from './live.js';
 import { findLesson, lessonsIn, loadLessons } from './lessons.js';
 import { lessonFor, renderLessonParts } from './lesson-view.js';
 import { LANGS, type Lang, formatInteger } from '../protocol/index.js';
 import { t, tn } from './i18n.js';
-import { groupCaptures, loadOverview, summarize } from './overview.js';
+import { groupCaptures, homeOrder, loadOverview, summarize } from './overview.js';
 import { packageRoot } from './paths.js';
 import { type StepBy, StepRangeError, loadStep } from './steps.js';
 import { toJson } from './json.js';
@@ -35,6 +35,9 @@ export interface AppOptions {
 // A site on the loopback answers only to loopback names: a web page elsewhere cannot point a
 // DNS name at 127.0.0.1 and read the captures through the visitor's browser (DNS rebinding).
 const LOOPBACK_HOSTS = /^(localhost|127\.\d{1,3}\.\d{1,3}\.\d{1,3}|\[::1\])(:\d+)?$/i;
+
+/** Captures per page of the home page's list and of `/api/captures`. */
+export const CAPTURES_PER_PAGE = 100;
 
 /** Bytes shown before the field in a quiz, so that where it starts is a real question. */
 const QUIZ_CONTEXT = 40;
@@ -77,6 +80,7 @@ function urls(lang: Lang, present = false, quiz = false) {
   };
   return {
     home: () => `/${q({})}`,
+    homePage: (page: number) => `/${q(page === 1 ? {} : { page })}`,
     capture: (id: string) => `/captures/${encodeURIComponent(id)}${q({})}`,
     lessons: () => `/lessons${q({})}`,
     live: () => `/live${q({})}`,
@@ -174,22 +178,23 @@ export function createApp(options: AppOptions): express.Express & { closeCapture
     fn(req, res).catch(next);
   };
 
-  const listCaptures = async (lang: Lang) => {
-    const listed = await options.store.list();
-    return Promise.all(
-      listed.map(async (l) => {
-        if ('error' in l) return summarize(l, lang, null, null);
-        try {
-          return await cache.use(l.id, async ({ reader, dissection }) => summarize(l, lang, dissection, reader.streamLength));
-        } catch (err) {
-          return summarize({ id: l.id, dir: l.dir, error: err instanceof CaptureError ? err : new CaptureError('damaged', String(err)) }, lang, null, null);
-        }
-      }),
-    );
+  const homeOrdered = new WeakMap<readonly CaptureEntry[], CaptureEntry[]>();
+  /** One page of the captures in the home page's order, from the store's index: only the page is worded. */
+  const listCaptures = async (req: Request, lang: Lang) => {
+    const all = await options.store.summaries();
+    // The store gives the same array until a capture changes: its order is kept until then.
+    const ordered = homeOrdered.get(all) ?? homeOrder(all);
+    homeOrdered.set(all, ordered);
+    const pages = Math.max(1, Math.ceil(ordered.length / CAPTURES_PER_PAGE));
+    const page = req.query.page === undefined ? 1 : positiveInt(req.query.page, 'the page');
+    if (page > pages) throw new HttpError(404, t(lang, 'home.noPage', { page: String(req.query.page), pages }));
+    const captures = ordered.slice((page - 1) * CAPTURES_PER_PAGE, page * CAPTURES_PER_PAGE).map((e) => summarize(e, lang));
+    return { captures, page, pages, total: ordered.length };
   };
 
-  app.get('/', wrap(async (_req, res) => {
-    res.render('home', { groups: groupCaptures(await listCaptures(res.locals.lang as Lang)) });
+  app.get('/', wrap(async (req, res) => {
+    const list = await listCaptures(req, res.locals.lang as Lang);
+    res.render('home', { groups: groupCaptures(list.captures), paging: list });
   }));
 
   app.get('/captures/:id', wrap(async (req, res) => {
@@ -231,8 +236,8 @@ export function createApp(options: AppOptions): express.Express & { closeCapture
     app.get('/live/events', (req, res) => live.stream(req, res, res.locals.lang as Lang));
   }
 
-  app.get('/api/captures', wrap(async (_req, res) => {
-    res.type('application/json').send(toJson({ captures: await listCaptures(res.locals.lang as Lang) }));
+  app.get('/api/captures', wrap(async (req, res) => {
+    res.type('application/json').send(toJson(await listCaptures(req, res.locals.lang as Lang)));
   }));
 
   app.get('/api/captures/:id', wrap(async (req, res) => {
