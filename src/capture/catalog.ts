@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { readFile, readdir, rename, stat, unlink, writeFile } from 'node:fs/promises';
+import { readdir, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { CAPTURE_FILES, isCaptureId } from './format.js';
-import { CaptureError, CaptureReader } from './reader.js';
+import { CaptureError, CaptureReader, openRegular } from './reader.js';
 
 /**
  * At most this many captures are being opened at once by the site, process-wide: a capture
@@ -237,7 +237,14 @@ export class FolderIndex {
 
   async #read(): Promise<CaptureEntry[]> {
     try {
-      const raw = JSON.parse(await readFile(path.join(this.root, INDEX_FILE), 'utf8')) as { format?: unknown; version?: unknown; entries?: unknown };
+      const fh = await openRegular(path.join(this.root, INDEX_FILE));
+      let text: string;
+      try {
+        text = await fh.readFile('utf8');
+      } finally {
+        await fh.close();
+      }
+      const raw = JSON.parse(text) as { format?: unknown; version?: unknown; entries?: unknown };
       if (raw.format !== INDEX_FORMAT || raw.version !== INDEX_VERSION || !Array.isArray(raw.entries)) return [];
       return raw.entries.filter(isEntry);
     } catch {
