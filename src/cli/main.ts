@@ -250,7 +250,7 @@ program
   .option('--page <n>', 'page through the middle of a long step', integer(1))
   .addOption(new Option('--lang <lang>', 'language of the explanations').choices(['en', 'pt']).default('en'))
   .action(async (ref: string, opts: { captures?: string; by: StepBy; step?: number; page?: number; lang: Lang }) => {
-    const { StepRangeError, loadStep, renderStepText, stepCount, t } = await dumping();
+    const { StepRangeError, loadStep, renderStepText, statusText, stepCount, t } = await dumping();
     const reader = await openCapture(ref, opts.captures);
     try {
       const d = await reader.dissection();
@@ -262,7 +262,7 @@ program
         sides: meta.sides.map((s) => t(opts.lang, `side.${s}`)).join(' + '),
         file: meta.wire?.source.file ?? '',
         bytes: formatInteger(reader.streamLength, opts.lang),
-        status: t(opts.lang, `status.${meta.outcome.status}`),
+        status: statusText(opts.lang, meta.outcome.status),
         total,
         by: t(opts.lang, `step.by.${opts.by === 'op' && meta.sides.length === 0 ? 'segment' : opts.by}`),
       });
