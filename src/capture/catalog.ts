@@ -115,6 +115,9 @@ function isEntry(v: unknown): v is CaptureEntry {
     && (e.files === null || typeof e.files === 'number') && (e.problems === null || typeof e.problems === 'number') && (e.error === null || typeof e.error === 'string');
 }
 
+/** Writes of an index file at most this often: a class finishing captures every second rewrites it once. */
+const SAVE_EVERY_MS = 5000;
+
 /** How much older than the last read of a folder its mtime must be to trust that read. */
 const MTIME_MARGIN_MS = 100;
 
@@ -139,6 +142,8 @@ export class FolderIndex {
   /** Counts changes: a caller may keep what it derived from the entries while it stays the same. */
   #generation = 0;
   #list: CaptureEntry[] | null = null;
+  #savedAt = 0;
+  #unsaved = false;
 
   constructor(root: string) {
     this.root = root;
@@ -166,6 +171,8 @@ export class FolderIndex {
 
   async #update(): Promise<void> {
     let changed = false;
+    // Bytes of recording captures: shown at once, saved with the next real change.
+    let grown = false;
     const recheck = new Set<string>(this.#touched);
     this.#touched.clear();
     if (!this.#loaded) {
@@ -213,6 +220,14 @@ export class FolderIndex {
           const stamp = await stampOf(dir);
           const old = this.#entries.get(id);
           if (old?.stamp === stamp) return;
+          const [meta, stream] = stamp.split('|');
+          if (old?.status === 'recording' && old.stamp.split('|')[0] === meta) {
+            // Only its stream grew: the bytes are updated without opening it, until it ends
+            // (its capture.json is rewritten then) and is summed up whole.
+            this.#entries.set(id, { ...old, stamp, streamBytes: Number(stream!.split(':')[0]) || 0 });
+            grown = true;
+            return;
+          }
           if (stamp.startsWith('-')) {
             // No capture.json: not a capture (yet).
             if (old) this.#entries.delete(id);
@@ -224,8 +239,13 @@ export class FolderIndex {
         }),
       );
     }
-    if (changed) {
-      this.#changed();
+    if (changed || grown) this.#changed();
+    if (changed) this.#unsaved = true;
+    // At most one write per SAVE_EVERY_MS: what waits is written by a later scan, and what a
+    // process ending first never wrote, the next start finds again by the captures' stamps.
+    if (this.#unsaved && Date.now() - this.#savedAt >= SAVE_EVERY_MS) {
+      this.#unsaved = false;
+      this.#savedAt = Date.now();
       await this.#write();
     }
   }
