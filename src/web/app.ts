@@ -132,6 +132,8 @@ export function createApp(options: AppOptions): express.Express & { closeCapture
   const app = express();
   app.set('view engine', 'ejs');
   app.set('views', path.join(root, 'views'));
+  // Templates compiled once, not read and compiled again per page (Express does so only in production).
+  app.set('view cache', true);
   app.set('x-powered-by', false);
   app.set('query parser', 'simple');
   app.use(
