@@ -42,12 +42,13 @@ describe('the home page of a semester of captures', () => {
       const sent = await sendFiles({ port, files: await listFiles([src]), capturesDir: null });
       const pages = await Promise.all(loads);
       expect(sent.status).toBe('complete');
+      // The sender is done when the kernel took its bytes; the file is whole once the lab logs it saved.
+      await out.waitFor('trabalho.bin, 300,000 bytes');
       expect(createHash('sha256').update(await readFile(path.join(dir, 'out', 'trabalho.bin'))).digest('hex')).toBe(createHash('sha256').update(data).digest('hex'));
       expect(pages.map((p) => p.status)).toEqual(Array(LOADS).fill(200));
       expect(out.text()).not.toMatch(/EMFILE|ENFILE/);
 
       // Page by page, every capture shows exactly once: the copies, the student's and the samples.
-      await out.waitFor(/trabalho\.bin/);
       const expected = [...(await readdir(captures, { withFileTypes: true })).filter((d) => d.isDirectory()).map((d) => d.name), ...(await readdir(SAMPLES))];
       const shown: string[] = [];
       for (let page = 1; ; page++) {
