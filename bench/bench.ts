@@ -8,12 +8,12 @@ import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
-import { mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { type Server, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { cpus, tmpdir } from 'node:os';
 import path from 'node:path';
-import { CaptureStore } from '../src/capture/index.js';
+import { CaptureStore, OPEN_LIMIT } from '../src/capture/index.js';
 import { createApp } from '../src/web/app.js';
 import { packageRoot } from '../src/web/paths.js';
 import { freePort, runAssignmentClient, startAssignmentServer, watchOutput } from '../scripts/lib/harness.js';
@@ -164,6 +164,93 @@ async function page(base: string, url: string): Promise<{ ms: number; kib: numbe
 
 const fmt = (n: number, digits = 1): string => n.toFixed(digits);
 
+const INDEX_CAPTURES = Number(process.env.WIRESTEP_BENCH_CAPTURES ?? 10_000);
+
+/** `n` copies of the demo capture (4 small files each) in `dir`, 64 copies at a time. */
+async function manyCaptures(dir: string, n: number): Promise<void> {
+  const demo = path.join(ROOT, 'samples', 'demo-10-files');
+  const files = await readdir(demo);
+  for (let i = 0; i < n; i += 64) {
+    await Promise.all(Array.from({ length: Math.min(64, n - i) }, async (_, j) => {
+      const to = path.join(dir, `aula-${String(i + j).padStart(5, '0')}`);
+      await mkdir(to, { recursive: true });
+      await Promise.all(files.map((f) => copyFile(path.join(demo, f), path.join(to, f))));
+    }));
+  }
+}
+
+/** Descriptors `pid` holds now (its /proc/PID/fd). */
+async function descriptors(pid: number): Promise<number> {
+  return (await readdir(`/proc/${pid}/fd`).catch(() => [])).length;
+}
+
+/**
+ * `wirestep serve` on INDEX_CAPTURES captures: the first load of `/` (the index is built), then
+ * the median of PAGE_RUNS loads, and the most descriptors the process held during 8 loads at once.
+ */
+async function indexBench(work: string): Promise<{ captures: number; generate: number; first: number; ms: number; kib: number; status: number; fds: number; burst: number }> {
+  const dir = path.join(work, 'semester');
+  const t0 = process.hrtime.bigint();
+  await manyCaptures(dir, INDEX_CAPTURES);
+  const generate = Number(process.hrtime.bigint() - t0) / 1e9;
+  const port = await freePort();
+  const child = spawn(process.execPath, [MAIN, 'serve', '--port', String(port), '--captures', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
+  try {
+    await watchOutput(child).waitFor('open http://');
+    const base = `http://127.0.0.1:${port}`;
+    const t1 = process.hrtime.bigint();
+    const cold = await fetch(`${base}/`);
+    await cold.arrayBuffer();
+    const first = Number(process.hrtime.bigint() - t1) / 1e6;
+    const warm = await page(base, '/');
+    let fds = await descriptors(child.pid!);
+    let sampling = true;
+    const sampler = (async () => {
+      while (sampling) {
+        fds = Math.max(fds, await descriptors(child.pid!));
+        await new Promise((r) => setTimeout(r, 2));
+      }
+    })();
+    const t2 = process.hrtime.bigint();
+    const burst = await Promise.all(Array.from({ length: 8 }, (_, i) => fetch(`${base}/?page=${1 + i * 10}`).then((r) => r.arrayBuffer().then(() => r.status))));
+    const burstMs = Number(process.hrtime.bigint() - t2) / 1e6;
+    sampling = false;
+    await sampler;
+    if (burst.some((s) => s !== 200)) throw new Error(`a load of / answered ${burst.join(', ')}`);
+    return { captures: INDEX_CAPTURES, generate, first, ...warm, fds, burst: burstMs };
+  } finally {
+    child.kill('SIGTERM');
+    await once(child, 'exit');
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+function indexLines(r: Awaited<ReturnType<typeof indexBench>>): string[] {
+  return [
+    `## 5. The home page on ${r.captures.toLocaleString('en')} captures`,
+    '',
+    `\`wirestep serve\` on ${r.captures.toLocaleString('en')} copies of the demo capture (made in ${fmt(r.generate)} s).`,
+    '',
+    '| measure | value | goal |',
+    '|---|---|---|',
+    `| first load of \`/\` (builds the index, opening every capture ${OPEN_LIMIT} at a time) | ${fmt(r.first / 1000, 2)} s | |`,
+    `| \`/\` afterwards, TTFB (median of ${PAGE_RUNS}) | ${fmt(r.ms)} ms (${fmt(r.kib)} KiB, status ${r.status}) | ≤ 100 ms |`,
+    `| 8 loads of \`/\` at once, all answered | ${fmt(r.burst)} ms | |`,
+    `| descriptors the process held, at most (/proc/PID/fd) | ${r.fds} | ≤ 64 |`,
+    '',
+  ];
+}
+
+if (process.env.WIRESTEP_BENCH_ONLY === 'index') {
+  const work = await mkdtemp(path.join(tmpdir(), 'wirestep-bench-'));
+  try {
+    process.stdout.write(`${indexLines(await indexBench(work)).join('\n')}\n`);
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+  process.exit(0);
+}
+
 const work = await mkdtemp(path.join(tmpdir(), 'wirestep-bench-'));
 const lines: string[] = [];
 try {
@@ -230,6 +317,10 @@ try {
   await new Promise((r) => server.close(r));
   await app.closeCaptures();
 
+  // 5. The home page of a semester of captures.
+  process.stdout.write(`${INDEX_CAPTURES} captures for the home page…\n`);
+  const index = await indexBench(work);
+
   const node = process.version;
   const python = execFileSync('python3', ['--version']).toString().trim();
   const cpuModel = cpus()[0]?.model ?? '?';
@@ -277,6 +368,7 @@ try {
     '',
     'Goal: at most 50 ms and 256 KiB per page, the same on the big capture as on the demo.',
     '',
+    ...indexLines(index),
   );
   await writeFile(path.join(ROOT, 'docs', 'benchmarks.md'), lines.join('\n'));
   process.stdout.write(`${lines.join('\n')}\nwritten to docs/benchmarks.md\n`);

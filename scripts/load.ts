@@ -1,7 +1,8 @@
 /**
  * `npm run load`: 100 concurrent senders, 20 files each (0 bytes to 4 MiB), to one receiver on
  * loopback, recording every capture. Then checks every file byte for byte, every capture, and
- * that the receiver still answers; prints the figures; removes what it wrote.
+ * that the receiver still answers; prints the figures; removes what it wrote. `--hostile` runs
+ * scripts/load-hostile.ts instead.
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
@@ -10,6 +11,12 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { CaptureReader } from '../src/capture/index.js';
 import { type ConnectionResult, type FileToSend, sendFiles, startReceiver, transferSize } from '../src/net/index.js';
+
+// --hostile: a hostile class against one lab instead (scripts/load-hostile.ts).
+if (process.argv.includes('--hostile')) {
+  await import('./load-hostile.js');
+  process.exit();
+}
 
 const SENDERS = Number(process.env.WIRESTEP_LOAD_SENDERS ?? 100);
 const MiB = 1024 * 1024;

@@ -3,6 +3,7 @@ export * from './format.js';
 export * from './writer.js';
 export * from './reader.js';
 export * from './store.js';
+export * from './catalog.js';
 export * from './tool.js';
 export * from './live.js';
 export * from './sender-options.js';

@@ -1,4 +1,5 @@
 import { constants } from 'node:fs';
+import type { Stats } from 'node:fs';
 import { type FileHandle, open } from 'node:fs/promises';
 import path from 'node:path';
 import {
@@ -41,9 +42,57 @@ function isNotFound(err: unknown): boolean {
   return (err as NodeJS.ErrnoException)?.code === 'ENOENT';
 }
 
-async function openNoFollow(file: string): Promise<FileHandle> {
+/** What a file that is not a regular file is, in words. */
+function kindOf(st: Stats): string {
+  if (st.isDirectory()) return 'a folder';
+  if (st.isFIFO()) return 'a named pipe (FIFO)';
+  if (st.isSocket()) return 'a socket';
+  if (st.isCharacterDevice() || st.isBlockDevice()) return 'a device';
+  return 'not a regular file';
+}
+
+/**
+ * Opens `file` of a capture for reading, refusing links and anything but a regular file with a
+ * CaptureError 'damaged'. Never blocks: a FIFO is opened with O_NONBLOCK and refused by its type.
+ */
+export async function openRegular(file: string): Promise<FileHandle> {
   // O_NOFOLLOW: a capture is untrusted input; a link inside it must not lead elsewhere.
-  return open(file, constants.O_RDONLY | constants.O_NOFOLLOW);
+  // O_NONBLOCK: opening a FIFO would otherwise hold a thread-pool thread until a writer came.
+  const fh = await open(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  try {
+    const st = await fh.stat();
+    if (!st.isFile()) throw new CaptureError('damaged', `${path.basename(file)} is ${kindOf(st)}, not a regular file`);
+    return fh;
+  } catch (err) {
+    await fh.close();
+    throw err;
+  }
+}
+
+const openNoFollow = openRegular;
+
+/** Deepest nesting of arrays and objects a `capture.json` may have: what wirestep writes needs 5. */
+export const MAX_JSON_DEPTH = 64;
+
+/** How deep `text`'s arrays and objects nest (strings skipped), scanning no further than `limit` + 1. */
+function jsonDepth(text: string, limit: number): number {
+  let depth = 0;
+  let max = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++;
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) {
+      inString = true;
+    } else if (c === 0x5b || c === 0x7b) {
+      if (++depth > max && (max = depth) > limit) return max;
+    } else if (c === 0x5d || c === 0x7d) {
+      depth--;
+    }
+  }
+  return max;
 }
 
 /** Checks what `capture.json` holds, naming the first thing wrong. */
@@ -149,11 +198,14 @@ async function loadMeta(dir: string): Promise<CaptureMeta> {
       await fh.close();
     }
   } catch (err) {
+    if (err instanceof CaptureError) throw err;
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') throw new CaptureError('not-found', `no capture here (${CAPTURE_FILES.meta} is missing)`, { cause: err });
     if (code === 'ELOOP') throw new CaptureError('damaged', `${CAPTURE_FILES.meta} is a link, which wirestep does not follow`, { cause: err });
     throw new CaptureError('damaged', `${CAPTURE_FILES.meta} cannot be read (${code ?? 'error'})`, { cause: err });
   }
+  // Checks and pages walk the parsed value recursively: a deeper one is damage, not a crash.
+  if (jsonDepth(text, MAX_JSON_DEPTH) > MAX_JSON_DEPTH) throw new CaptureError('damaged', `${CAPTURE_FILES.meta} nests deeper than ${MAX_JSON_DEPTH} levels`);
   let raw: unknown;
   try {
     raw = JSON.parse(text);
@@ -210,6 +262,7 @@ export class CaptureReader {
       return new CaptureReader(dir, meta, stream, streamLength, events);
     } catch (err) {
       await Promise.all(handles.map((h) => h.close()));
+      if (err instanceof CaptureError) throw err;
       const e = err as NodeJS.ErrnoException;
       const what = isNotFound(err) ? 'is missing' : e.code === 'ELOOP' ? 'is a link, which wirestep does not follow' : `cannot be read (${e.code ?? 'error'})`;
       throw new CaptureError('damaged', `${path.basename(e.path ?? '?')} ${what}`, { cause: err });

@@ -1,5 +1,6 @@
 import { readdir, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { type CaptureEntry, FolderIndex } from './catalog.js';
 import { CAPTURE_FILES, type CaptureMeta, isCaptureId } from './format.js';
 import { CaptureError, CaptureReader, readMeta } from './reader.js';
 
@@ -14,9 +15,41 @@ export type Listed =
  */
 export class CaptureStore {
   readonly roots: readonly string[];
+  readonly #indexes: ReadonlyMap<string, FolderIndex>;
+  #sorted: { readonly key: string; readonly list: readonly CaptureEntry[] } | null = null;
 
   constructor(roots: readonly string[]) {
     this.roots = roots.map((r) => path.resolve(r));
+    this.#indexes = new Map(this.roots.map((r) => [r, new FolderIndex(r)]));
+  }
+
+  /**
+   * The summary of every capture in the roots, from each folder's index (only new or changed
+   * captures are opened, a few at a time), newest first; the first root wins on a repeated id.
+   */
+  async summaries(): Promise<readonly CaptureEntry[]> {
+    const parts = [];
+    for (const index of this.#indexes.values()) parts.push(await index.entries());
+    const key = parts.map((p) => p.generation).join(',');
+    if (this.#sorted?.key === key) return this.#sorted.list;
+    const seen = new Set<string>();
+    const out: CaptureEntry[] = [];
+    for (const { list } of parts) {
+      for (const e of list) {
+        if (seen.has(e.id)) continue;
+        seen.add(e.id);
+        out.push(e);
+      }
+    }
+    out.sort((a, b) => (a.createdAt < b.createdAt ? 1 : a.createdAt > b.createdAt ? -1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    // Sorted once per change of an index, not per page load.
+    this.#sorted = { key, list: out };
+    return out;
+  }
+
+  /** Tells the index that the capture in folder `dir` changed or appeared (a receiver finished it). */
+  touch(dir: string): void {
+    this.#indexes.get(path.resolve(path.dirname(dir)))?.touch(path.basename(dir));
   }
 
   /** Every capture folder in the roots, newest first; the first root wins on a repeated id. */

@@ -257,7 +257,7 @@ program
   .option('--page <n>', 'page through the middle of a long step', integer(1))
   .addOption(new Option('--lang <lang>', 'language of the explanations').choices(['en', 'pt']).default('en'))
   .action(async (ref: string, opts: { captures?: string; by: StepBy; step?: number; page?: number; lang: Lang }) => {
-    const { StepRangeError, loadStep, renderStepText, stepCount, t } = await dumping();
+    const { StepRangeError, loadStep, renderStepText, statusText, stepCount, t } = await dumping();
     const reader = await openCapture(ref, opts.captures);
     try {
       const d = await reader.dissection();
@@ -269,7 +269,7 @@ program
         sides: meta.sides.map((s) => t(opts.lang, `side.${s}`)).join(' + '),
         file: meta.wire?.source.file ?? '',
         bytes: formatInteger(reader.streamLength, opts.lang),
-        status: t(opts.lang, `status.${meta.outcome.status}`),
+        status: statusText(opts.lang, meta.outcome.status),
         total,
         by: t(opts.lang, `step.by.${opts.by === 'op' && meta.sides.length === 0 ? 'segment' : opts.by}`),
       });
@@ -441,8 +441,13 @@ program
     const { server, port: webPort } = await listenSite(opts.host, opts.webPort);
     const hosts = studentHosts(opts.host);
     const shared = !isLoopback(opts.host);
+    const store = new CaptureStore([opts.captures, path.join(packageRoot(), 'samples')]);
+    // A finished capture goes into the home page's index at once.
+    receiver.on('result', (r: { captureDir?: string }) => {
+      if (r.captureDir) store.touch(r.captureDir);
+    });
     const app = createApp({
-      store: new CaptureStore([opts.captures, path.join(packageRoot(), 'samples')]),
+      store,
       shared,
       sharedAt: sharedUrls(opts.host, webPort),
       live,

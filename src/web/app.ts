@@ -1,16 +1,16 @@
 import path from 'node:path';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import helmet from 'helmet';
-import { CaptureError, CaptureStore } from '../capture/index.js';
+import { type CaptureEntry, CaptureError, CaptureStore } from '../capture/index.js';
 import { ReaderCache } from './cache.js';
 import type { LiveFeed } from './live.js';
 import { findLesson, lessonsIn, loadLessons } from './lessons.js';
 import { lessonFor, renderLessonParts } from './lesson-view.js';
 import { LANGS, type Lang, formatInteger } from '../protocol/index.js';
-import { t, tn } from './i18n.js';
-import { groupCaptures, loadOverview, summarize } from './overview.js';
+import { statusText, t, tn } from './i18n.js';
+import { groupCaptures, homeOrder, loadOverview, summarize } from './overview.js';
 import { packageRoot } from './paths.js';
-import { type StepBy, StepRangeError, loadStep } from './steps.js';
+import { type StepBy, StepRangeError, loadStep, stepCount } from './steps.js';
 import { toJson } from './json.js';
 
 /** What the site is built on. */
@@ -32,9 +32,18 @@ export interface AppOptions {
   readonly lab?: { readonly port: number; readonly hosts: readonly string[] };
 }
 
+/** An error Express or its router raised for a bad request (status 4xx), such as a URIError. */
+function isClientError(err: unknown): boolean {
+  const status = (err as { status?: unknown } | null)?.status;
+  return typeof status === 'number' && status >= 400 && status < 500;
+}
+
 // A site on the loopback answers only to loopback names: a web page elsewhere cannot point a
 // DNS name at 127.0.0.1 and read the captures through the visitor's browser (DNS rebinding).
 const LOOPBACK_HOSTS = /^(localhost|127\.\d{1,3}\.\d{1,3}\.\d{1,3}|\[::1\])(:\d+)?$/i;
+
+/** Captures per page of the home page's list and of `/api/captures`. */
+export const CAPTURES_PER_PAGE = 100;
 
 /** Bytes shown before the field in a quiz, so that where it starts is a real question. */
 const QUIZ_CONTEXT = 40;
@@ -42,10 +51,10 @@ const QUIZ_CONTEXT = 40;
 /** Fields one answer of the capture API lists at most; `?fields=FROM,LIMIT` pages through them. */
 const API_FIELDS_MAX = 1000;
 
-/** An error with the HTTP status it should produce. */
+/** An error with the HTTP status it should produce, worded from the message tables. */
 class HttpError extends Error {
-  constructor(readonly status: number, message: string) {
-    super(message);
+  constructor(readonly status: number, readonly key: string, readonly values: Record<string, string | number> = {}) {
+    super(t('en', key, values));
   }
 }
 
@@ -56,12 +65,15 @@ function langOf(req: Request): Lang {
 
 function byOf(req: Request): StepBy {
   const by = req.query.by ?? 'field';
-  if (by !== 'field' && by !== 'op') throw new HttpError(400, `"by" must be "field" or "op", not ${JSON.stringify(by)}`);
+  if (by !== 'field' && by !== 'op') throw new HttpError(400, 'error.by', { given: String(by) });
   return by;
 }
 
-function positiveInt(value: unknown, what: string): number {
-  if (typeof value !== 'string' || !/^[1-9][0-9]{0,15}$/.test(value)) throw new HttpError(404, `${what} must be a whole number from 1`);
+/** A step or page number from the URL: a safe whole number from 1, else a 404 quoting it as given. */
+function positiveInt(value: unknown, what: 'step' | 'page'): number {
+  if (typeof value !== 'string' || !/^[1-9][0-9]*$/.test(value)) throw new HttpError(404, `error.${what}Number`, { given: String(value) });
+  // 9999999999999999 would round to 10000000000000000: no capture has that many steps anyway.
+  if (!Number.isSafeInteger(Number(value))) throw new HttpError(404, `error.no-${what}-n`, { n: value });
   return Number(value);
 }
 
@@ -69,8 +81,16 @@ function positiveInt(value: unknown, what: string): number {
 function fieldPage(value: unknown): { from: number; limit: number } {
   if (value === undefined) return { from: 0, limit: API_FIELDS_MAX };
   const m = typeof value === 'string' ? /^([0-9]{1,15}),([0-9]{1,15})$/.exec(value) : null;
-  if (!m) throw new HttpError(400, `"fields" must be FROM,LIMIT, two whole numbers (at most ${API_FIELDS_MAX} fields an answer)`);
+  if (!m) throw new HttpError(400, 'error.fieldsPage', { max: API_FIELDS_MAX });
   return { from: Number(m[1]), limit: Math.min(Number(m[2]), API_FIELDS_MAX) };
+}
+
+/** Keys of the errors that say a step does not exist. */
+const STEP_ERRORS: readonly string[] = ['error.stepNumber', 'error.no-step-n', 'error.stepOf'];
+
+/** Throws a 404 naming the step when capture `total` has no step `n`. */
+function checkStep(n: number, total: number): void {
+  if (n > total) throw new HttpError(404, 'error.stepOf', { n, total });
 }
 
 /** Links that keep the language. */
@@ -88,6 +108,7 @@ function urls(lang: Lang, present = false, quiz = false) {
   };
   return {
     home: () => `/${q({})}`,
+    homePage: (page: number) => `/${q(page === 1 ? {} : { page })}`,
     capture: (id: string) => `/captures/${encodeURIComponent(id)}${q({})}`,
     lessons: () => `/lessons${q({})}`,
     live: () => `/live${q({})}`,
@@ -122,6 +143,8 @@ export function createApp(options: AppOptions): express.Express & { closeCapture
   const app = express();
   app.set('view engine', 'ejs');
   app.set('views', path.join(root, 'views'));
+  // Templates compiled once, not read and compiled again per page (Express does so only in production).
+  app.set('view cache', true);
   app.set('x-powered-by', false);
   app.set('query parser', 'simple');
   app.use(
@@ -160,6 +183,7 @@ export function createApp(options: AppOptions): express.Express & { closeCapture
     res.locals.lang = lang;
     res.locals.t = (key: string, values: Record<string, string | number | bigint> = {}) => t(lang, key, values);
     res.locals.fmt = (n: number | bigint) => formatInteger(n, lang);
+    res.locals.status = (s: string) => statusText(lang, s);
     res.locals.tn = (key: string, count: number, values: Record<string, string | number | bigint> = {}) => tn(lang, key, count, values);
     res.locals.url = urls(lang, req.query.present === '1', req.query.quiz === '1');
     res.locals.path = req.path;
@@ -185,22 +209,23 @@ export function createApp(options: AppOptions): express.Express & { closeCapture
     fn(req, res).catch(next);
   };
 
-  const listCaptures = async (lang: Lang) => {
-    const listed = await options.store.list();
-    return Promise.all(
-      listed.map(async (l) => {
-        if ('error' in l) return summarize(l, lang, null, null);
-        try {
-          return await cache.use(l.id, async ({ reader, dissection }) => summarize(l, lang, dissection, reader.streamLength));
-        } catch (err) {
-          return summarize({ id: l.id, dir: l.dir, error: err instanceof CaptureError ? err : new CaptureError('damaged', String(err)) }, lang, null, null);
-        }
-      }),
-    );
+  const homeOrdered = new WeakMap<readonly CaptureEntry[], CaptureEntry[]>();
+  /** One page of the captures in the home page's order, from the store's index: only the page is worded. */
+  const listCaptures = async (req: Request, lang: Lang) => {
+    const all = await options.store.summaries();
+    // The store gives the same array until a capture changes: its order is kept until then.
+    const ordered = homeOrdered.get(all) ?? homeOrder(all);
+    homeOrdered.set(all, ordered);
+    const pages = Math.max(1, Math.ceil(ordered.length / CAPTURES_PER_PAGE));
+    const page = req.query.page === undefined ? 1 : positiveInt(req.query.page, 'page');
+    if (page > pages) throw new HttpError(404, 'home.noPage', { page: String(req.query.page), pages });
+    const captures = ordered.slice((page - 1) * CAPTURES_PER_PAGE, page * CAPTURES_PER_PAGE).map((e) => summarize(e, lang));
+    return { captures, page, pages, total: ordered.length };
   };
 
-  app.get('/', wrap(async (_req, res) => {
-    res.render('home', { groups: groupCaptures(await listCaptures(res.locals.lang as Lang)) });
+  app.get('/', wrap(async (req, res) => {
+    const list = await listCaptures(req, res.locals.lang as Lang);
+    res.render('home', { groups: groupCaptures(list.captures), paging: list });
   }));
 
   app.get('/captures/:id', wrap(async (req, res) => {
@@ -211,12 +236,15 @@ export function createApp(options: AppOptions): express.Express & { closeCapture
 
   app.get('/captures/:id/steps/:n', wrap(async (req, res) => {
     const by = byOf(req);
-    const n = positiveInt(req.params.n, 'the step');
-    const page = req.query.page === undefined ? null : positiveInt(req.query.page, 'the page');
+    const n = positiveInt(req.params.n, 'step');
+    const page = req.query.page === undefined ? null : positiveInt(req.query.page, 'page');
     const id = String(req.params.id);
     const lang = res.locals.lang as Lang;
     const quiz = req.query.quiz === '1' && by === 'field';
-    const step = await cache.use(id, ({ reader, dissection }) => loadStep(id, reader, dissection, by, n, lang, page, quiz ? QUIZ_CONTEXT : 0));
+    const step = await cache.use(id, ({ reader, dissection }) => {
+      checkStep(n, stepCount(reader, dissection, by));
+      return loadStep(id, reader, dissection, by, n, lang, page, quiz ? QUIZ_CONTEXT : 0);
+    });
     res.render('step', { step, lesson: lessonFor(lessons, step, lang), quiz });
   }));
 
@@ -227,7 +255,7 @@ export function createApp(options: AppOptions): express.Express & { closeCapture
   app.get('/lessons/:slug', wrap(async (req, res) => {
     const lang = res.locals.lang as Lang;
     const lesson = findLesson(lessons, String(req.params.slug), lang);
-    if (!lesson) throw new HttpError(404, `no lesson ${JSON.stringify(String(req.params.slug))}`);
+    if (!lesson) throw new HttpError(404, 'error.no-lesson', { slug: String(req.params.slug) });
     const parts = await renderLessonParts(cache, lesson, lang);
     const list = lessonsIn(lessons, lesson.lang);
     const at = list.findIndex((l) => l.slug === lesson.slug);
@@ -242,8 +270,8 @@ export function createApp(options: AppOptions): express.Express & { closeCapture
     app.get('/live/events', (req, res) => live.stream(req, res, res.locals.lang as Lang));
   }
 
-  app.get('/api/captures', wrap(async (_req, res) => {
-    res.type('application/json').send(toJson({ captures: await listCaptures(res.locals.lang as Lang) }));
+  app.get('/api/captures', wrap(async (req, res) => {
+    res.type('application/json').send(toJson(await listCaptures(req, res.locals.lang as Lang)));
   }));
 
   app.get('/api/captures/:id', wrap(async (req, res) => {
@@ -259,15 +287,18 @@ export function createApp(options: AppOptions): express.Express & { closeCapture
 
   app.get('/api/captures/:id/steps/:n', wrap(async (req, res) => {
     const by = byOf(req);
-    const n = positiveInt(req.params.n, 'the step');
-    const page = req.query.page === undefined ? null : positiveInt(req.query.page, 'the page');
+    const n = positiveInt(req.params.n, 'step');
+    const page = req.query.page === undefined ? null : positiveInt(req.query.page, 'page');
     const id = String(req.params.id);
-    const step = await cache.use(id, ({ reader, dissection }) => loadStep(id, reader, dissection, by, n, res.locals.lang as Lang, page));
+    const step = await cache.use(id, ({ reader, dissection }) => {
+      checkStep(n, stepCount(reader, dissection, by));
+      return loadStep(id, reader, dissection, by, n, res.locals.lang as Lang, page);
+    });
     res.type('application/json').send(toJson(step));
   }));
 
   app.use((req: Request, _res: Response, next: NextFunction) => {
-    next(new HttpError(404, `nothing at ${req.path}`));
+    next(new HttpError(404, 'error.nothing-at', { path: req.path }));
   });
 
   // Errors become a page (or JSON under /api) with the right status; never a stack trace.
@@ -275,11 +306,16 @@ export function createApp(options: AppOptions): express.Express & { closeCapture
     let status = 500;
     let kind = 'internal';
     let message = 'an internal error; the server’s log says more';
+    const lang = langOf(req);
     if (err instanceof HttpError) {
       status = err.status;
-      kind = status === 404 ? 'no-step' : 'bad-request';
-      if (err.message.startsWith('nothing at')) kind = 'bad-request';
-      message = err.message;
+      kind = STEP_ERRORS.includes(err.key) ? 'no-step' : 'bad-request';
+      // Pages speak their language; the API speaks English.
+      message = req.path.startsWith('/api/') ? err.message : t(lang, err.key, err.values);
+    } else if (isClientError(err)) {
+      // The router's own refusals (a malformed %-escape in the path): the visitor's mistake, not ours.
+      status = 400;
+      message = t(req.path.startsWith('/api/') ? 'en' : lang, 'error.bad-path');
     } else if (err instanceof CaptureError) {
       status = err.code === 'not-found' ? 404 : 422;
       kind = err.code === 'not-found' ? 'not-found' : err.code === 'unsupported-version' ? 'unsupported-version' : 'damaged';

@@ -1,6 +1,6 @@
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
-import { CAPTURE_FILES, CaptureReader, type CaptureStore, type Dissection } from '../capture/index.js';
+import { CAPTURE_FILES, CaptureReader, type CaptureStore, type Dissection, captureOpens } from '../capture/index.js';
 
 /** An open capture with its dissection. */
 export interface Opened {
@@ -76,7 +76,8 @@ export class ReaderCache {
       return current;
     }
     if (current) this.#retire(current);
-    const opened = (async (): Promise<Opened> => {
+    // Opening goes through the site's limiter: a burst of pages cannot take every descriptor.
+    const opened = captureOpens.run(async (): Promise<Opened> => {
       const reader = await CaptureReader.open(dir);
       try {
         return { reader, dissection: await reader.dissection() };
@@ -84,7 +85,7 @@ export class ReaderCache {
         await reader.close();
         throw err;
       }
-    })();
+    });
     const entry: Entry = { id, stamp, opened, users: 1, retired: false };
     this.#entries.set(id, entry);
     opened.catch(() => {

@@ -20,3 +20,9 @@ export function t(lang: Lang, key: string, values: Readonly<Record<string, strin
   const template = (CATALOGS[lang] as Readonly<Record<string, string>>)[key] ?? (en as Readonly<Record<string, string>>)[key];
   return template === undefined ? protocolText(lang, key, values) : formatMessage(template, values);
 }
+
+/** An outcome status in words; one this wirestep does not know is named, never shown as a key. */
+export function statusText(lang: Lang, status: string): string {
+  const key = `status.${status}`;
+  return key in CATALOGS.en ? t(lang, key) : t(lang, 'status.unknown', { status });
+}

@@ -2,6 +2,7 @@ import type { EventEmitter } from 'node:events';
 import type { Request, Response } from 'express';
 import type { Endpoint, LiveEvent, OutcomeStatus } from '../capture/index.js';
 import { type Lang, type Reason, describeReason } from '../protocol/index.js';
+import { t } from './i18n.js';
 import { toJson } from './json.js';
 
 type Progress = Omit<Extract<LiveEvent, { type: 'progress' }>, 'type'>;
@@ -25,6 +26,28 @@ export interface LiveTransfer extends Progress {
 const KEEP = 200;
 const HEARTBEAT_MS = 15_000;
 
+/** Limits of a {@link LiveFeed}. */
+export interface LiveFeedOptions {
+  /** Event streams open at once; the next viewer gets a 503 page (default 100). */
+  readonly maxViewers?: number;
+  /**
+   * Bytes a viewer may leave unread in this process (the response's and its socket's buffers)
+   * before it is disconnected at the next event (default 256 KiB): it holds at most this plus one event. Its browser reconnects and gets a fresh snapshot.
+   */
+  readonly maxBuffered?: number;
+}
+
+/** What a {@link LiveFeed} holds now, for tests and the load script. */
+export interface LiveFeedUsage {
+  readonly viewers: number;
+  /** Bytes written to viewers and not yet taken by the kernel, summed. */
+  readonly buffered: number;
+  /** Viewers disconnected for leaving too much unread, since the start. */
+  readonly dropped: number;
+  /** Viewers turned away because the feed was full, since the start. */
+  readonly refused: number;
+}
+
 /**
  * Follows a receiver's `live` events and passes them to every open `/live` page as Server-Sent
  * Events: a snapshot on connect, then one `transfer` event per change.
@@ -34,12 +57,25 @@ export class LiveFeed {
   /** Open event streams, with the language each page asked for. */
   readonly #clients = new Map<Response, Lang>();
   readonly #heartbeat: NodeJS.Timeout;
+  readonly #maxViewers: number;
+  readonly #maxBuffered: number;
+  #dropped = 0;
+  #refused = 0;
 
-  constructor(receiver: EventEmitter) {
+  constructor(receiver: EventEmitter, options: LiveFeedOptions = {}) {
+    this.#maxViewers = options.maxViewers ?? 100;
+    this.#maxBuffered = options.maxBuffered ?? 256 * 1024;
     receiver.on('live', (e: LiveEvent) => this.#apply(e));
     this.#heartbeat = setInterval(() => {
-      for (const res of this.#clients.keys()) res.write(': keep-alive\n\n');
+      for (const res of this.#clients.keys()) this.#send(res, ': keep-alive\n\n');
     }, HEARTBEAT_MS).unref();
+  }
+
+  /** Viewers, the bytes they left unread, and how many were dropped or refused. */
+  usage(): LiveFeedUsage {
+    let buffered = 0;
+    for (const res of this.#clients.keys()) buffered += res.writableLength;
+    return { viewers: this.#clients.size, buffered, dropped: this.#dropped, refused: this.#refused };
   }
 
   /** The transfers, newest first, their reasons worded in `lang`. */
@@ -48,16 +84,22 @@ export class LiveFeed {
   }
 
   /** The `/live/events` handler: an event stream that stays open, worded in `lang`. */
-  stream(req: Request, res: Response, lang: Lang): void {
+  stream(_req: Request, res: Response, lang: Lang): void {
+    if (this.#clients.size >= this.#maxViewers) {
+      this.#refused++;
+      // EventSource does not retry after a 503: the page says why instead of hammering the lab.
+      res.status(503).set('Retry-After', '30').type('text/plain').send(`${t(lang, 'live.full', { max: this.#maxViewers })}\n`);
+      return;
+    }
     res.writeHead(200, {
       'Content-Type': 'text/event-stream; charset=utf-8',
       'Cache-Control': 'no-cache, no-transform',
       Connection: 'keep-alive',
       'X-Accel-Buffering': 'no',
     });
-    res.write(`retry: 2000\nevent: snapshot\ndata: ${toJson(this.snapshot(lang))}\n\n`);
     this.#clients.set(res, lang);
-    req.on('close', () => this.#clients.delete(res));
+    res.on('close', () => this.#clients.delete(res));
+    this.#send(res, `retry: 2000\nevent: snapshot\ndata: ${toJson(this.snapshot(lang))}\n\n`);
   }
 
   /** Ends every open stream (when the server stops). */
@@ -85,7 +127,25 @@ export class LiveFeed {
     this.#transfers.delete(e.key);
     this.#transfers.set(e.key, next);
     while (this.#transfers.size > KEEP) this.#transfers.delete(this.#transfers.keys().next().value!);
-    for (const [res, lang] of this.#clients) res.write(`event: transfer\ndata: ${toJson(worded(next, lang))}\n\n`);
+    const text = new Map<Lang, string>();
+    for (const [res, lang] of this.#clients) {
+      if (!text.has(lang)) text.set(lang, `event: transfer\ndata: ${toJson(worded(next, lang))}\n\n`);
+      this.#send(res, text.get(lang)!);
+    }
+  }
+
+  /** Writes to one viewer, or drops it when it has left more than its share unread. */
+  #send(res: Response, chunk: string): void {
+    if (!this.#clients.has(res)) return;
+    // writableLength counts the response's buffer and its socket's: what this process holds for
+    // it. Checked before writing, so that a snapshot larger than the limit still goes out whole.
+    if (res.writableLength > this.#maxBuffered) {
+      this.#clients.delete(res);
+      this.#dropped++;
+      res.destroy();
+      return;
+    }
+    res.write(chunk);
   }
 }
 

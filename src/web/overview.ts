@@ -1,4 +1,4 @@
-import { type CaptureEvent, type CaptureMeta, type CaptureReader, type Dissection, type Listed, SAMPLE_CATEGORIES, type SampleCategory, type Lane, type WireProblem, isData, opBefore, senderFlags } from '../capture/index.js';
+import { type CaptureEntry, type CaptureEvent, type CaptureMeta, type CaptureReader, type Dissection, SAMPLE_CATEGORIES, type SampleCategory, type Lane, type WireProblem, isData, opBefore, senderFlags } from '../capture/index.js';
 import { type Field, LOCALES, type Lang, describeReason, fieldTitle, formatInteger, protocolText } from '../protocol/index.js';
 import { type ProblemView, dataLanes, formatMs, problemView, segmentFlags } from './steps.js';
 
@@ -34,25 +34,43 @@ export function groupCaptures(list: readonly CaptureSummary[]): { key: 'recorded
   return groups.filter((g) => g.captures.length > 0);
 }
 
-/** The home page's line for a capture; `dissection` when it could be read. */
-export function summarize(listed: Listed, lang: Lang, d: Dissection | null, streamLength: number | null): CaptureSummary {
-  if ('error' in listed) {
-    return { id: listed.id, createdAt: '', sides: '', files: null, bytes: '', duration: '', status: 'damaged', problems: null, description: null, error: listed.error.message, category: null };
+/** The home page's line for a capture, from its index entry, in `lang`. */
+export function summarize(e: CaptureEntry, lang: Lang): CaptureSummary {
+  if (e.error !== null) {
+    return { id: e.id, createdAt: '', sides: '', files: null, bytes: '', duration: '', status: 'damaged', problems: null, description: null, error: e.error, category: null };
   }
-  const m = listed.meta;
   return {
-    id: listed.id,
-    createdAt: m.createdAt,
-    sides: m.sides.join(' + '),
-    files: d ? d.files : null,
-    bytes: formatInteger(streamLength ?? m.streamBytes, lang),
-    duration: formatMs(m.durationUs, lang),
-    status: m.outcome.status,
-    problems: d ? d.problemCount : null,
-    description: m.description?.[lang] ?? m.description?.en ?? null,
+    id: e.id,
+    createdAt: e.createdAt,
+    sides: e.sides.join(' + '),
+    files: e.files,
+    bytes: formatInteger(e.streamBytes, lang),
+    duration: formatMs(e.durationUs, lang),
+    status: e.status,
+    problems: e.problems,
+    description: e.description?.[lang] ?? e.description?.en ?? null,
     error: null,
-    category: m.sample && SAMPLE_CATEGORIES.includes(m.sample.category) ? m.sample.category : null,
+    category: categoryOf(e),
   };
+}
+
+function categoryOf(e: CaptureEntry): SampleCategory | null {
+  return SAMPLE_CATEGORIES.includes(e.category as SampleCategory) ? (e.category as SampleCategory) : null;
+}
+
+/**
+ * Index entries in the home page's order: recorded captures newest first (as `entries` come),
+ * then the samples by group and id, so that a page of the list is a slice of it.
+ */
+export function homeOrder(entries: readonly CaptureEntry[]): CaptureEntry[] {
+  const rank = (e: CaptureEntry): number => {
+    const c = categoryOf(e);
+    return c === null ? -1 : SAMPLE_CATEGORIES.indexOf(c);
+  };
+  return entries
+    .map((e, i) => ({ e, i, r: rank(e) }))
+    .sort((a, b) => a.r - b.r || (a.r === -1 ? a.i - b.i : a.e.id.localeCompare(b.e.id)))
+    .map((x) => x.e);
 }
 
 /** A file of the capture as the overview lists it. */
