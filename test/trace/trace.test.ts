@@ -1,4 +1,4 @@
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile, execFileSync, spawn } from 'node:child_process';
 import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
@@ -290,6 +290,20 @@ describe('wirestep trace', () => {
       expect(out.text()).toBe('still here\n');
       expect(r.problems).toEqual([expect.stringMatching(/^the trace stopped: a trace frame says it is \d+ bytes long$/)]);
       expect(r.captures).toEqual([]);
+    });
+  });
+
+  it('forwards SIGINT to the program’s process group and exits with the program’s code', async () => {
+    await withTempDir(async (root) => {
+      const program = path.join(root, 'wait.py');
+      await writeFile(program, 'import sys, time\ntry:\n    print("ready", flush=True)\n    time.sleep(60)\nexcept KeyboardInterrupt:\n    print("interrupted", flush=True)\n    sys.exit(5)\n');
+      const cli = spawn('node', [CLI, 'trace', '--captures', path.join(root, 'captures'), '--', PY, program], { env: PY_ENV, stdio: ['ignore', 'pipe', 'pipe'] });
+      const out = watchOutput(cli);
+      await out.waitFor('ready\n');
+      const exited = new Promise<number | null>((r) => cli.once('exit', (code) => r(code)));
+      cli.kill('SIGINT');
+      expect(await exited).toBe(5);
+      expect(out.text()).toContain('interrupted\n');
     });
   });
 });
