@@ -1,12 +1,12 @@
-import { readdir, rm } from 'node:fs/promises';
+import { readdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import {
+  CAPTURE_FILES,
   CaptureReader,
   CaptureWriter,
   type CaptureMeta,
   type Endpoint,
   type Side,
-  isData,
   readMeta,
   writeCaptureMeta,
 } from '../capture/index.js';
@@ -24,7 +24,8 @@ export async function settleOutcome(dir: string, interrupted: boolean): Promise<
   try {
     const first = [...r.meta.errors].sort((a, b) => a.timeUs - b.timeUs)[0];
     const outcome = first ? { status: 'aborted' as const, reason: first.reason } : interrupted ? { status: 'interrupted' as const } : { status: outcomeOf((await r.dissection()).problems) };
-    const meta = { ...r.meta, outcome };
+    // The stream's length from the file itself: a joined capture's stream.bin was moved in whole.
+    const meta = { ...r.meta, outcome, streamBytes: r.streamLength };
     await writeCaptureMeta(dir, meta);
     return meta;
   } finally {
@@ -46,25 +47,6 @@ function canPair(sender: CaptureMeta, receiver: CaptureMeta): boolean {
   const r0 = BigInt(receiver.startNs!);
   const r1 = r0 + BigInt(receiver.durationUs) * 1000n;
   return r0 >= s0 - 1_000_000_000n && s0 <= r1;
-}
-
-/** Reads a capture's stream front to back in 1 MiB blocks, handing out any range in order. */
-class StreamCursor {
-  readonly #reader: CaptureReader;
-  #block: Uint8Array = new Uint8Array(0);
-  #at = 0;
-
-  constructor(reader: CaptureReader) {
-    this.#reader = reader;
-  }
-
-  async slice(offset: number, length: number): Promise<Uint8Array> {
-    if (offset < this.#at || offset + length > this.#at + this.#block.length) {
-      this.#at = offset;
-      this.#block = await this.#reader.read(offset, Math.max(BLOCK, length));
-    }
-    return this.#block.subarray(offset - this.#at, offset - this.#at + length);
-  }
 }
 
 /** Whether the receiver's stream is a prefix of the sender's, byte for byte. */
@@ -125,7 +107,6 @@ export async function mergeTraced(root: string, senderDir: string, receiverDir: 
       // Taken: another process joined these two first.
       return null;
     }
-    const cursor = new StreamCursor(s);
     for (const [side, reader, shiftNs] of [['sender', s, startS - start], ['receiver', r, startR - start]] as [Side, CaptureReader, bigint][]) {
       const shift = Number(shiftNs / 1000n);
       for await (const e of reader.eachEvent(side)) {
@@ -135,8 +116,8 @@ export async function mergeTraced(root: string, senderDir: string, receiverDir: 
           if (note) writer.recordError(side, e.offset, note.reason, { timeUs: e.timeUs + shift, ...(call ? { call } : {}) });
           continue;
         }
-        const bytes = side === 'sender' && isData(e) && e.length > 0 ? await cursor.slice(e.offset, e.length) : undefined;
-        if (!writer.recordAt(e.timeUs + shift, side, e.type, e.offset, e.length, bytes, call)) await writer.drain();
+        // No bytes: the sender's stream.bin becomes this capture's whole, below.
+        writer.recordAt(e.timeUs + shift, side, e.type, e.offset, e.length, undefined, call);
       }
     }
     await writer.finish('complete');
@@ -144,6 +125,7 @@ export async function mergeTraced(root: string, senderDir: string, receiverDir: 
   } finally {
     await Promise.all([s.close(), r.close()]);
   }
+  await rename(path.join(senderDir, CAPTURE_FILES.stream), path.join(dir, CAPTURE_FILES.stream));
   await settleOutcome(dir, s.meta.outcome.status === 'interrupted' || r.meta.outcome.status === 'interrupted');
   await Promise.all([rm(senderDir, { recursive: true, force: true }), rm(receiverDir, { recursive: true, force: true })]);
   return dir;

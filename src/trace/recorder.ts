@@ -47,6 +47,8 @@ export class TraceRecorder {
   readonly #opts: TraceRecorderOptions;
   readonly #session = new TraceSession();
   readonly #writers = new Map<number, Promise<CaptureWriter | null>>();
+  /** The same writers once created: frames come one at a time, so a record finds its writer here. */
+  readonly #ready = new Map<number, CaptureWriter>();
   /** Each capture's time 0, CLOCK_MONOTONIC ns. */
   readonly #starts = new Map<CaptureWriter, bigint>();
   #process: TracedProcess = {};
@@ -83,9 +85,23 @@ export class TraceRecorder {
     for (const l of this.#listeners) l();
   }
 
-  /** Records one frame; resolves when its bytes are taken (awaiting it is the pipe's backpressure). */
-  async take(frame: TraceFrame): Promise<void> {
-    for (const cmd of this.#session.take(frame)) await this.#run(cmd);
+  /**
+   * Records one frame. Returns a promise when the caller must wait before the next (a capture
+   * being created or finished, a full disk buffer: the pipe's backpressure), else undefined, so
+   * the 262,144 sends of a 256 MiB transfer cost no promise each.
+   */
+  take(frame: TraceFrame): Promise<void> | undefined {
+    const cmds = this.#session.take(frame);
+    if (cmds.length === 0) return undefined;
+    const [cmd] = cmds;
+    if (cmds.length === 1 && cmd!.type === 'record') {
+      const w = this.#ready.get(cmd!.conn);
+      if (!w) return undefined;
+      return w.recordAt(this.#us(w, cmd!.timeNs), cmd!.side, cmd!.event, cmd!.offset, cmd!.length, cmd!.bytes, cmd!.call) ? undefined : w.drain();
+    }
+    return (async () => {
+      for (const c of cmds) await this.#run(c);
+    })();
   }
 
   /** The program has ended: finishes every capture still open, as interrupted when wirestep stopped it. */
@@ -135,7 +151,10 @@ export class TraceRecorder {
         });
         this.#writers.set(cmd.conn, created);
         const w = await created;
-        if (w) this.#starts.set(w, cmd.timeNs);
+        if (w) {
+          this.#starts.set(w, cmd.timeNs);
+          this.#ready.set(cmd.conn, w);
+        }
         w?.recordAt(0, cmd.side, cmd.side === 'sender' ? 'connect' : 'accept', 0, 0, undefined, cmd.call);
         return;
       }
@@ -165,6 +184,7 @@ export class TraceRecorder {
   async #finish(conn: number, side: Side, _offset: number, interrupted: boolean): Promise<void> {
     const created = this.#writers.get(conn);
     this.#writers.delete(conn);
+    this.#ready.delete(conn);
     const w = await created;
     if (!w) return;
     this.#starts.delete(w);

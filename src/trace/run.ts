@@ -97,7 +97,10 @@ export function startTraced(opts: TraceOptions): TracedRun {
     for await (const chunk of pipe) {
       if (broken) continue;
       try {
-        for (const f of decoder.push(chunk as Buffer)) await recorder.take(f);
+        for (const f of decoder.push(chunk as Buffer)) {
+          const wait = recorder.take(f);
+          if (wait) await wait;
+        }
       } catch (err) {
         // Bytes that are no frame: stop recording, keep draining so the program never blocks.
         problems.push(`the trace stopped: ${(err as Error).message}`);

@@ -81,7 +81,7 @@ def _install(fd, port_map_text):
     lock = threading.Lock()
     buf = bytearray()
     state = {'on': True, 'next': 1}
-    LIMIT = 1 << 16
+    LIMIT = 1 << 18
     Base = socket_module.socket
     TCP = {socket_module.AF_INET, getattr(socket_module, 'AF_INET6', -1)}
 
@@ -103,21 +103,30 @@ def _install(fd, port_map_text):
         with lock:
             flush_locked()
 
+    extend = buf.extend
+
     def emit(conn, kind, flags, err, asked, data, urgent, moved=-1):
         """
-        Queues one frame with the first `moved` bytes of `data` (all when -1); `urgent` ones (not
-        data) go out at once, so wirestep sees them live.
+        Queues one frame with the first `moved` bytes of `data` (all when -1); `asked` -1 is the
+        size of `data`. `urgent` frames (not data) go out at once, so wirestep sees them live.
         """
         if not state['on']:
             return
         try:
-            if type(data) is not bytes or 0 <= moved < len(data):
+            if type(data) is bytes:
+                size = len(data)
+                if 0 <= moved < size:
+                    data = data[:moved]
+            else:
                 data = memoryview(data).cast('B')
+                size = len(data)
                 if moved >= 0:
                     data = data[:moved]
+            if asked < 0:
+                asked = size if size < 0xFFFFFFFF else 0xFFFFFFFF
             with lock:
-                buf.extend(pack(hsize + len(data), conn, kind, flags, err, asked, now()))
-                buf.extend(data)
+                extend(pack(hsize + len(data), conn, kind, flags, err, asked, now()))
+                extend(data)
                 if urgent or len(buf) >= LIMIT:
                     flush_locked()
         except Exception:
@@ -222,7 +231,7 @@ def _install(fd, port_map_text):
             except BaseException as exc:
                 failed(conn, SEND, size_of(data), exc)
                 raise
-            emit(conn, SEND, 0, 0, asked_of(size_of(data)), data, False, n)
+            emit(conn, SEND, 0, 0, -1, data, False, n)
             return n
 
         def sendall(self, data, *args):
@@ -234,7 +243,7 @@ def _install(fd, port_map_text):
             except BaseException as exc:
                 failed(conn, SENDALL, size_of(data), exc)
                 raise
-            emit(conn, SENDALL, 0, 0, asked_of(size_of(data)), data, False)
+            emit(conn, SENDALL, 0, 0, -1, data, False)
             return r
 
         def sendto(self, data, *args):
@@ -246,7 +255,7 @@ def _install(fd, port_map_text):
             except BaseException as exc:
                 failed(conn, SENDTO, size_of(data), exc)
                 raise
-            emit(conn, SENDTO, 0, 0, asked_of(size_of(data)), data, False, n)
+            emit(conn, SENDTO, 0, 0, -1, data, False, n)
             return n
 
         def sendfile(self, file, offset=0, count=None):
@@ -282,7 +291,7 @@ def _install(fd, port_map_text):
             except BaseException as exc:
                 failed(conn, RECV, n, exc)
                 raise
-            emit(conn, RECV, 0, 0, asked_of(n), data, False)
+            emit(conn, RECV, 0, 0, n if 0 <= n < 0xFFFFFFFF else 0xFFFFFFFF, data, False)
             return data
 
         def recvfrom(self, n, *args):
