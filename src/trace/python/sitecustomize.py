@@ -55,6 +55,7 @@ F_EXCEPTION = 4
 
 
 def _install(fd, port_map_text):
+    import itertools
     import json
     import socket as socket_module
     import stat
@@ -80,7 +81,7 @@ def _install(fd, port_map_text):
     now = time.monotonic_ns
     lock = threading.Lock()
     buf = bytearray()
-    state = {'on': True, 'next': 1}
+    state = {'on': True}
     LIMIT = 1 << 18
     Base = socket_module.socket
     TCP = {socket_module.AF_INET, getattr(socket_module, 'AF_INET6', -1)}
@@ -148,9 +149,13 @@ def _install(fd, port_map_text):
         return address
 
     def failed(conn, kind, asked, exc):
-        err = getattr(exc, 'errno', None) or 0
-        body = json.dumps({'exception': type(exc).__name__}).encode()
-        emit(conn, kind, F_EXCEPTION, err if 0 <= err < 65536 else 0, asked_of(asked), body, True)
+        try:
+            err = getattr(exc, 'errno', None)
+            err = err if isinstance(err, int) and 0 <= err < 65536 else 0
+            body = json.dumps({'exception': type(exc).__name__}).encode()
+        except Exception:
+            return
+        emit(conn, kind, F_EXCEPTION, err, asked_of(asked), body, True)
 
     def asked_of(n):
         return n if 0 <= n < 0xFFFFFFFF else 0xFFFFFFFF
@@ -164,10 +169,8 @@ def _install(fd, port_map_text):
         except Exception:
             return 0
 
-    def new_id():
-        i = state['next']
-        state['next'] = i + 1
-        return i
+    # next() on a count is atomic under the GIL: two threads connecting at once get two ids.
+    new_id = itertools.count(1).__next__
 
     def after_fork():
         state['on'] = False
