@@ -306,4 +306,47 @@ describe('wirestep trace', () => {
       expect(out.text()).toContain('interrupted\n');
     });
   });
+
+  it('records an asyncio client, whose non-blocking connect completes after it returned', async () => {
+    await withTempDir(async (root) => {
+      const chunks: Buffer[] = [];
+      let ended!: () => void;
+      const done = new Promise<void>((r) => (ended = r));
+      const server = await listen((s) => {
+        s.on('data', (b) => chunks.push(b));
+        s.on('end', () => ended());
+      });
+      const program = path.join(root, 'aio.py');
+      await writeFile(program, [
+        'import asyncio, sys',
+        'async def main():',
+        '    reader, writer = await asyncio.open_connection("127.0.0.1", int(sys.argv[1]))',
+        '    writer.write(b"hello asyncio")',
+        '    await writer.drain()',
+        '    writer.close()',
+        '    await writer.wait_closed()',
+        'asyncio.run(main())',
+      ].join('\n'));
+      try {
+        const run = startTraced({ argv: [PY, program, String(server.port)], capturesDir: path.join(root, 'captures'), env: PY_ENV, stdio: 'ignore' });
+        const r = await run.done;
+        expect(r.exitCode).toBe(0);
+        await done;
+        expect(Buffer.concat(chunks).toString()).toBe('hello asyncio');
+        expect(r.captures).toHaveLength(1);
+        const { reader, events } = await open(r.captures[0]!);
+        try {
+          expect(reader.meta.server).toEqual({ address: '127.0.0.1', port: server.port });
+          const sent = await events('sender');
+          expect(sent[0]).toMatchObject({ type: 'connect', call: { name: 'connect' } });
+          expect(calls(sent, 'send').map((e) => e.length)).toEqual([13]);
+          expect(Buffer.from(await reader.read(0, 100)).toString()).toBe('hello asyncio');
+        } finally {
+          await reader.close();
+        }
+      } finally {
+        await server.close();
+      }
+    });
+  });
 });

@@ -169,6 +169,10 @@ def _install(fd, port_map_text):
         except Exception:
             return 0
 
+    import errno
+    IN_PROGRESS = {errno.EINPROGRESS, errno.EALREADY, errno.EWOULDBLOCK}
+    # Connections started without blocking, by id: which call started them.
+    pending = {}
     # next() on a count is atomic under the GIL: two threads connecting at once get two ids.
     new_id = itertools.count(1).__next__
 
@@ -180,9 +184,20 @@ def _install(fd, port_map_text):
         __slots__ = ('_ws',)
 
         def __init__(self, *args, **kwargs):
-            # 0: not traced; else the connection id wirestep knows this socket by.
+            # 0: not traced; else the connection id wirestep knows this socket by, negative
+            # while a non-blocking connect is under way.
             self._ws = 0
             Base.__init__(self, *args, **kwargs)
+
+        def _ws_live(self):
+            """Reports a non-blocking connect at the first call after it completed; 0 until then."""
+            peer = endpoint(self, True)
+            if peer is None:
+                return 0
+            conn = -self._ws
+            self._ws = conn
+            emit_json(conn, pending.pop(conn, CONNECT), 0, 0, {'local': endpoint(self, False), 'peer': peer})
+            return conn
 
         def bind(self, address):
             return Base.bind(self, mapped(address))
@@ -201,6 +216,10 @@ def _install(fd, port_map_text):
             self._ws = conn
             try:
                 r = Base.connect(self, address)
+            except BlockingIOError:
+                # Non-blocking (asyncio, select loops): it connects later.
+                self._ws = -conn
+                raise
             except BaseException as exc:
                 failed(conn, CONNECT, 0, exc)
                 raise
@@ -212,7 +231,11 @@ def _install(fd, port_map_text):
             r = Base.connect_ex(self, address)
             if state['on'] and self.family in TCP and self.type == socket_module.SOCK_STREAM:
                 conn = new_id()
-                self._ws = conn
+                if r in IN_PROGRESS:
+                    self._ws = -conn
+                    pending[conn] = CONNECT_EX
+                    return r
+                self._ws = 0 if r else conn
                 emit_json(conn, CONNECT_EX, F_EXCEPTION if r else 0, r if 0 <= r < 65536 else 0,
                           {'local': endpoint(self, False), 'peer': endpoint(self, True), 'result': r})
             return r
@@ -227,6 +250,8 @@ def _install(fd, port_map_text):
 
         def send(self, data, *args):
             conn = self._ws
+            if conn <= 0:
+                conn = conn and self._ws_live()
             if not conn:
                 return Base.send(self, data, *args)
             try:
@@ -239,6 +264,8 @@ def _install(fd, port_map_text):
 
         def sendall(self, data, *args):
             conn = self._ws
+            if conn <= 0:
+                conn = conn and self._ws_live()
             if not conn:
                 return Base.sendall(self, data, *args)
             try:
@@ -251,6 +278,8 @@ def _install(fd, port_map_text):
 
         def sendto(self, data, *args):
             conn = self._ws
+            if conn <= 0:
+                conn = conn and self._ws_live()
             if not conn:
                 return Base.sendto(self, data, *args)
             try:
@@ -263,6 +292,8 @@ def _install(fd, port_map_text):
 
         def sendfile(self, file, offset=0, count=None):
             conn = self._ws
+            if conn <= 0:
+                conn = conn and self._ws_live()
             if not conn:
                 return Base.sendfile(self, file, offset, count)
             try:
@@ -287,6 +318,8 @@ def _install(fd, port_map_text):
 
         def recv(self, n, *args):
             conn = self._ws
+            if conn <= 0:
+                conn = conn and self._ws_live()
             if not conn:
                 return Base.recv(self, n, *args)
             try:
@@ -299,6 +332,8 @@ def _install(fd, port_map_text):
 
         def recvfrom(self, n, *args):
             conn = self._ws
+            if conn <= 0:
+                conn = conn and self._ws_live()
             if not conn:
                 return Base.recvfrom(self, n, *args)
             try:
@@ -311,6 +346,8 @@ def _install(fd, port_map_text):
 
         def recv_into(self, buffer, nbytes=0, *args):
             conn = self._ws
+            if conn <= 0:
+                conn = conn and self._ws_live()
             if not conn:
                 return Base.recv_into(self, buffer, nbytes, *args)
             asked = nbytes or size_of(buffer)
@@ -325,15 +362,17 @@ def _install(fd, port_map_text):
         def shutdown(self, how):
             conn = self._ws
             r = Base.shutdown(self, how)
-            if conn:
+            if conn > 0:
                 emit_json(conn, SHUTDOWN, 0, 0, {'how': how})
             return r
 
         def close(self):
             conn = self._ws
-            if conn:
-                self._ws = 0
+            self._ws = 0
+            if conn > 0:
                 emit_json(conn, CLOSE, 0, 0, {})
+            elif conn < 0:
+                pending.pop(-conn, None)
             return Base.close(self)
 
         def detach(self):
