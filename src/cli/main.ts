@@ -472,7 +472,7 @@ program
   .addOption(new Option('--lang <lang>', 'language of what trace prints').choices(['en', 'pt']).default('en'))
   .option('--port-map <from=to>', 'a connect or bind to port FROM uses port TO (repeat for several)', collect)
   .option('--server <command line>', 'a server to trace: split into words like a shell does, never run by one')
-  .option('--client <command line>', 'with --server: the client to trace once the server listens')
+  .option('--client <command line>', 'with --server: the client to trace once the server listens ({port} becomes the port it listens on)')
   .action(async (command: string[], opts: { captures: string; lang: Lang; portMap?: string[]; server?: string; client?: string }) => {
     const { TraceArgumentError, parsePortMap, splitCommandLine, startTraced, tracePair } = await import('../trace/index.js');
     const pt = opts.lang === 'pt';

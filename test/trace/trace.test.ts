@@ -349,4 +349,28 @@ describe('wirestep trace', () => {
       }
     });
   });
+
+  it('runs --server and --client from the command line, each split into words without a shell, and names the one capture', async () => {
+    await withTempDir(async (root) => {
+      const captures = path.join(root, 'captures');
+      const { stdout, stderr } = await promisify(execFile)('node', [CLI, 'trace', '--captures', captures,
+        '--server', `'${PY}' '${ASSIGNMENT.server}' --port 0 --out '${path.join(root, 'out')}'`,
+        '--client', `'${PY}' '${ASSIGNMENT.client}' --port {port} --folder '${path.join(root, 'files')}'`], { env: PY_ENV });
+      expect(stdout).toContain('Todos os arquivos foram enviados');
+      const [dir] = await readdir(captures);
+      expect(stderr).toBe(`wirestep: capture ${path.join(captures, dir!)}\n`);
+      expect((await readFile(path.join(root, 'out', 'arquivo_1.txt'), 'utf8'))).toBe('Este é o conteúdo do arquivo 1\n');
+    });
+  });
+
+  it.each([
+    [['--server', 'python3 server.py'], /--server and --client go together/],
+    [['--server', 'python3 "server.py', '--client', 'python3 client.py'], /unclosed "/],
+    [['--port-map', '8181', '--', 'python3', 'x.py'], /expected FROM=TO/],
+    [[], /nothing to trace/],
+  ])('exits 2 on a wrong command line %j', async (args, message) => {
+    const err = await promisify(execFile)('node', [CLI, 'trace', ...args]).then(() => null, (e: { code: number; stderr: string }) => e);
+    expect(err?.code).toBe(2);
+    expect(err?.stderr).toMatch(message);
+  });
 });
