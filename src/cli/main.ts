@@ -492,8 +492,10 @@ program
     const note = (line: string): void => void process.stderr.write(`wirestep: ${terminalSafe(line)}\n`);
     const said = (dir: string): void => note(`${pt ? 'captura' : 'capture'} ${dir}`);
     if (pair) {
+      const stop = new AbortController();
+      for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => stop.abort(signal));
       try {
-        const r = await tracePair({ ...pair, capturesDir: opts.captures, portMap });
+        const r = await tracePair({ ...pair, capturesDir: opts.captures, portMap, stop: stop.signal });
         for (const p of [...r.server.problems, ...r.client.problems]) note(p);
         r.captures.forEach(said);
         process.exit(r.client.exitCode ?? EXIT.failed);

@@ -175,6 +175,10 @@ export interface TracePairOptions extends Omit<TraceOptions, 'argv' | 'merge'> {
   readonly client: readonly string[];
   /** Longest wait for the server to listen, and for it to finish the client's connections (default 30 s). */
   readonly waitMs?: number;
+  /** Aborting it sends its reason (a signal name, default SIGTERM) to both process groups and stops waiting. */
+  readonly stop?: AbortSignal;
+  /** Told of each program once started (to read its output when `stdio` is `pipe`). */
+  readonly onStart?: (role: 'server' | 'client', run: TracedRun) => void;
 }
 
 /** How a traced server and client ended. */
@@ -196,8 +200,16 @@ const key = (e: Endpoint | undefined): string => (e ? `${e.address}:${e.port}` :
  */
 export async function tracePair(opts: TracePairOptions): Promise<TracePairResult> {
   const ms = opts.waitMs ?? 30_000;
-  const { server: serverArgv, client: clientArgv, ...common } = opts;
+  const { server: serverArgv, client: clientArgv, stop, onStart, ...common } = opts;
   const server = startTraced({ ...common, argv: serverArgv });
+  onStart?.('server', server);
+  const running: { client?: TracedRun } = {};
+  const signalOf = (): NodeJS.Signals => (typeof stop?.reason === 'string' ? (stop.reason as NodeJS.Signals) : 'SIGTERM');
+  const onStop = (): void => {
+    running.client?.kill(signalOf());
+    server.kill(signalOf());
+  };
+  stop?.addEventListener('abort', onStop, { once: true });
   const serverEnded = server.done.then(() => undefined);
   try {
     await waitOn(server.recorder, () => server.recorder.listening ?? undefined, serverEnded, ms, 'the server did not listen');
@@ -208,6 +220,9 @@ export async function tracePair(opts: TracePairOptions): Promise<TracePairResult
   }
   const port = String(server.recorder.listening?.port ?? '');
   const client = startTraced({ ...common, argv: clientArgv.map((a) => a.replaceAll('{port}', port)) });
+  running.client = client;
+  onStart?.('client', client);
+  if (stop?.aborted) onStop();
   const clientResult = await client.done;
   // The client's connections, by its local endpoint: the server's captures name it as the client.
   const wanted = new Set<string>();
@@ -216,10 +231,14 @@ export async function tracePair(opts: TracePairOptions): Promise<TracePairResult
     if (m?.client) wanted.add(key(m.client));
   }
   try {
+    const stopped = new Promise<void>((resolve) => {
+      if (stop?.aborted) resolve();
+      stop?.addEventListener('abort', () => resolve(), { once: true });
+    });
     await waitOn(
       server.recorder,
       () => ([...wanted].every((k) => server.recorder.finishedClients.has(k)) ? true : undefined),
-      serverEnded,
+      Promise.race([serverEnded, stopped]),
       ms,
       'the server did not finish the client’s connections',
     );
@@ -228,6 +247,7 @@ export async function tracePair(opts: TracePairOptions): Promise<TracePairResult
   }
   server.kill('SIGKILL');
   const serverResult = await server.done;
+  stop?.removeEventListener('abort', onStop);
   const all = [...new Set([...clientResult.captures, ...serverResult.captures])].filter((d) => existsSync(d));
   return { client: clientResult, server: serverResult, captures: all.sort() };
 }

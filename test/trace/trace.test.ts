@@ -373,4 +373,46 @@ describe('wirestep trace', () => {
     expect(err?.code).toBe(2);
     expect(err?.stderr).toMatch(message);
   });
+
+  it('stops both programs of a --server/--client pair when told to, and records what the signal did to their calls', async () => {
+    await withTempDir(async (root) => {
+      const program = path.join(root, 'stuck.py');
+      await writeFile(program, 'import socket, sys, time\ns = socket.create_connection(("127.0.0.1", int(sys.argv[1])))\nprint("connected", flush=True)\ntime.sleep(60)\n');
+      const stop = new AbortController();
+      const r = await tracePair({
+        server: [PY, ASSIGNMENT.server, '--port', '0', '--out', path.join(root, 'out')],
+        client: [PY, program, '{port}'],
+        capturesDir: path.join(root, 'captures'),
+        env: PY_ENV,
+        stdio: 'pipe',
+        stop: stop.signal,
+        onStart: (role, run) => {
+          const out = watchOutput(run.child);
+          // Once server.py has the connection: it is then in recv(4), or about to be.
+          if (role === 'server') void out.waitFor('Conexão recebida').then(() => stop.abort('SIGINT'), () => {});
+        },
+      });
+      expect(r.client.exitCode === 0).toBe(false);
+      expect(r.captures).toHaveLength(1);
+      const { reader, events } = await open(r.captures[0]!);
+      try {
+        expect(reader.meta.sides).toEqual(['sender', 'receiver']);
+        const received = await events('receiver');
+        expect(received[0]).toMatchObject({ type: 'accept' });
+        const error = received.find((e) => e.type === 'error');
+        if (error) {
+          // The SIGINT came out of server.py's recv(4).
+          expect(error).toMatchObject({ offset: 0, call: { name: 'recv', asked: 4, flags: CALL_FLAGS.exception } });
+          expect(reader.meta.outcome).toEqual({ status: 'aborted', reason: { kind: 'socket-error', code: 'KeyboardInterrupt', exception: 'KeyboardInterrupt' } });
+        } else {
+          // It came just before: the connection was open when wirestep stopped it.
+          expect(reader.meta.outcome).toEqual({ status: 'interrupted' });
+        }
+        // client.py was stopped in a sleep, its socket never closed by a call.
+        expect((await events('sender')).map((e) => e.type)).toEqual(['connect']);
+      } finally {
+        await reader.close();
+      }
+    });
+  });
 });
