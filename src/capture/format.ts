@@ -1,15 +1,19 @@
 /**
- * The capture format, version 3: a folder holding
+ * The capture format, version 4: a folder holding
  * - `capture.json`: metadata ({@link CaptureMeta}), rewritten whole (write then rename) when it changes;
  * - `stream.bin`: the client-to-server bytes, byte `i` of the stream at file offset `i`;
  * - `sender.events`, `receiver.events`: one file per side that recorded, of fixed-size
  *   {@link EVENT_RECORD_SIZE}-byte records in time order, so event `n` is at `n * 24`;
+ * - `sender.calls`, `receiver.calls`: for each side in `calls`, one {@link CALL_RECORD_SIZE}-byte
+ *   record per event of that side, in the same order: the call that made the event, what it
+ *   asked for and its flags, so event `n`'s call is at `n * 8`;
  * - `wire.events`, in captures imported from pcap or pcapng: the TCP segments the network
  *   carried from client to server, in the same records, in the order they were captured.
  *
  * Version 2 added the wire lane; a version 1 capture is a version 2 capture without one.
  * Version 3 stores outcomes, errors and file refusals as {@link Reason} kinds with their
- * numbers instead of English sentences.
+ * numbers instead of English sentences. Version 4 adds the calls files and `programs`; an older
+ * capture has neither.
  *
  * Everything is appended as bytes flow: a recording cut short leaves a readable capture of what
  * came. Documented for people in docs/capture-format.md.
@@ -18,7 +22,7 @@
 /** The format name stored in `capture.json`. */
 export const CAPTURE_FORMAT = 'wirestep-capture';
 /** The version this code writes; readers migrate older versions and refuse newer ones. */
-export const CAPTURE_VERSION = 3;
+export const CAPTURE_VERSION = 4;
 /** Bytes per event record. */
 export const EVENT_RECORD_SIZE = 24;
 /** File names inside a capture folder. */
@@ -26,7 +30,90 @@ export const CAPTURE_FILES = {
   meta: 'capture.json',
   stream: 'stream.bin',
   events: { sender: 'sender.events', receiver: 'receiver.events', wire: 'wire.events' },
+  calls: { sender: 'sender.calls', receiver: 'receiver.calls' },
 } as const;
+
+/** Bytes per call record. */
+export const CALL_RECORD_SIZE = 8;
+/** `asked` of a call record when the call asks for no size (connect, close). */
+export const ASKED_NONE = 0xffff_ffff;
+
+/**
+ * The calls a program makes, with the code each has in a call record: the Python socket methods
+ * a traced program calls, and wirestep's own `socket.write()` and the reads Node makes for its
+ * receiver. `none` marks an event no call made (wirestep's connect, end, close).
+ */
+export const CALL_CODES = {
+  none: 0,
+  connect: 1,
+  connect_ex: 2,
+  accept: 3,
+  send: 4,
+  sendall: 5,
+  sendto: 6,
+  sendfile: 7,
+  recv: 8,
+  recv_into: 9,
+  recvfrom: 10,
+  shutdown: 11,
+  close: 12,
+  'socket.write': 13,
+  'socket.read': 14,
+} as const;
+/** The name of a call. */
+export type CallName = keyof typeof CALL_CODES;
+const CALL_BY_CODE = new Map<number, CallName>(Object.entries(CALL_CODES).map(([name, code]) => [code, name as CallName]));
+
+/** Bits of a call record's flags. */
+export const CALL_FLAGS = {
+  /** A send moved fewer bytes than it was given (the rest is the program's to send again). */
+  partial: 1,
+  /** A read returned fewer bytes than it asked for. */
+  short: 2,
+  /** The call raised an exception (or connect_ex returned an error). */
+  exception: 4,
+} as const;
+
+/** The call that made an event, as its call record says. */
+export interface EventCall {
+  readonly name: CallName;
+  /** Bytes the program asked to move; `null` when the call asks for no size. */
+  readonly asked: number | null;
+  /** {@link CALL_FLAGS} bits. */
+  readonly flags: number;
+}
+
+/** Reads from wirestep's receiver: libuv offers Node 64 KiB per read (measured: no read of a 64 MiB stream was larger). */
+export const NODE_READ_SIZE = 65_536;
+
+/** Encodes one call record (big-endian): asked u32, call code u8, flags u8, 2 reserved bytes. */
+export function encodeCall(out: DataView, at: number, name: CallName, asked: number | null, flags: number): void {
+  out.setUint32(at, asked === null ? ASKED_NONE : Math.min(asked, ASKED_NONE - 1));
+  out.setUint32(at + 4, ((CALL_CODES[name] << 24) | ((flags & 0xff) << 16)) >>> 0);
+}
+
+/** Decodes one call record; `undefined` for `none` or a code this version does not know. */
+export function decodeCall(bytes: Uint8Array, at: number): EventCall | undefined {
+  const view = new DataView(bytes.buffer, bytes.byteOffset + at, CALL_RECORD_SIZE);
+  const name = CALL_BY_CODE.get(view.getUint8(4));
+  if (name === undefined || name === 'none') return undefined;
+  const asked = view.getUint32(0);
+  return { name, asked: asked === ASKED_NONE ? null : asked, flags: view.getUint8(5) };
+}
+
+/** Which program made a side's calls. */
+export interface ProgramInfo {
+  /** `client.py`, `wirestep send`, `wirestep receive`. */
+  readonly name: string;
+  /** `trace`: a program wirestep traced; `wirestep`: wirestep's own sender or receiver. */
+  readonly via: 'trace' | 'wirestep';
+  /** The traced command line, as the interpreter saw it. */
+  readonly argv?: readonly string[];
+  readonly pid?: number;
+  readonly cwd?: string;
+  /** `CPython 3.11.7`. */
+  readonly runtime?: string;
+}
 
 /** Which end of the connection recorded: the sender (client) or the receiver (server). */
 export type Side = 'sender' | 'receiver';
@@ -72,6 +159,8 @@ export interface CaptureEvent {
   readonly timeUs: number;
   /** For a segment, what it was ({@link SEGMENT_FLAGS}); 0 for socket events. */
   readonly flags: number;
+  /** The call that made it, where the side recorded calls (version 4 on). */
+  readonly call?: EventCall;
 }
 
 // A sender's write makes the bytes a read of the same microsecond takes; a segment counts as
@@ -239,6 +328,15 @@ export interface CaptureMeta {
   readonly wire?: WireInfo;
   /** While `outcome.status` is `recording`: the process recording it (removed when it finishes). */
   readonly recorder?: RecorderInfo;
+  /** The sides that have a calls file (version 4 on). */
+  readonly calls?: readonly Side[];
+  /** Which program made each side's calls (version 4 on). */
+  readonly programs?: Readonly<Partial<Record<Side, ProgramInfo>>>;
+  /**
+   * On traced captures: CLOCK_MONOTONIC in nanoseconds (a decimal string) at time 0, which
+   * puts two captures of one connection, traced by two processes of this host, on one clock.
+   */
+  readonly startNs?: string;
 }
 
 const TWO_32 = 2 ** 32;

@@ -101,6 +101,8 @@ const MIGRATIONS: Readonly<Record<number, Migration>> = {
   // Version 2 added the optional wire lane and segment flags in a byte that was zero.
   1: (meta) => meta,
   2: reasonsAsKinds,
+  // Version 4 added calls files and programs, both optional: an older capture has none.
+  3: (meta) => meta,
 };
 
 /**

@@ -3,6 +3,7 @@ import type { Stats } from 'node:fs';
 import { type FileHandle, open } from 'node:fs/promises';
 import path from 'node:path';
 import {
+  CALL_RECORD_SIZE,
   CAPTURE_FILES,
   CAPTURE_FORMAT,
   CAPTURE_VERSION,
@@ -13,6 +14,7 @@ import {
   SIDES,
   type Side,
   WIRE_BLOCK,
+  decodeCall,
   decodeEvent,
   opBefore,
 } from './format.js';
@@ -149,6 +151,14 @@ function validateMeta(raw: unknown, file: string): CaptureMeta {
     const r = meta.recorder as unknown;
     if (!isObject(r) || typeof r.host !== 'string' || !isCount(r.pid)) return bad('"recorder" is not { host, pid }');
   }
+  if (meta.calls !== undefined && !(Array.isArray(meta.calls) && meta.calls.every((s) => meta.sides.includes(s)))) return bad('"calls" is not a list of recorded sides');
+  if (meta.programs !== undefined) {
+    const p = meta.programs as unknown;
+    if (!isObject(p) || !Object.entries(p).every(([k, v]) => SIDES.includes(k as Side) && isObject(v) && typeof v.name === 'string' && typeof v.via === 'string')) {
+      return bad('"programs" is not { sender?, receiver? } of { name, via }');
+    }
+  }
+  if (meta.startNs !== undefined && !(typeof meta.startNs === 'string' && /^\d+$/.test(meta.startNs))) return bad('"startNs" is not a decimal string');
   if (meta.sample !== undefined) {
     const s = meta.sample as unknown;
     if (!isObject(s) || typeof s.category !== 'string' || typeof s.lesson !== 'string' || !Array.isArray(s.expect)) return bad('"sample" is not { category, lesson, expect }');
@@ -227,7 +237,7 @@ export class CaptureReader {
   /** Bytes in `stream.bin` (the truth, even when a recording was cut before its metadata was final). */
   readonly streamLength: number;
   readonly #stream: FileHandle;
-  readonly #events: ReadonlyMap<Lane, { handle: FileHandle; count: number }>;
+  readonly #events: ReadonlyMap<Lane, { handle: FileHandle; count: number; calls?: { handle: FileHandle; count: number } }>;
   /**
    * The lanes whose events are the operation steps: the sides' socket operations, or for an
    * imported packet capture, which has none, its segments, ordered by {@link opBefore}.
@@ -235,7 +245,7 @@ export class CaptureReader {
   readonly #opLanes: readonly Lane[];
   #dissection: Promise<Dissection> | null = null;
 
-  private constructor(dir: string, meta: CaptureMeta, stream: FileHandle, streamLength: number, events: Map<Lane, { handle: FileHandle; count: number }>) {
+  private constructor(dir: string, meta: CaptureMeta, stream: FileHandle, streamLength: number, events: Map<Lane, { handle: FileHandle; count: number; calls?: { handle: FileHandle; count: number } }>) {
     this.dir = dir;
     this.meta = meta;
     this.#stream = stream;
@@ -252,12 +262,19 @@ export class CaptureReader {
       const stream = await openNoFollow(path.join(dir, CAPTURE_FILES.stream));
       handles.push(stream);
       const streamLength = (await stream.stat()).size;
-      const events = new Map<Lane, { handle: FileHandle; count: number }>();
+      const events = new Map<Lane, { handle: FileHandle; count: number; calls?: { handle: FileHandle; count: number } }>();
       for (const side of [...meta.sides, ...(meta.wire ? (['wire'] as const) : [])]) {
         const handle = await openNoFollow(path.join(dir, CAPTURE_FILES.events[side]));
         handles.push(handle);
         // A recording cut mid-write may leave a partial last record: it is ignored.
-        events.set(side, { handle, count: Math.floor((await handle.stat()).size / EVENT_RECORD_SIZE) });
+        const count = Math.floor((await handle.stat()).size / EVENT_RECORD_SIZE);
+        let calls;
+        if (side !== 'wire' && meta.calls?.includes(side)) {
+          const callsHandle = await openNoFollow(path.join(dir, CAPTURE_FILES.calls[side]));
+          handles.push(callsHandle);
+          calls = { handle: callsHandle, count: Math.floor((await callsHandle.stat()).size / CALL_RECORD_SIZE) };
+        }
+        events.set(side, { handle, count, ...(calls ? { calls } : {}) });
       }
       return new CaptureReader(dir, meta, stream, streamLength, events);
     } catch (err) {
@@ -271,7 +288,7 @@ export class CaptureReader {
 
   /** Closes the files. */
   async close(): Promise<void> {
-    await Promise.all([this.#stream.close(), ...[...this.#events.values()].map((e) => e.handle.close())]);
+    await Promise.all([this.#stream.close(), ...[...this.#events.values()].flatMap((e) => [e.handle.close(), ...(e.calls ? [e.calls.handle.close()] : [])])]);
   }
 
   /** Events recorded on `side` (0 if that lane was not recorded). */
@@ -298,11 +315,16 @@ export class CaptureReader {
     if (n === 0) return [];
     const buf = new Uint8Array(n * EVENT_RECORD_SIZE);
     await this.#readFully(log.handle, buf, first * EVENT_RECORD_SIZE);
+    // A kill can leave fewer call records than events: those events have no call.
+    const withCalls = log.calls ? Math.max(0, Math.min(n, log.calls.count - first)) : 0;
+    const calls = new Uint8Array(withCalls * CALL_RECORD_SIZE);
+    if (withCalls > 0) await this.#readFully(log.calls!.handle, calls, first * CALL_RECORD_SIZE);
     const out: CaptureEvent[] = [];
     for (let i = 0; i < n; i++) {
       const e = decodeEvent(buf.subarray(i * EVENT_RECORD_SIZE, (i + 1) * EVENT_RECORD_SIZE), side, first + i);
       if (!e) throw new CaptureError('damaged', `${CAPTURE_FILES.events[side]}: record ${first + i} has an unknown event type ${buf[i * EVENT_RECORD_SIZE]}`);
-      out.push(e);
+      const call = i < withCalls ? decodeCall(calls, i * CALL_RECORD_SIZE) : undefined;
+      out.push(call ? { ...e, call } : e);
     }
     return out;
   }

@@ -3,9 +3,11 @@ import { type WriteStream, createWriteStream } from 'node:fs';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import {
+  CALL_RECORD_SIZE,
   CAPTURE_FILES,
   CAPTURE_FORMAT,
   CAPTURE_VERSION,
+  type CallName,
   type CaptureMeta,
   EVENT_RECORD_SIZE,
   type Endpoint,
@@ -13,10 +15,12 @@ import {
   type FileOutcome,
   type Lane,
   type OutcomeStatus,
+  type ProgramInfo,
   type SampleInfo,
   type Side,
   WireIndex,
   type WireInfo,
+  encodeCall,
   encodeEvent,
   isCaptureId,
   streamLane,
@@ -27,10 +31,12 @@ import type { Reason } from '../protocol/reasons.js';
 
 /**
  * The lowest version that describes a capture, so that an older wirestep still opens what it
- * can: 1 without a wire lane or a reason, 2 with a wire lane, 3 once it stores a reason.
+ * can: 1 without a wire lane or a reason, 2 with a wire lane, 3 once it stores a reason, 4 with
+ * calls or programs.
  */
 function lowestVersion(meta: CaptureMeta, files: readonly FileOutcome[]): number {
-  if (meta.outcome.reason || meta.errors.length > 0 || files.some((f) => f.reason || f.nameHex)) return CAPTURE_VERSION;
+  if ((meta.calls?.length ?? 0) > 0 || meta.programs) return CAPTURE_VERSION;
+  if (meta.outcome.reason || meta.errors.length > 0 || files.some((f) => f.reason || f.nameHex)) return 3;
   return meta.wire ? 2 : 1;
 }
 
@@ -70,7 +76,21 @@ export interface CaptureInit {
   readonly options?: Readonly<Record<string, unknown>>;
   readonly description?: Readonly<Record<string, string>>;
   readonly sample?: SampleInfo;
+  /** Which program makes each side's calls. */
+  readonly programs?: Readonly<Partial<Record<Side, ProgramInfo>>>;
+  /**
+   * CLOCK_MONOTONIC ns at time 0, for captures whose events come with their own times
+   * ({@link CaptureWriter.recordAt}): stored as `startNs`.
+   */
+  readonly startNs?: bigint;
   readonly clock?: Clock;
+}
+
+/** The call that made an event: its name, what it asked (`null`: no size) and {@link CALL_FLAGS}. */
+export interface CallNote {
+  readonly name: CallName;
+  readonly asked: number | null;
+  readonly flags?: number;
 }
 
 const EVENTS_PER_FLUSH = 2048;
@@ -85,25 +105,34 @@ export function newCaptureId(label: string, now: Date = new Date()): string {
   return `${stamp}-${label}-${randomBytes(3).toString('hex')}`;
 }
 
-class EventLog {
+/** Fixed-size records appended to one file, in batches. */
+class RecordLog {
   readonly #out: WriteStream;
-  #buf = Buffer.alloc(EVENTS_PER_FLUSH * EVENT_RECORD_SIZE);
-  #view = new DataView(this.#buf.buffer, this.#buf.byteOffset, this.#buf.length);
+  readonly #size: number;
+  #buf: Buffer;
+  view: DataView;
   #used = 0;
   count = 0;
-  /** A write error (disk full): later events are dropped, the capture says so when finished. */
+  /** A write error (disk full): later records are dropped, the capture says so when finished. */
   error: Error | null = null;
 
-  constructor(file: string) {
+  constructor(file: string, size: number) {
+    this.#size = size;
+    this.#buf = Buffer.alloc(EVENTS_PER_FLUSH * size);
+    this.view = new DataView(this.#buf.buffer, this.#buf.byteOffset, this.#buf.length);
     this.#out = createWriteStream(file, { flags: 'wx' });
     this.#out.on('error', (err) => {
       this.error ??= err;
     });
   }
 
-  add(type: EventType, offset: number, length: number, timeUs: number, flags = 0): void {
-    encodeEvent(this.#view, this.#used, type, offset, length, timeUs, flags);
-    this.#used += EVENT_RECORD_SIZE;
+  /** Where the next record goes in {@link view}; call {@link added} once it is written. */
+  get at(): number {
+    return this.#used;
+  }
+
+  added(): void {
+    this.#used += this.#size;
     this.count++;
     if (this.#used === this.#buf.length) this.flush();
   }
@@ -111,14 +140,43 @@ class EventLog {
   flush(): void {
     if (this.#used === 0) return;
     if (!this.error) this.#out.write(this.#buf.subarray(0, this.#used));
-    this.#buf = Buffer.alloc(EVENTS_PER_FLUSH * EVENT_RECORD_SIZE);
-    this.#view = new DataView(this.#buf.buffer, this.#buf.byteOffset, this.#buf.length);
+    this.#buf = Buffer.alloc(EVENTS_PER_FLUSH * this.#size);
+    this.view = new DataView(this.#buf.buffer, this.#buf.byteOffset, this.#buf.length);
     this.#used = 0;
   }
 
   async close(): Promise<void> {
     this.flush();
     await closeStream(this.#out);
+  }
+}
+
+class EventLog extends RecordLog {
+  /** The side's calls, one record per event, where the side records them. */
+  readonly calls: RecordLog | null;
+
+  constructor(file: string, callsFile: string | null) {
+    super(file, EVENT_RECORD_SIZE);
+    this.calls = callsFile === null ? null : new RecordLog(callsFile, CALL_RECORD_SIZE);
+  }
+
+  add(type: EventType, offset: number, length: number, timeUs: number, flags = 0, call?: CallNote): void {
+    encodeEvent(this.view, this.at, type, offset, length, timeUs, flags);
+    this.added();
+    if (this.calls) {
+      encodeCall(this.calls.view, this.calls.at, call?.name ?? 'none', call ? call.asked : null, call?.flags ?? 0);
+      this.calls.added();
+    }
+  }
+
+  override flush(): void {
+    super.flush();
+    this.calls?.flush();
+  }
+
+  override async close(): Promise<void> {
+    await super.close();
+    await this.calls?.close();
   }
 }
 
@@ -175,14 +233,17 @@ export class CaptureWriter {
     this.dir = dir;
     this.#meta = meta;
     this.#clock = clock;
-    this.#t0 = clock();
+    this.#t0 = meta.startNs === undefined ? clock() : BigInt(meta.startNs);
     this.#t0Ms = performance.now();
     this.#stream = createWriteStream(path.join(dir, CAPTURE_FILES.stream), { flags: 'wx', highWaterMark: 1 << 20 });
     this.#stream.on('error', (err) => {
       this.#streamError = err;
     });
-    for (const side of meta.sides) this.#events.set(side, new EventLog(path.join(dir, CAPTURE_FILES.events[side])));
-    if (meta.wire) this.#events.set('wire', new EventLog(path.join(dir, CAPTURE_FILES.events.wire)));
+    for (const side of meta.sides) {
+      const calls = meta.calls?.includes(side) ? path.join(dir, CAPTURE_FILES.calls[side]) : null;
+      this.#events.set(side, new EventLog(path.join(dir, CAPTURE_FILES.events[side]), calls));
+    }
+    if (meta.wire) this.#events.set('wire', new EventLog(path.join(dir, CAPTURE_FILES.events.wire), null));
     this.#timer = setInterval(() => {
       this.flush();
       // What the receiver did with each file survives a kill too, a flush interval late at most.
@@ -211,6 +272,10 @@ export class CaptureWriter {
       options: init.options ?? {},
       ...(init.description ? { description: init.description } : {}),
       ...(init.sample ? { sample: init.sample } : {}),
+      // Every side a socket recorded says which call made each of its events.
+      ...(init.sides.length > 0 ? { calls: [...init.sides] } : {}),
+      ...(init.programs ? { programs: init.programs } : {}),
+      ...(init.startNs === undefined ? {} : { startNs: String(init.startNs) }),
       ...(init.wire ? { wire: { ...init.wire, close: 'end-of-capture', blocks: [], carrying: 0, problems: [] } } : {}),
       outcome: { status: 'recording' },
       recorder: currentRecorder(),
@@ -234,7 +299,7 @@ export class CaptureWriter {
   /** Microseconds since the capture started. */
   nowUs(): number {
     // The real clock without BigInts: a million events, a million allocations saved.
-    if (this.#clock === hrtime) return Math.floor((performance.now() - this.#t0Ms) * 1000);
+    if (this.#clock === hrtime && this.#meta.startNs === undefined) return Math.floor((performance.now() - this.#t0Ms) * 1000);
     return Number((this.#clock() - this.#t0) / 1000n);
   }
 
@@ -251,14 +316,22 @@ export class CaptureWriter {
   /**
    * Records one event of `side` now. For a write or read of the stream side, pass its bytes:
    * they are appended to the stream. The bytes are kept, not copied, until they are written:
-   * they must not change after this call. Returns false when the caller should await {@link drain}.
+   * they must not change after this call. `call` is the call that made the event, for the
+   * side's calls file. Returns false when the caller should await {@link drain}.
    */
-  record(side: Side, type: EventType, offset: number, length: number, bytes?: Uint8Array): boolean {
+  record(side: Side, type: EventType, offset: number, length: number, bytes?: Uint8Array, call?: CallNote): boolean {
+    return this.recordAt(this.nowUs(), side, type, offset, length, bytes, call);
+  }
+
+  /**
+   * {@link record} at a time the caller knows (microseconds since the capture's start): a traced
+   * program's calls come with their own times. Times of one side must not go back.
+   */
+  recordAt(timeUs: number, side: Side, type: EventType, offset: number, length: number, bytes?: Uint8Array, call?: CallNote): boolean {
     const log = this.#events.get(side);
     if (!log || this.#finished) return true;
-    const t = this.nowUs();
-    this.#lastUs = t;
-    log.add(type, offset, length, t);
+    this.#lastUs = Math.max(this.#lastUs, timeUs);
+    log.add(type, offset, length, timeUs, 0, call);
     return bytes && side === this.#meta.streamSide ? this.appendStream(bytes) : true;
   }
 
@@ -302,12 +375,19 @@ export class CaptureWriter {
     return true;
   }
 
-  /** Records an error of `side` with its reason. */
-  recordError(side: Side, offset: number, reason: Reason): void {
+  /** Records an error of `side` with its reason, now or at `at.timeUs`, made by `at.call`. */
+  recordError(side: Side, offset: number, reason: Reason, at: { timeUs?: number; call?: CallNote } = {}): void {
     if (this.#finished) return;
     const index = this.#meta.errors.length;
-    this.#meta = { ...this.#meta, errors: [...this.#meta.errors, { side, timeUs: this.nowUs(), reason }] };
-    this.record(side, 'error', offset, index);
+    const timeUs = at.timeUs ?? this.nowUs();
+    this.#meta = { ...this.#meta, errors: [...this.#meta.errors, { side, timeUs, reason }] };
+    this.recordAt(timeUs, side, 'error', offset, index, undefined, at.call);
+  }
+
+  /** Sets which program made a side's calls (learnt after creation). */
+  setProgram(side: Side, program: ProgramInfo): void {
+    this.#meta = { ...this.#meta, programs: { ...this.#meta.programs, [side]: program } };
+    this.#metaDirty = true;
   }
 
   /** Sets endpoints learnt after creation (the port a sender connected from). */
@@ -372,7 +452,7 @@ export class CaptureWriter {
     this.#flushStream();
     for (const log of this.#events.values()) await log.close();
     await closeStream(this.#stream);
-    const failure = this.#streamError ?? [...this.#events.values()].find((l) => l.error)?.error;
+    const failure = this.#streamError ?? [...this.#events.values()].map((l) => l.error ?? l.calls?.error).find((e) => e);
     this.#meta = {
       ...this.#meta,
       outcome: reason === undefined ? { status } : { status, reason },

@@ -2,7 +2,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { type Server, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { networkInterfaces } from 'node:os';
+import { constants, networkInterfaces } from 'node:os';
 import path from 'node:path';
 import { AssignmentCopyError, assignmentPaths, copyAssignment } from '../assignment/index.js';
 import { CaptureError, CaptureReader, CaptureStore, SENDER_OPTIONS, type SenderOptionSpec, TOOL, resolveCapture } from '../capture/index.js';
@@ -474,6 +474,63 @@ program
     };
     process.on('SIGINT', () => stop('SIGINT'));
     process.on('SIGTERM', () => stop('SIGTERM'));
+  });
+
+program
+  .command('trace')
+  .description('run a Python program (or --server and --client) with a socket tracer: one capture per TCP connection, with every call it made')
+  .argument('[command...]', 'the program and its arguments, after --: wirestep trace -- python3 client.py')
+  .option('--captures <dir>', 'folder for the captures', 'captures')
+  .addOption(new Option('--lang <lang>', 'language of what trace prints').choices(['en', 'pt']).default('en'))
+  .option('--port-map <from=to>', 'a connect or bind to port FROM uses port TO (repeat for several)', collect)
+  .option('--server <command line>', 'a server to trace: split into words like a shell does, never run by one')
+  .option('--client <command line>', 'with --server: the client to trace once the server listens ({port} becomes the port it listens on)')
+  .action(async (command: string[], opts: { captures: string; lang: Lang; portMap?: string[]; server?: string; client?: string }) => {
+    const { TraceArgumentError, parsePortMap, splitCommandLine, startTraced, tracePair } = await import('../trace/index.js');
+    const pt = opts.lang === 'pt';
+    let portMap: Map<number, number>;
+    let pair: { server: string[]; client: string[] } | null = null;
+    try {
+      portMap = parsePortMap(opts.portMap ?? []);
+      if ((opts.server === undefined) !== (opts.client === undefined)) throw new TraceArgumentError('--server and --client go together');
+      if (opts.server !== undefined && command.length > 0) throw new TraceArgumentError('give either -- COMMAND or --server and --client');
+      if (opts.server !== undefined) pair = { server: splitCommandLine(opts.server), client: splitCommandLine(opts.client!) };
+      if (pair && (pair.server.length === 0 || pair.client.length === 0)) throw new TraceArgumentError('--server and --client need a command');
+      if (!pair && command.length === 0) throw new TraceArgumentError('nothing to trace: wirestep trace -- python3 client.py');
+    } catch (err) {
+      fail((err as Error).message, EXIT.usage);
+    }
+    // On stderr: the program's stdout stays its own, as if run directly.
+    const note = (line: string): void => void process.stderr.write(`wirestep: ${escapeControls(line)}\n`);
+    const said = (dir: string): void => note(`${pt ? 'captura' : 'capture'} ${dir}`);
+    if (pair) {
+      const stop = new AbortController();
+      for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => stop.abort(signal));
+      try {
+        const r = await tracePair({ ...pair, capturesDir: opts.captures, portMap, stop: stop.signal });
+        for (const p of [...r.server.problems, ...r.client.problems]) note(p);
+        r.captures.forEach(said);
+        process.exit(r.client.exitCode ?? EXIT.failed);
+      } catch (err) {
+        fail((err as Error).message);
+      }
+    }
+    let run;
+    try {
+      run = startTraced({ argv: command, capturesDir: opts.captures, portMap });
+    } catch (err) {
+      fail((err as Error).message);
+    }
+    for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => run.kill(signal));
+    try {
+      const r = await run.done;
+      for (const p of r.problems) note(p);
+      r.captures.forEach(said);
+      // A program a signal ended exits as a shell reports it: 128 + the signal's number.
+      process.exit(r.exitCode ?? 128 + (r.signal ? (constants.signals[r.signal] ?? 0) : 0));
+    } catch (err) {
+      fail(`cannot run ${command[0]}: ${(err as Error).message}`);
+    }
   });
 
 program

@@ -1,4 +1,4 @@
-import type { CaptureWriter, Side } from '../capture/index.js';
+import { CALL_FLAGS, type CaptureWriter, NODE_READ_SIZE, type Side } from '../capture/index.js';
 import type { Reason } from '../protocol/index.js';
 
 /**
@@ -15,6 +15,7 @@ export class Recorder {
   constructor(writer: CaptureWriter | null, side: Side) {
     this.#writer = writer;
     this.side = side;
+    writer?.setProgram(side, { name: side === 'sender' ? 'wirestep send' : 'wirestep receive', via: 'wirestep' });
   }
 
   /** The capture being written, if any. */
@@ -28,14 +29,17 @@ export class Recorder {
   }
 
   /**
-   * One write (sender) or read (receiver) of `bytes`. Returns false when the capture's
-   * buffers are full and the caller should await {@link Recorder.drain} before moving more.
+   * One write (sender: a `socket.write()`, which asks for what it moves) or read (receiver:
+   * Node's read into a {@link NODE_READ_SIZE}-byte buffer) of `bytes`. Returns false when the
+   * capture's buffers are full and the caller should await {@link Recorder.drain} before moving more.
    */
   data(bytes: Uint8Array): boolean {
     const at = this.offset;
     this.offset += bytes.length;
     if (!this.#writer) return true;
-    return this.#writer.record(this.side, this.side === 'sender' ? 'write' : 'read', at, bytes.length, bytes);
+    if (this.side === 'sender') return this.#writer.record('sender', 'write', at, bytes.length, bytes, { name: 'socket.write', asked: bytes.length });
+    const flags = bytes.length < NODE_READ_SIZE ? CALL_FLAGS.short : 0;
+    return this.#writer.record('receiver', 'read', at, bytes.length, bytes, { name: 'socket.read', asked: NODE_READ_SIZE, flags });
   }
 
   /** Waits until the capture has taken the bytes given so far. */

@@ -27,8 +27,8 @@ export type Reason =
   | { readonly kind: 'name-invalid-utf8' }
   /** The name has the form of the receiver's own temporary files (`.wirestep-….part`). */
   | { readonly kind: 'name-temporary' }
-  /** A socket error; `code` is the system's (`ECONNRESET`). */
-  | { readonly kind: 'socket-error'; readonly code: string }
+  /** A socket error; `code` is the system's (`ECONNRESET`); `exception` the class a traced program saw (`ConnectionResetError`). */
+  | { readonly kind: 'socket-error'; readonly code: string; readonly exception?: string }
   /** A file could not be written (disk full, read-only folder); `code` is the system's. */
   | { readonly kind: 'write-failed'; readonly code: string }
   /** Fewer bytes reached the disk than the file declared. */

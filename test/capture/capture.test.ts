@@ -2,6 +2,8 @@ import { appendFile, mkdir, readFile, stat, symlink, truncate, writeFile } from 
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
+  CALL_FLAGS,
+  CALL_RECORD_SIZE,
   CAPTURE_VERSION,
   CaptureError,
   CaptureReader,
@@ -457,5 +459,73 @@ describe('tool version', () => {
   it('matches package.json', async () => {
     const pkg = JSON.parse(await readFile(new URL('../../package.json', import.meta.url), 'utf8'));
     expect(TOOL.version).toBe(pkg.version);
+  });
+
+  it('reads a version 3 capture as version 4, its events without calls', async () => {
+    // test/fixtures/capture-v3 is a receiver's capture cut by --max-files 2 as version 3 wrote it; it must stay so.
+    const dir = path.resolve('test/fixtures/capture-v3');
+    const raw = JSON.parse(await readFile(path.join(dir, 'capture.json'), 'utf8'));
+    expect(raw.version).toBe(3);
+    const r = await CaptureReader.open(dir);
+    try {
+      expect(r.meta.version).toBe(CAPTURE_VERSION);
+      expect(r.meta.calls).toBeUndefined();
+      expect(r.meta.programs).toBeUndefined();
+      expect(r.meta.outcome).toEqual({ status: 'aborted', reason: { kind: 'count-over-limit', count: 3, limit: 2 } });
+      const events = await r.events('receiver', 0, 100);
+      expect(events.map((e) => e.type)).toEqual(['accept', 'read', 'end', 'error', 'close']);
+      expect(events.every((e) => e.call === undefined)).toBe(true);
+    } finally {
+      await r.close();
+    }
+  });
+});
+
+describe('calls', () => {
+  it('stores each event’s call beside it, 8 bytes per event, and reads it back on the event', async () => {
+    await withTempDir(async (root) => {
+      const stream = encodeTransfer([{ name: 'a.txt', data: te.encode('hello') }]);
+      const w = await CaptureWriter.create({ root, id: 'calls', sides: ['sender'], clock: fakeClock(), programs: { sender: { name: 'client.py', via: 'trace', argv: ['python3', 'client.py'], pid: 42 } } });
+      w.record('sender', 'connect', 0, 0, undefined, { name: 'connect', asked: null });
+      w.record('sender', 'write', 0, 100, stream.subarray(0, 100), { name: 'send', asked: 1024, flags: CALL_FLAGS.partial });
+      w.record('sender', 'write', 100, stream.length - 100, stream.subarray(100), { name: 'sendall', asked: stream.length - 100 });
+      w.recordError('sender', stream.length, { kind: 'socket-error', code: 'ECONNRESET' }, { call: { name: 'recv', asked: 4, flags: CALL_FLAGS.exception } });
+      w.record('sender', 'close', stream.length, 0);
+      const meta = await w.finish('aborted');
+      expect(meta.version).toBe(CAPTURE_VERSION);
+      expect(meta.calls).toEqual(['sender']);
+      expect((await stat(path.join(root, 'calls', 'sender.calls'))).size).toBe(5 * CALL_RECORD_SIZE);
+      const r = await CaptureReader.open(path.join(root, 'calls'));
+      try {
+        expect(r.meta.programs).toEqual({ sender: { name: 'client.py', via: 'trace', argv: ['python3', 'client.py'], pid: 42 } });
+        expect((await r.events('sender', 0, 10)).map((e) => e.call)).toEqual([
+          { name: 'connect', asked: null, flags: 0 },
+          { name: 'send', asked: 1024, flags: CALL_FLAGS.partial },
+          { name: 'sendall', asked: stream.length - 100, flags: 0 },
+          { name: 'recv', asked: 4, flags: CALL_FLAGS.exception },
+          undefined,
+        ]);
+        expect((await r.event('sender', 1)).length).toBe(100);
+      } finally {
+        await r.close();
+      }
+    });
+  });
+
+  it('reads events past a calls file cut by a kill as events without calls', async () => {
+    await withTempDir(async (root) => {
+      const w = await CaptureWriter.create({ root, id: 'cut', sides: ['sender'], clock: fakeClock() });
+      const bytes = te.encode('abcdefgh');
+      for (let i = 0; i < 4; i++) w.record('sender', 'write', i * 2, 2, bytes.subarray(i * 2, i * 2 + 2), { name: 'send', asked: 2 });
+      await w.finish('complete');
+      await truncate(path.join(root, 'cut', 'sender.calls'), CALL_RECORD_SIZE * 2 + 3);
+      const r = await CaptureReader.open(path.join(root, 'cut'));
+      try {
+        const events = await r.events('sender', 1, 100);
+        expect(events.map((e) => e.call?.name)).toEqual(['send', undefined, undefined]);
+      } finally {
+        await r.close();
+      }
+    });
   });
 });
