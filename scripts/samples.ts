@@ -4,7 +4,7 @@
  * (with staged faults where a sample needs one); malformed and hostile streams are written raw to
  * a real socket. Deterministic apart from timestamps, ports and where TCP cut the reads.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { chmod, copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -14,7 +14,7 @@ import { addWireLane, importPcap } from '../src/capture/pcap-import.js';
 import { type FileToSend, type SendFaults, recordLocalTransfer, referenceFiles, sendBytes, sendFiles } from '../src/net/index.js';
 import { encodeCount, encodeName, encodeSize, encodeTransfer } from '../src/protocol/index.js';
 import { packageRoot } from '../src/web/paths.js';
-import { PYTHON, freePort, runAssignmentClient, startAssignmentServer, waitForServerFin, watchOutput } from './lib/harness.js';
+import { PYTHON, freePort, runAssignmentClient, startAssignmentServer, startDumpcap, waitForServerFin } from './lib/harness.js';
 
 const te = new TextEncoder();
 
@@ -250,9 +250,8 @@ function runs(tool: string, args: readonly string[], sample: string): boolean {
 
 /** Runs `during` while dumpcap captures TCP port `port` on loopback into `pcap`, then stops it. */
 async function capturingLoopback(pcap: string, port: number, during: () => Promise<void>): Promise<void> {
-  const dumpcap = spawn('dumpcap', ['-i', 'lo', '-f', `tcp port ${port}`, '-w', pcap], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const dumpcap = await startDumpcap(pcap, port);
   try {
-    await watchOutput(dumpcap).waitFor('Capturing on');
     await during();
     // dumpcap writes the last packets a little after they pass: the server's FIN is the last one.
     await waitForServerFin(pcap, port);

@@ -169,27 +169,63 @@ export async function runAssignmentClient(port: number, folder: string, options:
   }
 }
 
+/** The TCP segments dumpcap has written to `file` so far (none while it has written no whole block). */
+async function segmentsIn(file: string): Promise<ReturnType<typeof decodeTcp>[]> {
+  const bytes = await readFile(file).catch(() => Buffer.alloc(0));
+  if (bytes.length === 0) return [];
+  try {
+    return new CaptureFileParser().push(bytes).map((p) => decodeTcp(p));
+  } catch {
+    return [];
+  }
+}
+
+/** Polls `file` every 50 ms, for 60 s at most, until one of its segments passes `test`. */
+async function untilSegment(file: string, test: (seg: Exclude<ReturnType<typeof decodeTcp>, { skipped: string }>) => boolean, poke: () => Promise<void>, what: string): Promise<void> {
+  for (let i = 0; i < 1200; i++) {
+    await poke();
+    if ((await segmentsIn(file)).some((seg) => !('skipped' in seg) && test(seg))) return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`dumpcap did not write ${what} to ${file} within 60 s`);
+}
+
+/**
+ * Starts dumpcap on the loopback interface for TCP port `port`, writing to `file`, and resolves
+ * once it really captures: dumpcap says "Capturing on" before its filter sees the first packet,
+ * so connections to a probe port of ours (in the same filter) are made until one is in the file.
+ * Those connections go to another port: an import of `port` never sees them.
+ */
+export async function startDumpcap(file: string, port: number): Promise<ChildProcess> {
+  const probe = net.createServer((s) => s.destroy());
+  await new Promise<void>((resolve, reject) => {
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', resolve);
+  });
+  const probePort = (probe.address() as net.AddressInfo).port;
+  const child = spawn('dumpcap', ['-i', 'lo', '-f', `tcp port ${port} or tcp port ${probePort}`, '-w', file], { stdio: ['ignore', 'ignore', 'pipe'] });
+  try {
+    await watchOutput(child).waitFor('Capturing on', { ms: 60_000 });
+    const knock = async (): Promise<void> => {
+      const s = net.connect(probePort, '127.0.0.1');
+      s.on('error', () => {});
+      await new Promise((resolve) => s.once('close', resolve));
+    };
+    await untilSegment(file, (seg) => seg.dst.port === probePort, knock, `a probe to port ${probePort}`);
+    return child;
+  } catch (err) {
+    child.kill('SIGINT');
+    throw err;
+  } finally {
+    probe.close();
+  }
+}
+
 /**
  * Waits until dumpcap has written the server's FIN of a connection to `port` (the last packet a
  * test needs), for 60 s at most: dumpcap writes what it captured a little later, and a loaded
  * machine makes it later still.
  */
 export async function waitForServerFin(file: string, port: number): Promise<void> {
-  for (let i = 0; i < 1200; i++) {
-    const parser = new CaptureFileParser();
-    const bytes = await readFile(file).catch(() => Buffer.alloc(0));
-    const packets = bytes.length > 0 ? (() => {
-      try {
-        return parser.push(bytes);
-      } catch {
-        return [];
-      }
-    })() : [];
-    if (packets.some((p) => {
-      const seg = decodeTcp(p);
-      return !('skipped' in seg) && seg.src.port === port && (seg.flags & TCP_FLAGS.fin) !== 0;
-    })) return;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error(`dumpcap did not write the server's FIN to ${file} within 60 s`);
+  await untilSegment(file, (seg) => seg.src.port === port && (seg.flags & TCP_FLAGS.fin) !== 0, async () => {}, `the FIN of the server on port ${port}`);
 }

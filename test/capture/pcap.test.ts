@@ -1,4 +1,4 @@
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { once } from 'node:events';
 import { cp, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -10,7 +10,7 @@ import { WireLaneError, addWireLane, importPcap, storableProblem } from '../../s
 import { listFiles, recordLocalTransfer, sendFiles } from '../../src/net/index.js';
 import type { Field } from '../../src/protocol/index.js';
 import { freePort, withReceiver, withTempDir } from '../helpers/net.js';
-import { waitForServerFin, watchOutput } from '../../scripts/lib/harness.js';
+import { startDumpcap, waitForServerFin } from '../../scripts/lib/harness.js';
 import { TEXT_TRANSFER, handMade } from '../helpers/pcap.js';
 
 const run = promisify(execFile);
@@ -98,12 +98,6 @@ describe('export to pcapng', () => {
   });
 });
 
-/** Starts dumpcap on the loopback interface for one TCP port; resolves once it captures. */
-async function startDumpcap(file: string, port: number): Promise<ChildProcess> {
-  const child = spawn('dumpcap', ['-i', 'lo', '-f', `tcp port ${port}`, '-w', file], { stdio: ['ignore', 'ignore', 'pipe'] });
-  await watchOutput(child).waitFor('Capturing on', { ms: 60_000 });
-  return child;
-}
 
 describe('import from pcap and pcapng', () => {
   it('rebuilds a real transfer captured on loopback with dumpcap, byte for byte', async () => {
