@@ -300,7 +300,8 @@ describe('wirestep trace', () => {
       const cli = spawn('node', [CLI, 'trace', '--captures', path.join(root, 'captures'), '--', PY, program], { env: PY_ENV, stdio: ['ignore', 'pipe', 'pipe'] });
       const out = watchOutput(cli);
       await out.waitFor('ready\n');
-      const exited = new Promise<number | null>((r) => cli.once('exit', (code) => r(code)));
+      // 'close', not 'exit': the program's last line may still be in the pipe when the CLI exits.
+      const exited = new Promise<number | null>((r) => cli.once('close', (code) => r(code)));
       cli.kill('SIGINT');
       expect(await exited).toBe(5);
       expect(out.text()).toContain('interrupted\n');

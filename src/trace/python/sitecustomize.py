@@ -106,10 +106,11 @@ def _install(fd, port_map_text):
 
     extend = buf.extend
 
-    def emit(conn, kind, flags, err, asked, data, urgent, moved=-1):
+    def emit(conn, kind, flags, err, asked, data, urgent, moved=-1, t=0):
         """
         Queues one frame with the first `moved` bytes of `data` (all when -1); `asked` -1 is the
         size of `data`. `urgent` frames (not data) go out at once, so wirestep sees them live.
+        `t` is the call's time when it is not now: a send is stamped when it was called.
         """
         if not state['on']:
             return
@@ -126,7 +127,7 @@ def _install(fd, port_map_text):
             if asked < 0:
                 asked = size if size < 0xFFFFFFFF else 0xFFFFFFFF
             with lock:
-                extend(pack(hsize + len(data), conn, kind, flags, err, asked, now()))
+                extend(pack(hsize + len(data), conn, kind, flags, err, asked, t or now()))
                 extend(data)
                 if urgent or len(buf) >= LIMIT:
                     flush_locked()
@@ -254,12 +255,14 @@ def _install(fd, port_map_text):
                 conn = conn and self._ws_live()
             if not conn:
                 return Base.send(self, data, *args)
+            # Stamped when called: its bytes may reach the reader before the call returns.
+            t = now()
             try:
                 n = Base.send(self, data, *args)
             except BaseException as exc:
                 failed(conn, SEND, size_of(data), exc)
                 raise
-            emit(conn, SEND, 0, 0, -1, data, False, n)
+            emit(conn, SEND, 0, 0, -1, data, False, n, t)
             return n
 
         def sendall(self, data, *args):
@@ -268,12 +271,14 @@ def _install(fd, port_map_text):
                 conn = conn and self._ws_live()
             if not conn:
                 return Base.sendall(self, data, *args)
+            # Stamped when called: its bytes may reach the reader before the call returns.
+            t = now()
             try:
                 r = Base.sendall(self, data, *args)
             except BaseException as exc:
                 failed(conn, SENDALL, size_of(data), exc)
                 raise
-            emit(conn, SENDALL, 0, 0, -1, data, False)
+            emit(conn, SENDALL, 0, 0, -1, data, False, t=t)
             return r
 
         def sendto(self, data, *args):
@@ -282,12 +287,14 @@ def _install(fd, port_map_text):
                 conn = conn and self._ws_live()
             if not conn:
                 return Base.sendto(self, data, *args)
+            # Stamped when called: its bytes may reach the reader before the call returns.
+            t = now()
             try:
                 n = Base.sendto(self, data, *args)
             except BaseException as exc:
                 failed(conn, SENDTO, size_of(data), exc)
                 raise
-            emit(conn, SENDTO, 0, 0, -1, data, False, n)
+            emit(conn, SENDTO, 0, 0, -1, data, False, n, t)
             return n
 
         def sendfile(self, file, offset=0, count=None):
@@ -302,6 +309,7 @@ def _install(fd, port_map_text):
                 start = 0
             # Its fallback calls send(): those calls are this one's, not the program's.
             self._ws = 0
+            t = now()
             try:
                 n = Base.sendfile(self, file, offset, count)
             except BaseException as exc:
@@ -313,7 +321,7 @@ def _install(fd, port_map_text):
                 data = os.pread(file.fileno(), n, start) if n else b''
             except Exception:
                 data = b''
-            emit(conn, SENDFILE, 0, 0, asked_of(count if count else n), data, False)
+            emit(conn, SENDFILE, 0, 0, asked_of(count if count else n), data, False, t=t)
             return n
 
         def recv(self, n, *args):
