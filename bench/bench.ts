@@ -1,7 +1,8 @@
 /**
  * `npm run bench`: measures, side by side in one run on loopback, what issue 9 asks and writes
  * the table to docs/benchmarks.md: throughput with and without capture against the reference
- * Python scripts, peak memory by transfer size, capture size, and the site's page times.
+ * Python scripts, peak memory by transfer size, capture size, the site's page times, and the cost of
+ * tracing the reference pair with `wirestep trace` (`WIRESTEP_BENCH_ONLY=trace` runs that alone).
  * Medians of several runs; ratios are computed run by run. Removes its large files.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
@@ -16,7 +17,7 @@ import path from 'node:path';
 import { CaptureStore, OPEN_LIMIT } from '../src/capture/index.js';
 import { createApp } from '../src/web/app.js';
 import { packageRoot } from '../src/web/paths.js';
-import { freePort, runAssignmentClient, startAssignmentServer, watchOutput } from '../scripts/lib/harness.js';
+import { ASSIGNMENT, PYTHON, PY_ENV, freePort, runAssignmentClient, startAssignmentServer, watchOutput } from '../scripts/lib/harness.js';
 
 const MiB = 1024 * 1024;
 const ROOT = packageRoot();
@@ -241,6 +242,83 @@ function indexLines(r: Awaited<ReturnType<typeof indexBench>>): string[] {
   ];
 }
 
+/** Size of the file the traced and untraced reference pair move, in MiB. */
+const TRACE_MIB = Number(process.env.WIRESTEP_BENCH_TRACE_MIB ?? 256);
+
+/**
+ * The shipped client.py → server.py under `wirestep trace --server … --client …`, timed from the
+ * command's start to its exit: the server's start, the transfer, and both captures finished and
+ * joined into one. Checks that server.py wrote the whole file; removes what the run left.
+ */
+async function tracedReference(work: string, file: string, size: number): Promise<number> {
+  const dir = await mkdtemp(path.join(work, 'traced-'));
+  const folder = path.join(dir, 'send');
+  const into = path.join(dir, 'recv');
+  await mkdir(folder);
+  execFileSync('ln', [file, path.join(folder, 'big.bin')]);
+  const quote = (s: string): string => `'${s}'`;
+  settle();
+  const started = process.hrtime.bigint();
+  const child = spawn(process.execPath, [MAIN, 'trace', '--captures', path.join(dir, 'captures'),
+    '--server', `${quote(PYTHON)} ${quote(ASSIGNMENT.server)} --port 0 --out ${quote(into)}`,
+    '--client', `${quote(PYTHON)} ${quote(ASSIGNMENT.client)} --port {port} --folder ${quote(folder)} --no-test-files`], { env: PY_ENV, stdio: ['ignore', 'ignore', 'pipe'] });
+  const output = watchOutput(child);
+  const [code] = (await once(child, 'exit')) as [number];
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  if (code !== 0) throw new Error(`wirestep trace exited ${code}: ${output.text()}`);
+  const got = (await stat(path.join(into, 'big.bin')).catch(() => null))?.size;
+  if (got !== size) throw new Error(`server.py wrote ${got ?? 'no'} bytes of ${size} under trace`);
+  const captures = await readdir(path.join(dir, 'captures'));
+  if (captures.length !== 1) throw new Error(`wirestep trace left ${captures.length} captures, not 1`);
+  await rm(dir, { recursive: true, force: true });
+  return seconds;
+}
+
+/** Rounds of the untraced then the traced reference pair on one TRACE_MIB file: seconds of each. */
+async function traceBench(work: string): Promise<{ untraced: number[]; traced: number[] }> {
+  const file = path.join(work, 'trace.bin');
+  await makeFile(file, TRACE_MIB);
+  const untraced: number[] = [];
+  const traced: number[] = [];
+  for (let r = 0; r < RUNS; r++) {
+    process.stdout.write(`trace round ${r + 1} of ${RUNS}…\n`);
+    untraced.push(await reference(work, file, TRACE_MIB * MiB));
+    traced.push(await tracedReference(work, file, TRACE_MIB * MiB));
+  }
+  await rm(file);
+  return { untraced, traced };
+}
+
+function traceLines(r: Awaited<ReturnType<typeof traceBench>>): string[] {
+  const mbps = (s: number): number => TRACE_MIB / s;
+  const ratios = r.traced.map((s, i) => r.untraced[i]! / s);
+  return [
+    `## 6. The cost of tracing: the reference client.py → server.py, one ${TRACE_MIB} MiB file`,
+    '',
+    `Medians of ${RUNS} paired rounds (untraced, then traced); the ratio is taken within a round.`,
+    'Untraced: from client.py\'s start until server.py has the whole file on disk, the server already listening.',
+    'Traced: `wirestep trace --server … --client …` from its start to its exit: the server\'s start, the transfer, and the one capture with both sides finished.',
+    '',
+    '| transfer | median time | throughput |',
+    '|---|---|---|',
+    `| client.py → server.py, untraced | ${fmt(median(r.untraced), 2)} s | ${fmt(mbps(median(r.untraced)))} MiB/s |`,
+    `| client.py → server.py, \`wirestep trace\` | ${fmt(median(r.traced), 2)} s | ${fmt(mbps(median(r.traced)))} MiB/s |`,
+    '',
+    `- Traced against untraced: median ${fmt(median(ratios), 2)}× its throughput (rounds: ${ratios.map((x) => fmt(x, 2)).join(', ')}; goal: at least 0.5×).`,
+    '',
+  ];
+}
+
+if (process.env.WIRESTEP_BENCH_ONLY === 'trace') {
+  const work = await mkdtemp(path.join(tmpdir(), 'wirestep-bench-'));
+  try {
+    process.stdout.write(`${traceLines(await traceBench(work)).join('\n')}\n`);
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+  process.exit(0);
+}
+
 if (process.env.WIRESTEP_BENCH_ONLY === 'index') {
   const work = await mkdtemp(path.join(tmpdir(), 'wirestep-bench-'));
   try {
@@ -321,6 +399,9 @@ try {
   process.stdout.write(`${INDEX_CAPTURES} captures for the home page…\n`);
   const index = await indexBench(work);
 
+  // 6. The cost of tracing the reference pair.
+  const trace = await traceBench(work);
+
   const node = process.version;
   const python = execFileSync('python3', ['--version']).toString().trim();
   const cpuModel = cpus()[0]?.model ?? '?';
@@ -369,6 +450,7 @@ try {
     'Goal: at most 50 ms and 256 KiB per page, the same on the big capture as on the demo.',
     '',
     ...indexLines(index),
+    ...traceLines(trace),
   );
   await writeFile(path.join(ROOT, 'docs', 'benchmarks.md'), lines.join('\n'));
   process.stdout.write(`${lines.join('\n')}\nwritten to docs/benchmarks.md\n`);

@@ -257,7 +257,7 @@ program
   .option('--page <n>', 'page through the middle of a long step', integer(1))
   .addOption(new Option('--lang <lang>', 'language of the explanations').choices(['en', 'pt']).default('en'))
   .action(async (ref: string, opts: { captures?: string; by: StepBy; step?: number; page?: number; lang: Lang }) => {
-    const { StepRangeError, loadStep, renderStepText, statusText, stepCount, t } = await dumping();
+    const { StepRangeError, loadStep, renderProgramsText, renderStepText, statusText, stepCount, t } = await dumping();
     const reader = await openCapture(ref, opts.captures);
     try {
       const d = await reader.dissection();
@@ -274,6 +274,7 @@ program
         by: t(opts.lang, `step.by.${opts.by === 'op' && meta.sides.length === 0 ? 'segment' : opts.by}`),
       });
       process.stdout.write(`${escapeControls(header)}${meta.outcome.reason ? ` (${escapeControls(describeReason(meta.outcome.reason, opts.lang))})` : ''}\n`);
+      process.stdout.write(renderProgramsText(meta, opts.lang));
       const first = opts.step ?? 1;
       const last = opts.step ?? total;
       for (let n = first; n <= last; n++) {

@@ -1,5 +1,7 @@
 import { type Field, type Lang, escapeControls } from '../protocol/index.js';
 import { t, tn } from '../web/i18n.js';
+import type { CaptureMeta } from '../capture/index.js';
+import { programViews } from '../web/overview.js';
 import type { StepView } from '../web/steps.js';
 
 const COLORS: Readonly<Record<Field['kind'], string>> = {
@@ -25,6 +27,12 @@ export function renderStepText(step: StepView, color: boolean, lang: Lang): stri
   out.push(`── ${t(lang, 'step.position', { n: step.n, total: step.total })} (${t(lang, `step.by.${step.by === 'op' && step.segments ? 'segment' : step.by}`)}): ${safe(step.title)}`);
   if (step.event) {
     out.push(`   ${step.event.time}  ${t(lang, `side.${step.event.side}`)}: ${t(lang, `event.kind.${step.event.type}`)}`);
+    const call = step.event.call;
+    if (call) {
+      const marks = [...(call.partial ? [t(lang, 'call.partialMark')] : []), ...(call.short ? [t(lang, 'call.shortMark')] : [])];
+      out.push(`   ${safe(call.text)}${marks.length > 0 ? ` [${marks.join(', ')}]` : ''}`);
+      for (const note of call.notes) out.push(`   ${note}`);
+    }
   }
   for (const block of step.blocks) {
     for (const row of block.rows) {
@@ -64,7 +72,7 @@ export function renderStepText(step: StepView, color: boolean, lang: Lang): stri
     if (c.total === 0) continue;
     // An operation is named by the option that shows it, never as a bare "step": in field mode that would read as a field.
     const list = c.events
-      .map((e) => (e.step === null ? tn(lang, 'step.segmentChip', e.length, { n: e.length, offset: e.offset, time: e.time }) : tn(lang, 'dump.chip', e.length, { step: e.step, n: e.length, offset: e.offset })))
+      .map((e) => (e.step === null ? tn(lang, 'step.segmentChip', e.length, { n: e.length, offset: e.offset, time: e.time }) : `${tn(lang, 'dump.chip', e.length, { step: e.step, n: e.length, offset: e.offset })}${e.call ? ` ${safe(e.call.label)}` : ''}`))
       .join(', ');
     const more = c.moreCount > 0 ? `, ${t(lang, 'step.more', { n: c.moreCount })}` : '';
     out.push(`   ${tn(lang, `step.carriedBy.${c.side}`, c.total, { n: c.total })}: ${list}${more}`);
@@ -73,4 +81,17 @@ export function renderStepText(step: StepView, color: boolean, lang: Lang): stri
   if (step.beyondStream) out.push(`   ${step.beyondStream}`);
   for (const p of step.problems) out.push(`   ${p.severity === 'error' ? '✗' : '!'} ${p.kind}: ${safe(p.message)}`);
   return `${out.join('\n')}\n`;
+}
+
+/**
+ * The programs that made a capture's calls (`programs`), one line each, and where wirestep's own
+ * sender recorded, that Node may join its writes; empty for captures that name no program.
+ */
+export function renderProgramsText(meta: CaptureMeta, lang: Lang): string {
+  const lines = programViews(meta, lang).map((p) => {
+    const details = [p.via, ...(p.runtime ? [p.runtime] : []), ...(p.pid !== null ? [`pid ${p.pid}`] : [])].join(', ');
+    return `${t(lang, 'capture.programs')}: ${t(lang, `side.${p.side}`)}: ${escapeControls(p.name)} (${details})${p.command ? ` ${escapeControls(p.command)}` : ''}`;
+  });
+  if (meta.programs?.sender?.via === 'wirestep' && meta.calls?.includes('sender')) lines.push(t(lang, 'capture.joined'));
+  return lines.map((l) => `${l}\n`).join('');
 }

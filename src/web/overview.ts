@@ -1,5 +1,6 @@
-import { type CaptureEntry, type CaptureEvent, type CaptureMeta, type CaptureReader, type Dissection, SAMPLE_CATEGORIES, type SampleCategory, type Lane, type WireProblem, isData, opBefore, senderFlags } from '../capture/index.js';
+import { type CaptureEntry, type CaptureEvent, type CaptureMeta, type CaptureReader, type Dissection, SAMPLE_CATEGORIES, SIDES, type SampleCategory, type Side, type Lane, type WireProblem, isData, opBefore, senderFlags } from '../capture/index.js';
 import { type Field, LOCALES, type Lang, describeReason, fieldTitle, formatInteger, protocolText } from '../protocol/index.js';
+import { t } from './i18n.js';
 import { type ProblemView, dataLanes, formatMs, problemView, segmentFlags } from './steps.js';
 
 /** An ISO time as the language writes it, in UTC: "Nov 23, 2026, 11:44:47 PM" or "23 de nov. de 2026, 23:44:47". */
@@ -110,6 +111,29 @@ export interface TimelineChunk {
   readonly flags: readonly string[];
 }
 
+/** A program that made one side's calls, ready to show. */
+export interface ProgramView {
+  readonly side: Side;
+  /** `client.py`, `wirestep send`. */
+  readonly name: string;
+  /** How it was recorded, in words. */
+  readonly via: string;
+  /** The traced command line, words joined by spaces; null for wirestep's own. */
+  readonly command: string | null;
+  /** `CPython 3.11.7`, pid 4242, where known. */
+  readonly runtime: string | null;
+  readonly pid: number | null;
+}
+
+/** The programs of `meta.programs`, sender first, in `lang`. */
+export function programViews(meta: CaptureMeta, lang: Lang): ProgramView[] {
+  return SIDES.flatMap((side) => {
+    const p = meta.programs?.[side];
+    if (!p) return [];
+    return [{ side, name: p.name, via: t(lang, `capture.programVia.${p.via}`), command: p.argv ? p.argv.join(' ') : null, runtime: p.runtime ?? null, pid: p.pid ?? null }];
+  });
+}
+
 /** Everything the capture overview shows. */
 export interface OverviewView {
   /** The capture's id in the store: its folder name, which links use. */
@@ -144,6 +168,10 @@ export interface OverviewView {
   readonly faults: readonly string[];
   /** The stream was written raw by a script, not by wirestep's sender. */
   readonly raw: boolean;
+  /** Which program made each side's calls (`programs` in capture.json); empty for older captures. */
+  readonly programs: readonly ProgramView[];
+  /** Where wirestep's own sender recorded: that Node may join its writes into one system call. */
+  readonly joinedNote: string | null;
   /** For a capture imported from a packet capture: what was wrong on the wire, in words. */
   readonly wireProblems: readonly { readonly kind: WireProblem['kind']; readonly message: string }[];
 }
@@ -282,6 +310,8 @@ export async function loadOverview(id: string, reader: CaptureReader, d: Dissect
     opSteps: reader.opCount,
     faults: senderFlags(meta.options),
     raw: meta.options.raw === true,
+    programs: programViews(meta, lang),
+    joinedNote: meta.programs?.sender?.via === 'wirestep' && meta.calls?.includes('sender') ? t(lang, 'capture.joined') : null,
     wireProblems: (meta.wire?.problems ?? []).map((p) => ({ kind: p.kind, message: describeWireProblem(p, lang) })),
   };
 }

@@ -1,4 +1,4 @@
-import { type CaptureEvent, type CaptureReader, type Dissection, LANES, type Lane, SEGMENT_FLAGS, isData } from '../capture/index.js';
+import { CALL_FLAGS, type CaptureEvent, type CaptureReader, type Dissection, type EventCall, LANES, type Lane, SEGMENT_FLAGS, isData } from '../capture/index.js';
 import {
   type Field,
   type Lang,
@@ -139,6 +139,69 @@ export interface EventView {
   readonly description: string;
   /** For a segment: what was odd about it and its TCP flags, in words (retransmission, FIN…). */
   readonly flags: readonly string[];
+  /** The call that made the event, where the capture recorded calls (version 4 on); else null. */
+  readonly call: CallView | null;
+}
+
+/** The call a program made for a write or read (or connect, close…), ready to show. */
+export interface CallView {
+  /** The program that made it (`client.py`, `wirestep send`), where the capture says. */
+  readonly program: string | null;
+  /** The call as the program wrote it: `send()`, `recv(128)`, `socket.write()`. */
+  readonly call: string;
+  /** The program and the call: `client.py: recv(128)`. */
+  readonly label: string;
+  /** What it moved, in words: `1,024 of 1,024 bytes`, `128 bytes`; null for calls that move nothing. */
+  readonly result: string | null;
+  /** The label and the result: `client.py: send() → 1,024 of 1,024 bytes`. */
+  readonly text: string;
+  /** A send that moved less than it was given. */
+  readonly partial: boolean;
+  /** A read that returned less than it asked for. */
+  readonly short: boolean;
+  /** Sentences about the call: a partial send or short read in words, or that Node may join wirestep's writes. */
+  readonly notes: readonly string[];
+}
+
+const SEND_CALLS: ReadonlySet<string> = new Set(['send', 'sendall', 'sendto', 'sendfile']);
+const RECV_CALLS: ReadonlySet<string> = new Set(['recv', 'recvfrom']);
+
+/**
+ * The call that made event `e`, in words, with the program named in the capture's `programs`;
+ * null when the event has no call record (older captures, wirestep's own connect or end).
+ */
+export function callView(e: CaptureEvent, program: string | null, lang: Lang): CallView | null {
+  const c: EventCall | undefined = e.call;
+  if (!c) return null;
+  const n = (v: number): string => formatInteger(v, lang);
+  const asked = c.asked;
+  const call = c.name === 'socket.read'
+    ? t(lang, 'call.socketRead', { asked: n(asked ?? 0) })
+    : c.name === 'socket.write'
+      ? 'socket.write()'
+      : RECV_CALLS.has(c.name) && asked !== null
+        ? `${c.name}(${asked})`
+        : c.name === 'recv_into' && asked !== null
+          ? `recv_into(buffer, ${asked})`
+          : `${c.name}()`;
+  const label = program === null ? call : `${program}: ${call}`;
+  const data = e.type === 'write' || e.type === 'read';
+  const partial = data && (c.flags & CALL_FLAGS.partial) !== 0;
+  const short = data && (c.flags & CALL_FLAGS.short) !== 0;
+  let result: string | null = null;
+  if (data) {
+    // A send answers "how much of what I gave went?", so it always says of how much; a read only when short of what it asked.
+    const of = SEND_CALLS.has(c.name) || ((RECV_CALLS.has(c.name) || c.name === 'recv_into') && asked !== e.length);
+    result = of && asked !== null
+      ? t(lang, 'call.resultOf', { n: n(e.length), asked: n(asked) })
+      : tn(lang, 'bytes', e.length, { n: n(e.length) });
+  }
+  const notes: string[] = [];
+  const rest = asked !== null ? asked - e.length : 0;
+  if (partial) notes.push(t(lang, 'call.partial', { n: n(e.length), asked: n(asked ?? 0), rest: n(rest), program: program ?? t(lang, 'call.theProgram') }));
+  if (short) notes.push(t(lang, 'call.short', { n: n(e.length), asked: n(asked ?? 0), call }));
+  if (c.name === 'socket.write') notes.push(t(lang, 'call.joined'));
+  return { program, call, label, result, text: result === null ? label : `${label} → ${result}`, partial, short, notes };
 }
 
 /** Where the receiver stands after a read. */
@@ -382,6 +445,7 @@ function eventView(e: CaptureEvent, step: number | null, lang: Lang, reader: Cap
   const note = e.type === 'error' ? reader.meta.errors[e.length] : undefined;
   const error = note ? describeReason(note.reason, lang) : '';
   const flags = e.type === 'segment' ? segmentFlags(e.flags).map((name) => t(lang, `segment.${name}`)) : [];
+  const program = e.side === 'wire' ? undefined : reader.meta.programs?.[e.side]?.name;
   return {
     side: e.side,
     type: e.type,
@@ -398,6 +462,7 @@ function eventView(e: CaptureEvent, step: number | null, lang: Lang, reader: Cap
       message: error,
     }),
     flags,
+    call: callView(e, program ?? null, lang),
   };
 }
 
