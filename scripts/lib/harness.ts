@@ -169,6 +169,17 @@ export async function runAssignmentClient(port: number, folder: string, options:
   }
 }
 
+/** Runs `command` with `args` to the end, its output gathered: for a test that checks a CLI's exit and words. */
+export async function runToEnd(command: string, args: readonly string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const proc = spawn(command, args, { ...options, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  proc.stdout!.on('data', (b: Buffer) => (stdout += b.toString()));
+  proc.stderr!.on('data', (b: Buffer) => (stderr += b.toString()));
+  const code = await new Promise<number | null>((resolve) => proc.once('close', resolve));
+  return { code, stdout, stderr };
+}
+
 /** The TCP segments dumpcap has written to `file` so far (none while it has written no whole block). */
 async function segmentsIn(file: string): Promise<ReturnType<typeof decodeTcp>[]> {
   const bytes = await readFile(file).catch(() => Buffer.alloc(0));

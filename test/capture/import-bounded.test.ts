@@ -1,11 +1,10 @@
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { readFile, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { importPcap } from '../../src/capture/pcap-import.js';
 import { encodeTransfer } from '../../src/protocol/index.js';
+import { runToEnd } from '../../scripts/lib/harness.js';
 import { withTempDir } from '../helpers/net.js';
 import { handMade, manyConnections } from '../helpers/pcap.js';
 import { CaptureReader } from '../../src/capture/index.js';
@@ -17,13 +16,7 @@ const transfer = (i: number): Uint8Array => encodeTransfer([{ name: `f${i}.txt`,
 
 /** `wirestep import` in a shell with `ulimit -n` at `files` and node flags `flags`, to the end. */
 async function importLimited(pcap: string, captures: string, files: number, flags: readonly string[] = []): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const proc = spawn('bash', ['-c', `ulimit -n ${files} && exec "$0" "$@"`, process.execPath, ...flags, MAIN, 'import', pcap, '--captures', captures], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  proc.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
-  proc.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
-  const [code] = (await once(proc, 'close')) as [number | null];
-  return { code, stdout, stderr };
+  return runToEnd('bash', ['-c', `ulimit -n ${files} && exec "$0" "$@"`, process.execPath, ...flags, MAIN, 'import', pcap, '--captures', captures]);
 }
 
 /** Each capture's id and outcome, and anything else in the folder. */

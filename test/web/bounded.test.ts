@@ -5,7 +5,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import request from 'supertest';
 import { describe, expect, it } from 'vitest';
-import { watchOutput } from '../../scripts/lib/harness.js';
+import { runToEnd, watchOutput } from '../../scripts/lib/harness.js';
 import { CaptureStore, CaptureWriter } from '../../src/capture/index.js';
 import { NAME_LENGTH } from '../../src/protocol/index.js';
 import { createApp } from '../../src/web/app.js';
@@ -60,13 +60,7 @@ async function emptyFiles(file: string, files: number): Promise<void> {
 
 /** Runs the CLI with a 64 MiB heap to the end. */
 async function runSmallHeap(args: readonly string[], cwd: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const proc = spawn(process.execPath, [...CHILD_HEAP, MAIN, ...args], { cwd, env: { ...process.env, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  proc.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
-  proc.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
-  const [code] = (await once(proc, 'close')) as [number | null];
-  return { code, stdout, stderr };
+  return runToEnd(process.execPath, [...CHILD_HEAP, MAIN, ...args], { cwd, env: { ...process.env, NO_COLOR: '1' } });
 }
 
 /** `wirestep serve` with a 64 MiB heap, once it prints its address; killed by `stop`. */
