@@ -109,7 +109,8 @@ const SAMPLES: readonly Sample[] = [
     en: 'A 140-byte name sent whole, as the reference client does: the receiver takes bytes 128 to 135 of the name as the size and loses its place in the stream.',
     pt: 'Um nome de 140 bytes enviado inteiro, como faz o cliente de referência: o servidor lê os bytes 128 a 135 do nome como tamanho e se perde no fluxo.',
     // Raw, so all four writes go out before the receiver gives up: the capture is the same every time.
-    raw: [encodeCount(1), encodeName(LONG_NAME), encodeSize(9), te.encode('conteúdo\n')],
+    // The size counts the payload's UTF-8 bytes: 'conteúdo\n' is 10 (ú is 2), not its 9 characters.
+    raw: [encodeCount(1), encodeName(LONG_NAME), encodeSize(te.encode('conteúdo\n').length), te.encode('conteúdo\n')],
   },
   {
     id: 'count-larger-than-files', category: 'malformed', lesson: 'broken-streams', expect: ['fewer-files-than-count'],

@@ -104,6 +104,17 @@ describe('the sample library', () => {
   });
 });
 
+describe('long-name-derails', () => {
+  it('declares the size its payload really has in UTF-8 (conteúdo\\n is 10 bytes), behind the 140-byte name', async () => {
+    const bytes = await readFile(path.join(SAMPLES, 'long-name-derails', 'stream.bin'));
+    const payload = new TextEncoder().encode('conteúdo\n');
+    // count 4 + name 140 + size 8: where the sender put the size, not where the receiver looks for it.
+    expect(bytes.readBigUInt64BE(4 + 140)).toBe(BigInt(payload.length));
+    expect(payload.length).toBe(10);
+    expect(new Uint8Array(bytes.subarray(4 + 140 + 8))).toEqual(payload);
+  });
+});
+
 describe('hostile samples replayed to a real receiver', () => {
   const hostile = samples.filter((s) => s.sample.category === 'hostile' || s.sample.category === 'malformed');
 
