@@ -4,7 +4,10 @@ import path from 'node:path';
 import request from 'supertest';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { CaptureStore } from '../../src/capture/index.js';
+import { encodeTransfer } from '../../src/protocol/index.js';
 import { createApp } from '../../src/web/app.js';
+import { LiveFeed } from '../../src/web/live.js';
+import { sendRaw, withReceiver } from '../helpers/net.js';
 
 const SAMPLES = path.resolve(import.meta.dirname, '../../samples');
 let root = '';
@@ -91,5 +94,27 @@ describe('requests that are the visitor’s mistake or a damaged capture, never 
       expect(res.text).toContain(text);
       expect(res.text).not.toMatch(/must be|no such|There is/);
     }
+  });
+});
+
+describe('the same requests against a lab, whose receiver shares the process', () => {
+  it('leaves the receiver serving: a student’s file sent after them arrives whole', async () => {
+    await withReceiver(async (rx) => {
+      const live = new LiveFeed(rx.receiver);
+      const lab = createApp({ store: new CaptureStore([rx.capturesDir, root]), live, lab: { port: rx.port, hosts: ['127.0.0.1'] } });
+      try {
+        await request(lab).get('/captures/%').expect(400);
+        await request(lab).get('/api/captures/deep').expect(422);
+        await request(lab).get('/captures/demo-10-files/steps/9999999999999999').expect(404);
+        const data = new TextEncoder().encode('depois dos ataques\n');
+        const result = rx.nextResult();
+        await sendRaw(rx.port, [encodeTransfer([{ name: 'aluno.txt', data }])]);
+        expect((await result).status).toBe('complete');
+        expect(new Uint8Array(await readFile(path.join(rx.outDir, 'aluno.txt')))).toEqual(data);
+      } finally {
+        live.close();
+        await lab.closeCaptures();
+      }
+    });
   });
 });
