@@ -8,6 +8,7 @@ import { ASSIGNMENT, PYTHON, PY_ENV, runAssignmentClient, watchOutput } from '..
 import { CALL_FLAGS, CaptureReader, type CaptureEvent } from '../../src/capture/index.js';
 import { startTraced, tracePair } from '../../src/trace/index.js';
 import { freePort, withTempDir } from '../helpers/net.js';
+import { writePartialSendProgram } from '../helpers/trace.js';
 
 // The interpreter itself, not a version manager's shim: a shim costs a second per start on a busy machine.
 const PY = execFileSync(PYTHON, ['-c', 'import sys; print(sys.executable)'], { encoding: 'utf8' }).trim();
@@ -107,19 +108,8 @@ describe('wirestep trace', () => {
         s.on('data', (b) => got.push(b));
         s.on('end', () => ended());
       });
-      const program = path.join(root, 'partial.py');
-      await writeFile(program, [
-        'import socket, sys',
-        's = socket.socket()',
-        's.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)',
-        's.connect(("127.0.0.1", int(sys.argv[1])))',
-        's.setblocking(False)',
-        // Far more than a 4 KiB send buffer and an unread receive buffer can take at once.
-        'n = s.send(bytes(range(256)) * 65536)',
-        'print("sent", n, flush=True)',
-        'sys.stdin.readline()',
-        's.close()',
-      ].join('\n'));
+      // Far more than a 4 KiB send buffer and an unread receive buffer can take at once.
+      const program = await writePartialSendProgram(root, 1 << 24);
       const run = startTraced({ argv: [PY, program, String(server.port)], capturesDir: path.join(root, 'captures'), env: PY_ENV, stdio: 'pipe' });
       const out = watchOutput(run.child);
       try {

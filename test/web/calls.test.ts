@@ -1,5 +1,5 @@
 import { execFile, execFileSync } from 'node:child_process';
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -10,6 +10,7 @@ import { ASSIGNMENT, PYTHON, PY_ENV, watchOutput } from '../../scripts/lib/harne
 import { CALL_FLAGS, type CaptureEvent, CaptureReader, CaptureStore } from '../../src/capture/index.js';
 import { startTraced, tracePair } from '../../src/trace/index.js';
 import { createApp } from '../../src/web/app.js';
+import { writePartialSendProgram } from '../helpers/trace.js';
 
 const PY = execFileSync(PYTHON, ['-c', 'import sys; print(sys.executable)'], { encoding: 'utf8' }).trim();
 const CLI = path.resolve('dist/src/cli/main.js');
@@ -63,18 +64,7 @@ beforeAll(async () => {
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   try {
-    const program = path.join(root, 'partial.py');
-    await writeFile(program, [
-      'import socket, sys',
-      's = socket.socket()',
-      's.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)',
-      's.connect(("127.0.0.1", int(sys.argv[1])))',
-      's.setblocking(False)',
-      `n = s.send(bytes(range(256)) * ${SIZE / 256})`,
-      'print("sent", n, flush=True)',
-      'sys.stdin.readline()',
-      's.close()',
-    ].join('\n'));
+    const program = await writePartialSendProgram(root, SIZE);
     const run = startTraced({ argv: [PY, program, String((server.address() as net.AddressInfo).port)], capturesDir: path.join(root, 'captures'), env: PY_ENV, stdio: 'pipe' });
     const out = watchOutput(run.child);
     const moved = Number((await out.waitFor(/sent (\d+)\n/))[1]);
