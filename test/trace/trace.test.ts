@@ -370,6 +370,7 @@ describe('wirestep trace', () => {
       const program = path.join(root, 'stuck.py');
       await writeFile(program, 'import socket, sys, time\ns = socket.create_connection(("127.0.0.1", int(sys.argv[1])))\nprint("connected", flush=True)\ntime.sleep(60)\n');
       const stop = new AbortController();
+      const seen: Promise<unknown>[] = [];
       const r = await tracePair({
         server: [PY, ASSIGNMENT.server, '--port', '0', '--out', path.join(root, 'out')],
         client: [PY, program, '{port}'],
@@ -379,8 +380,10 @@ describe('wirestep trace', () => {
         stop: stop.signal,
         onStart: (role, run) => {
           const out = watchOutput(run.child);
-          // Once server.py has the connection: it is then in recv(4), or about to be.
-          if (role === 'server') void out.waitFor('Conexão recebida').then(() => stop.abort('SIGINT'), () => {});
+          // Once server.py has the connection (it is then in recv(4), or about to be) and the client's
+          // connect() has returned and been reported: the server's accept() can return before that.
+          seen.push(out.waitFor(role === 'server' ? 'Conexão recebida' : 'connected'));
+          if (seen.length === 2) void Promise.all(seen).then(() => stop.abort('SIGINT'), () => {});
         },
       });
       expect(r.client.exitCode === 0).toBe(false);
