@@ -1,0 +1,39 @@
+import { type Lang, escapeControls } from '../../protocol/index.js';
+import { CHECK_GROUPS, type CheckReport } from '../types.js';
+import { checkTitle, describeFinding, groupTitle } from '../words.js';
+
+/** The formats a report is printed in. */
+export type ReportFormat = 'text' | 'json';
+
+/** Every format, default first. */
+export const REPORT_FORMATS: readonly ReportFormat[] = ['text', 'json'];
+
+/** The terminal summary: score, then each check with ✓ or ✗ by group, and one line why for each failure. */
+export function renderText(report: CheckReport, lang: Lang): string {
+  const lines = [`${report.target}: ${report.score}/${report.maxScore}`];
+  for (const group of CHECK_GROUPS) {
+    const checks = report.checks.filter((c) => c.group === group);
+    if (checks.length === 0) continue;
+    lines.push('', groupTitle(group, lang));
+    for (const c of checks) {
+      lines.push(`  ${c.status === 'pass' ? '✓' : '✗'} ${checkTitle(c.id, lang)} (${c.status === 'pass' ? c.points : 0}/${c.maxPoints})`);
+      if (c.finding) lines.push(`      ${escapeControls(describeFinding(c.finding, lang))}`);
+    }
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+/** The report as JSON: ids and kinds as stored, plus each check's title and finding worded in `lang`. */
+export function renderJson(report: CheckReport, lang: Lang): string {
+  const checks = report.checks.map((c) => ({
+    ...c,
+    title: checkTitle(c.id, lang),
+    ...(c.finding ? { message: describeFinding(c.finding, lang) } : {}),
+  }));
+  return `${JSON.stringify({ ...report, checks }, null, 2)}\n`;
+}
+
+/** The report in `format`. */
+export function renderReport(report: CheckReport, format: ReportFormat, lang: Lang): string {
+  return format === 'json' ? renderJson(report, lang) : renderText(report, lang);
+}
