@@ -534,6 +534,46 @@ program
     }
   });
 
+// wirestep check: grade a student's program on its bytes (issue 15). `check server` is a sibling of `check client`.
+const check = program.command('check').description('grade a student’s client or server on the bytes it sends or reads');
+
+check
+  .command('client')
+  .description('run a student’s client against wirestep’s receiver, once per folder of test files, and grade what it sent, field by field')
+  .argument('[command...]', 'the client and its arguments, after --: {port} and {folder} become the receiver’s port and a folder of test files')
+  .addOption(new Option('--lang <lang>', 'language of the report').choices(['en', 'pt']).default('en'))
+  .option('--report <dir>', 'write report.json and the captures of every run into this folder')
+  .addOption(new Option('--format <format>', 'what is printed').choices(['text', 'json']).default('text'))
+  .option('--port <port>', 'the port a client with no {port} connects to (a Python client is redirected from it)', integer(1, 65535), 8181)
+  .option('--time-limit <seconds>', 'each run of the client is stopped, with its process group, after this long', integer(1, 3600), 30)
+  .action(async (command: string[], opts: { lang: Lang; report?: string; format: 'text' | 'json'; port: number; timeLimit: number }) => {
+    if (command.length === 0) fail('nothing to grade: wirestep check client -- python3 client.py --port {port} --folder {folder}', EXIT.usage);
+    const { checkClient } = await import('../check/client.js');
+    const { renderReport, renderJson } = await import('../check/report/index.js');
+    const { mkdtemp, rm, writeFile, rename, mkdir } = await import('node:fs/promises');
+    const { tmpdir } = await import('node:os');
+    const dir = opts.report ?? (await mkdtemp(path.join(tmpdir(), 'wirestep-check-')));
+    let report;
+    let error: Error | null = null;
+    try {
+      await mkdir(dir, { recursive: true });
+      report = await checkClient({ argv: command, lang: opts.lang, capturesDir: path.join(dir, 'captures'), reportDir: dir, port: opts.port, timeLimitMs: opts.timeLimit * 1000 });
+      if (opts.report !== undefined) {
+        // Written whole under a temporary name, then renamed: never half a report under its name.
+        const file = path.join(dir, 'report.json');
+        await writeFile(`${file}.tmp`, renderJson(report, opts.lang));
+        await rename(`${file}.tmp`, file);
+      }
+    } catch (err) {
+      error = err as Error;
+    } finally {
+      if (opts.report === undefined) await rm(dir, { recursive: true, force: true });
+    }
+    if (error || !report) fail(`cannot grade: ${error?.message ?? 'no report'}`);
+    process.stdout.write(renderReport(report, opts.format, opts.lang));
+    process.exitCode = report.checks.every((c) => c.status === 'pass') ? EXIT.ok : EXIT.failed;
+  });
+
 program
   .command('assignment')
   .description('print where the assignment’s client.py and server.py are, or copy them with their README into a folder')
