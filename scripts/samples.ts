@@ -1,20 +1,26 @@
 /**
- * `npm run samples`: records the bundled sample library again, each sample a real transfer over
- * loopback recorded by wirestep's own receiver. Well-formed transfers are sent by wirestep's sender
- * (with staged faults where a sample needs one); malformed and hostile streams are written raw to
- * a real socket. Deterministic apart from timestamps, ports and where TCP cut the reads.
+ * `npm run samples [ID…]`: records the bundled sample library again, each sample a real transfer
+ * over loopback. The samples whose calls the lessons count are the shipped assignment's programs
+ * traced with `wirestep trace`: client.py sending to server.py, or, where a staged fault needs
+ * wirestep's sender (`--chunk 7`, `--delay-ms`), wirestep's sender sending to a traced server.py,
+ * the two ends joined into one capture. The other samples are recorded by wirestep's own receiver:
+ * well-formed transfers sent by wirestep's sender, malformed and hostile streams written raw to a
+ * real socket. Deterministic apart from timestamps, ports and, where wirestep's receiver or a
+ * staged sender is at one end, where TCP cut the reads.
  */
 import { spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import { chmod, copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { chmod, copyFile, mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { type SampleInfo, storedSenderOptions } from '../src/capture/index.js';
+import { type CaptureMeta, type ProgramInfo, type SampleInfo, type Side, readMeta, storedSenderOptions, writeCaptureMeta } from '../src/capture/index.js';
 import { addWireLane, importPcap } from '../src/capture/pcap-import.js';
 import { type FileToSend, type SendFaults, recordLocalTransfer, referenceFiles, sendBytes, sendFiles } from '../src/net/index.js';
 import { encodeCount, encodeName, encodeSize, encodeTransfer } from '../src/protocol/index.js';
 import { packageRoot } from '../src/web/paths.js';
-import { PYTHON, freePort, runAssignmentClient, startAssignmentServer, startDumpcap, waitForServerFin } from './lib/harness.js';
+import { traceServer, tracePair } from '../src/trace/index.js';
+import { ASSIGNMENT, PYTHON, PY_ENV, freePort, runAssignmentClient, startAssignmentServer, startDumpcap, waitForServerFin } from './lib/harness.js';
 
 const te = new TextEncoder();
 
@@ -28,6 +34,12 @@ interface Sample extends SampleInfo {
   readonly send?: { readonly chunk?: number; readonly delayMs?: number } & SendFaults;
   /** Or bytes written raw, one write per piece. */
   readonly raw?: readonly Uint8Array[];
+  /**
+   * Recorded by tracing the assignment's programs instead of by wirestep's receiver: `pair`,
+   * client.py sending `files` (in this order, see {@link folderListedInOrder}) to server.py;
+   * `server`, wirestep's sender sending `files` with `send` to server.py.
+   */
+  readonly traced?: 'pair' | 'server';
 }
 
 const POEM = te.encode(
@@ -43,9 +55,10 @@ const one = (name: string | Uint8Array, data: string | Uint8Array = 'conteúdo\n
 const SAMPLES: readonly Sample[] = [
   {
     id: 'demo-10-files', category: 'normal', lesson: 'framing', expect: [],
-    en: 'The reference client’s transfer: ten small text files, arquivo_1.txt to arquivo_10.txt, sent in 1024-byte writes.',
-    pt: 'A transferência do cliente de referência: dez arquivos de texto pequenos, de arquivo_1.txt a arquivo_10.txt, enviados em escritas de 1024 bytes.',
+    en: 'The assignment’s client.py sending its ten small test files, arquivo_1.txt to arquivo_10.txt, to server.py, both traced with wirestep trace: the writes are client.py’s send() calls (the count, then for each file its name, its size and its contents, under 1024 bytes), the reads are server.py’s recv() calls, which ask for one field at a time.',
+    pt: 'O client.py do trabalho enviando seus dez arquivos de teste, de arquivo_1.txt a arquivo_10.txt, para o server.py, os dois rastreados com o wirestep trace: as escritas são as chamadas send() do client.py (a quantidade e, para cada arquivo, o nome, o tamanho e o conteúdo, que tem menos de 1024 bytes), e as leituras são as chamadas recv() do server.py, que pede um campo de cada vez.',
     files: referenceFiles().map((f) => ({ name: f.name, data: te.encode(f.text) })),
+    traced: 'pair',
   },
   {
     id: 'zero-files', category: 'normal', lesson: 'framing', expect: [],
@@ -73,30 +86,33 @@ const SAMPLES: readonly Sample[] = [
   },
   {
     id: 'binary-3mib', category: 'normal', lesson: 'exact-reads', expect: [],
-    en: 'A 3 MiB binary file holding every byte value, 0x00 to 0xFF, over and over: a payload is bytes, not text.',
-    pt: 'Um arquivo binário de 3 MiB com todos os valores de byte, de 0x00 a 0xFF, repetidos: o conteúdo é feito de bytes, não de texto.',
+    en: 'A 3 MiB binary file holding every byte value, 0x00 to 0xFF, over and over, sent by the assignment’s client.py to server.py, both traced: client.py’s send() calls of 1024 bytes, server.py’s recv() calls of at most 1024. A payload is bytes, not text.',
+    pt: 'Um arquivo binário de 3 MiB com todos os valores de byte, de 0x00 a 0xFF, repetidos, enviado pelo client.py do trabalho para o server.py, os dois rastreados: chamadas send() de 1024 bytes do client.py e recv() de no máximo 1024 do server.py. O conteúdo é feito de bytes, não de texto.',
     files: [{ name: 'todos_os_bytes.bin', data: EVERY_BYTE }],
+    traced: 'pair',
   },
   {
     id: 'recut-7-byte-writes', category: 're-cut', lesson: 'byte-stream', expect: [],
-    en: 'One file sent in writes of at most 7 bytes: the receiver’s reads do not follow the sender’s writes.',
-    pt: 'Um arquivo enviado em escritas de no máximo 7 bytes: as leituras do servidor não seguem as escritas do cliente.',
+    en: 'One file sent by wirestep’s sender in writes of at most 7 bytes (a staged --chunk 7) to the assignment’s server.py, traced: the reads are server.py’s recv() calls, which ask for whole fields, so they follow what server.py asks for, not the writes.',
+    pt: 'Um arquivo enviado pelo cliente do wirestep em escritas de no máximo 7 bytes (um --chunk 7 provocado de propósito) para o server.py do trabalho, rastreado: as leituras são as chamadas recv() do server.py, que pede cada campo inteiro; por isso elas seguem o que o server.py pede, e não as escritas.',
     files: [{ name: 'poema.txt', data: POEM }],
     send: { chunk: 7 },
+    traced: 'server',
   },
   {
     id: 'recut-write-per-field', category: 're-cut', lesson: 'byte-stream', expect: [],
-    en: `One file sent with exactly one write per field (4 + 128 + 8 + ${POEM.length} bytes): the receiver may still read them glued together or split.`,
-    pt: `Um arquivo enviado com exatamente uma escrita por campo (4 + 128 + 8 + ${POEM.length} bytes): mesmo assim o servidor pode ler tudo grudado ou picado.`,
+    en: `The assignment’s client.py sending one small file to server.py, both traced: client.py makes one send() per field (4 + 128 + 8 + ${POEM.length} bytes), and server.py asks for each field with its own recv(), so here each read matches a write, because both programs cut at the fields, not because TCP kept the writes apart.`,
+    pt: `O client.py do trabalho enviando um arquivo pequeno para o server.py, os dois rastreados: o client.py faz um send() por campo (4 + 128 + 8 + ${POEM.length} bytes) e o server.py pede cada campo com um recv() próprio; por isso aqui cada leitura coincide com uma escrita: os dois programas cortam nos campos, não é o TCP que manteve as escritas separadas.`,
     files: [{ name: 'poema.txt', data: POEM }],
-    send: { writePerField: true },
+    traced: 'pair',
   },
   {
     id: 'slow-link', category: 're-cut', lesson: 'exact-reads', expect: [],
-    en: 'A slow link: 32-byte writes 15 ms apart, so the receiver gets many small reads and must keep reading until each field is whole.',
-    pt: 'Um link lento: escritas de 32 bytes a cada 15 ms, então o servidor recebe muitas leituras pequenas e precisa continuar lendo até completar cada campo.',
+    en: 'A slow link, staged: wirestep’s sender writes at most 32 bytes at a time, 15 ms apart (--chunk 32 --delay-ms 15), to the assignment’s server.py, traced. server.py’s recv(128) returns only the bytes that have arrived, so its recv_exact() calls recv() again until each field is whole.',
+    pt: 'Um link lento, provocado de propósito: o cliente do wirestep escreve no máximo 32 bytes por vez, a cada 15 ms (--chunk 32 --delay-ms 15), para o server.py do trabalho, rastreado. O recv(128) do server.py devolve só os bytes que já chegaram, então o recv_exact() dele chama recv() de novo até completar cada campo.',
     files: [{ name: 'poema.txt', data: POEM }],
     send: { chunk: 32, delayMs: 15 },
+    traced: 'server',
   },
   {
     id: 'name-128-bytes', category: 'malformed', lesson: 'text-in-fields', expect: ['name-unpadded'],
@@ -217,6 +233,113 @@ async function record(root: string, work: string, s: Sample): Promise<void> {
   });
 }
 
+/** Folders made outside the work folder ({@link folderListedInOrder}), removed at the end. */
+const madeElsewhere: string[] = [];
+/** The folders client.py sent ({@link folderListedInOrder}), shown in a sample as the course names it. */
+const sendFolders = new Set<string>();
+
+/** The names `os.listdir()` gives for `dir` in the Python that runs the assignment. */
+function listedByPython(dir: string): string[] {
+  const r = spawnSync(PYTHON, ['-c', 'import json, os, sys; print(json.dumps(os.listdir(sys.argv[1])))', dir], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`${PYTHON} cannot list ${dir}: ${r.stderr}`);
+  return JSON.parse(r.stdout) as string[];
+}
+
+/**
+ * A folder holding `files` that Python's `os.listdir()` lists in the order given, so client.py
+ * sends them in that order and the lessons' offsets (arquivo_1.txt first, at 4) hold. client.py
+ * sends in the file system's order: ext4 lists by a hash seeded per file system, tmpfs by creation
+ * (newest first, or oldest first in other kernels). So: the work folder, then /dev/shm, each with
+ * the files made in order and then in reverse. Where none lists them so, says so and goes on.
+ */
+async function folderListedInOrder(work: string, label: string, files: readonly { readonly name: string; readonly data: Uint8Array }[]): Promise<string> {
+  const want = JSON.stringify(files.map((f) => f.name));
+  const bases = [work, ...(existsSync('/dev/shm') ? ['/dev/shm'] : [])];
+  let last = '';
+  for (const base of bases) {
+    const dir = await mkdtemp(path.join(base, `wirestep-${label}-`));
+    if (base !== work) madeElsewhere.push(dir);
+    for (const order of [files, [...files].reverse()]) {
+      for (const f of order) await writeFile(path.join(dir, f.name), f.data);
+      if (JSON.stringify(listedByPython(dir)) === want) {
+        sendFolders.add(dir);
+        return dir;
+      }
+      for (const f of order) await rm(path.join(dir, f.name));
+    }
+    last = dir;
+  }
+  for (const f of files) await writeFile(path.join(last, f.name), f.data);
+  sendFolders.add(last);
+  process.stdout.write(`warning: samples/${label}: no folder here lists the files in order; client.py sends them as ${JSON.stringify(listedByPython(last))}\n`);
+  return last;
+}
+
+/**
+ * A traced program as a bundled sample keeps it: its name, how it was recorded, its runtime and
+ * its command line with this machine's paths taken out (`python3 server.py --port 0 --out
+ * recebidos`, the folder sent as `arquivos_para_enviar`); not its pid or working folder, which
+ * say nothing to a reader of the sample.
+ */
+function tidyProgram(p: ProgramInfo, work: string): ProgramInfo {
+  if (p.via !== 'trace') return p;
+  const shipped = new Set([ASSIGNMENT.client, ASSIGNMENT.server]);
+  const argv = p.argv?.map((a, i) => {
+    if (i === 0 && /python/.test(path.basename(a))) return 'python3';
+    if (shipped.has(a)) return path.basename(a);
+    if (sendFolders.has(a)) return 'arquivos_para_enviar';
+    return a.startsWith(`${work}${path.sep}`) ? path.basename(a) : a;
+  });
+  return { name: p.name, via: p.via, ...(argv ? { argv } : {}), ...(p.runtime ? { runtime: p.runtime } : {}) };
+}
+
+/**
+ * Makes the joined traced capture `dir` the sample `id` in `root`: its id, text and sample
+ * information set, its programs tidied ({@link tidyProgram}), then moved in whole.
+ */
+async function adoptAsSample(dir: string, root: string, work: string, id: string, extra: Pick<CaptureMeta, 'description' | 'sample'>): Promise<string> {
+  const meta = await readMeta(dir);
+  if (meta.sides.join() !== 'sender,receiver') throw new Error(`samples/${id}: the two ends were not joined (${dir} has ${meta.sides.join(' and ')})`);
+  const programs: Partial<Record<Side, ProgramInfo>> = {};
+  for (const side of meta.sides) if (meta.programs?.[side]) programs[side] = tidyProgram(meta.programs[side], work);
+  const { recorder: _recorder, ...rest } = meta;
+  await writeCaptureMeta(dir, { ...rest, id, ...extra, programs });
+  const target = path.join(root, id);
+  await rm(target, { recursive: true, force: true });
+  await rename(dir, target);
+  return target;
+}
+
+/**
+ * Records a `traced` sample into `captures` (a folder in `root`, on the same file system): the
+ * assignment's server.py traced, receiving from client.py traced (`pair`) or from wirestep's
+ * sender with the sample's staged options (`server`). Returns the joined capture's folder.
+ */
+async function recordTraced(captures: string, work: string, s: Sample): Promise<string> {
+  const folder = await folderListedInOrder(work, s.id, s.files ?? []);
+  const server = [PYTHON, ASSIGNMENT.server, '--port', '0', '--out', path.join(work, s.id, 'recebidos')];
+  const common = { capturesDir: captures, env: PY_ENV, stdio: 'ignore' as const };
+  let dirs: readonly string[];
+  if (s.traced === 'pair') {
+    const r = await tracePair({ ...common, server, client: [PYTHON, ASSIGNMENT.client, '--port', '{port}', '--folder', folder, '--no-test-files'] });
+    if (r.client.exitCode !== 0) throw new Error(`samples/${s.id}: client.py exited with ${r.client.exitCode ?? r.client.signal}`);
+    dirs = r.captures;
+  } else {
+    const files: FileToSend[] = (s.files ?? []).map((f) => ({ name: f.name, path: path.join(folder, f.name), size: f.data.length }));
+    const r = await traceServer({
+      ...common,
+      server,
+      connect: async (port) => {
+        const sent = await sendFiles({ port, files, capturesDir: captures, joinable: true, ...s.send });
+        return sent.captureDir ? [sent.captureDir] : [];
+      },
+    });
+    dirs = r.captures;
+  }
+  if (dirs.length !== 1) throw new Error(`samples/${s.id}: expected one joined capture, found ${dirs.length}`);
+  return dirs[0]!;
+}
+
 /** The sample made from a packet capture of the reference scripts themselves. */
 const ON_THE_WIRE = {
   id: 'reference-on-the-wire',
@@ -228,14 +351,14 @@ const ON_THE_WIRE = {
   },
 };
 
-/** The sample recorded by wirestep on both sides while dumpcap captured the same transfer. */
+/** The sample of client.py and server.py, both traced, while dumpcap captured the same transfer. */
 const THREE_VIEWS = {
   id: 'three-views',
   pcap: 'packets.pcapng',
   sample: { category: 're-cut', lesson: 'byte-stream', expect: [] } as SampleInfo,
   description: {
-    en: 'The reference client’s ten files plus a 200 KiB photo, recorded by wirestep on both sides while dumpcap captured the same transfer on loopback: the sender’s writes, the segments on the wire and the receiver’s reads, three cuts of the same bytes. The packet capture is in the sample’s folder, packets.pcapng.',
-    pt: 'Os dez arquivos do cliente de referência e mais uma foto de 200 KiB, gravados pelo wirestep dos dois lados enquanto o dumpcap capturava a mesma transferência no loopback: as escritas do cliente, os segmentos na rede e as leituras do servidor, três cortes dos mesmos bytes. A captura de pacotes está na pasta da amostra, packets.pcapng.',
+    en: 'The assignment’s client.py sending its ten files plus a 200 KiB photo to server.py, both traced with wirestep trace while dumpcap captured the same transfer on loopback: client.py’s send() calls, the segments on the wire and server.py’s recv() calls, three cuts of the same bytes. The packet capture is in the sample’s folder, packets.pcapng.',
+    pt: 'O client.py do trabalho enviando seus dez arquivos e mais uma foto de 200 KiB para o server.py, os dois rastreados com o wirestep trace enquanto o dumpcap capturava a mesma transferência no loopback: as chamadas send() do client.py, os segmentos na rede e as chamadas recv() do server.py, três cortes dos mesmos bytes. A captura de pacotes está na pasta da amostra, packets.pcapng.',
   },
 };
 
@@ -270,34 +393,32 @@ async function keepPcap(pcap: string, sampleDir: string): Promise<void> {
 }
 
 /**
- * Records a transfer with wirestep on both sides while dumpcap captures the loopback, then adds
- * the packets as the capture's wire lane. Skipped where dumpcap cannot run.
+ * Records client.py sending to server.py, both traced, while dumpcap captures the loopback, then
+ * adds the packets as the joined capture's wire lane. Skipped, keeping the sample there is, where
+ * dumpcap or python3 cannot run.
  */
-async function recordThreeViews(root: string, work: string): Promise<boolean> {
-  if (!runs('dumpcap', ['-v'], THREE_VIEWS.id)) return false;
-  await rm(path.join(root, THREE_VIEWS.id), { recursive: true, force: true });
+async function recordThreeViews(root: string, captures: string, work: string): Promise<boolean> {
+  if (!runs('dumpcap', ['-v'], THREE_VIEWS.id) || !runs(PYTHON, ['--version'], THREE_VIEWS.id)) return false;
   const dir = path.join(work, THREE_VIEWS.id);
   await mkdir(dir, { recursive: true });
-  const files: FileToSend[] = [];
-  for (const f of [...referenceFiles().map((r) => ({ name: r.name, data: te.encode(r.text) })), { name: 'foto.jpg', data: PHOTO }]) {
-    const p = path.join(dir, f.name);
-    await writeFile(p, f.data);
-    files.push({ name: f.name, path: p, size: f.data.length });
-  }
+  const folder = await folderListedInOrder(work, THREE_VIEWS.id, [...referenceFiles().map((r) => ({ name: r.name, data: te.encode(r.text) })), { name: 'foto.jpg', data: PHOTO }]);
   const pcap = path.join(dir, THREE_VIEWS.pcap);
+  // dumpcap filters on the port, so server.py is told one; listening sends nothing before the client.
   const port = await freePort();
+  let joined: readonly string[] = [];
   await capturingLoopback(pcap, port, async () => {
-    await recordLocalTransfer({
-      capturesDir: root,
-      id: THREE_VIEWS.id,
-      port,
-      description: THREE_VIEWS.description,
-      sample: THREE_VIEWS.sample,
-      options: { chunk: 1024, delayMs: 0 },
-      send: (at, writer) => sendFiles({ port: at, files, capturesDir: null, recordInto: writer }),
+    const r = await tracePair({
+      capturesDir: captures,
+      env: PY_ENV,
+      stdio: 'ignore',
+      server: [PYTHON, ASSIGNMENT.server, '--port', String(port), '--out', path.join(dir, 'recebidos')],
+      client: [PYTHON, ASSIGNMENT.client, '--port', '{port}', '--folder', folder, '--no-test-files'],
     });
+    if (r.client.exitCode !== 0) throw new Error(`samples/${THREE_VIEWS.id}: client.py exited with ${r.client.exitCode ?? r.client.signal}`);
+    joined = r.captures;
   });
-  const target = path.join(root, THREE_VIEWS.id);
+  if (joined.length !== 1) throw new Error(`samples/${THREE_VIEWS.id}: expected one joined capture, found ${joined.length}`);
+  const target = await adoptAsSample(joined[0]!, root, work, THREE_VIEWS.id, { description: THREE_VIEWS.description, sample: THREE_VIEWS.sample });
   await addWireLane(pcap, target);
   await keepPcap(pcap, target);
   return true;
@@ -338,19 +459,28 @@ async function recordOnTheWire(root: string, work: string): Promise<boolean> {
 const root = path.join(packageRoot(), 'samples');
 const only = new Set(process.argv.slice(2));
 const work = await mkdtemp(path.join(tmpdir(), 'wirestep-samples-'));
+// Traced captures are joined here, then renamed into samples/: one file system, no copy.
+const captures = await mkdtemp(path.join(root, '.recording-'));
 try {
   for (const s of SAMPLES) {
     if (only.size > 0 && !only.has(s.id)) continue;
-    await rm(path.join(root, s.id), { recursive: true, force: true });
-    await record(root, work, s);
+    if (s.traced) {
+      if (!runs(PYTHON, ['--version'], s.id)) continue;
+      const dir = await recordTraced(captures, work, s);
+      await adoptAsSample(dir, root, work, s.id, { description: { en: s.en, pt: s.pt }, sample: { category: s.category, lesson: s.lesson, expect: s.expect } });
+    } else {
+      await rm(path.join(root, s.id), { recursive: true, force: true });
+      await record(root, work, s);
+    }
     process.stdout.write(`recorded samples/${s.id}\n`);
   }
   if ((only.size === 0 || only.has(ON_THE_WIRE.id)) && (await recordOnTheWire(root, work))) {
     process.stdout.write(`recorded samples/${ON_THE_WIRE.id}\n`);
   }
-  if ((only.size === 0 || only.has(THREE_VIEWS.id)) && (await recordThreeViews(root, work))) {
+  if ((only.size === 0 || only.has(THREE_VIEWS.id)) && (await recordThreeViews(root, captures, work))) {
     process.stdout.write(`recorded samples/${THREE_VIEWS.id}\n`);
   }
 } finally {
-  await rm(work, { recursive: true, force: true });
+  await rm(captures, { recursive: true, force: true });
+  for (const dir of [work, ...madeElsewhere]) await rm(dir, { recursive: true, force: true });
 }

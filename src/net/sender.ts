@@ -46,6 +46,12 @@ export interface SenderOptions extends SendFaults {
   readonly capturesDir: string | null;
   /** Records into a capture made by the caller (the demo); the caller finishes it. */
   readonly recordInto?: CaptureWriter;
+  /**
+   * Stamps its own capture with the host's CLOCK_MONOTONIC at time 0 (`startNs`), as traced
+   * captures are, so that a traced receiver's capture of the same connection can be joined with
+   * it into one capture with both sides (`traceServer`, `mergeTraced`).
+   */
+  readonly joinable?: boolean;
   /** Called after each write with the bytes written so far and the total. */
   readonly onProgress?: (written: number, total: number) => void;
   /** Where `--jitter-ms` draws its pauses from: a number in [0, 1). Default `Math.random`; tests pass a seeded one. */
@@ -122,6 +128,7 @@ interface ConnectionOptions {
   readonly port?: number;
   readonly capturesDir: string | null;
   readonly recordInto?: CaptureWriter;
+  readonly joinable?: boolean;
   /** Options stored in the capture. */
   readonly record: Readonly<Record<string, unknown>>;
 }
@@ -179,7 +186,15 @@ class SendingConnection {
       writer = options.recordInto
         ?? (options.capturesDir === null
           ? null
-          : await CaptureWriter.create({ root: options.capturesDir, sides: ['sender'], client, server, options: options.record }));
+          : await CaptureWriter.create({
+            root: options.capturesDir,
+            sides: ['sender'],
+            client,
+            server,
+            options: options.record,
+            // process.hrtime is CLOCK_MONOTONIC on Linux, the clock a traced program's calls carry.
+            ...(options.joinable ? { startNs: process.hrtime.bigint() } : {}),
+          }));
     } catch (err) {
       socket.destroy();
       throw new SendError(`cannot record a capture in ${options.capturesDir}: ${(err as Error).message}`);

@@ -5,6 +5,7 @@ import type { Readable } from 'node:stream';
 import { type Endpoint, readMeta } from '../capture/index.js';
 import { packageRoot } from '../web/paths.js';
 import { FrameDecoder } from './frames.js';
+import { findOtherEnd, mergeTraced } from './merge.js';
 import { TraceRecorder } from './recorder.js';
 
 /** The folder holding the tracer's sitecustomize.py, put first on the traced program's PYTHONPATH. */
@@ -250,4 +251,74 @@ export async function tracePair(opts: TracePairOptions): Promise<TracePairResult
   stop?.removeEventListener('abort', onStop);
   const all = [...new Set([...clientResult.captures, ...serverResult.captures])].filter((d) => existsSync(d));
   return { client: clientResult, server: serverResult, captures: all.sort() };
+}
+
+/** How to run a traced server for connections that the caller makes itself. */
+export interface TraceServerOptions extends Omit<TraceOptions, 'argv' | 'merge'> {
+  readonly server: readonly string[];
+  /**
+   * Makes the connections, to the port the server listens on, and returns the folders of their
+   * one-sided sender captures, written into `capturesDir` with `startNs` set (wirestep's sender
+   * with `joinable`): each is joined with the server's capture of the same connection.
+   */
+  readonly connect: (port: number) => Promise<readonly string[]>;
+  /** Longest wait for the server to listen, and for it to finish those connections (default 30 s). */
+  readonly waitMs?: number;
+  /** Told of the server once started (to read its output when `stdio` is `pipe`). */
+  readonly onStart?: (run: TracedRun) => void;
+}
+
+/** How a traced server ended, and the captures of the connections made to it. */
+export interface TraceServerResult {
+  readonly server: TraceResult;
+  /** Every capture left: joined ones (both sides) and any that found no other end. */
+  readonly captures: readonly string[];
+}
+
+/**
+ * Starts `server` traced and waits until it listens; runs `connect` with its port; waits until
+ * the server has finished each connection whose capture `connect` returned; stops the server's
+ * process group; then joins each of those captures with the server's capture of the same
+ * connection (mergeTraced: same endpoints, overlapping times, the bytes received a prefix of the
+ * bytes sent). So a staged fault of wirestep's sender and a traced receiver make one capture that
+ * says which program made each side's calls. Throws when the server ends or does not listen in
+ * time, or when `connect` throws (after stopping the server).
+ */
+export async function traceServer(opts: TraceServerOptions): Promise<TraceServerResult> {
+  const ms = opts.waitMs ?? 30_000;
+  const { server: serverArgv, connect, onStart, ...common } = opts;
+  const server = startTraced({ ...common, argv: serverArgv, merge: false });
+  onStart?.(server);
+  const serverEnded = server.done.then(() => undefined);
+  let senders: readonly string[];
+  try {
+    await waitOn(server.recorder, () => server.recorder.listening ?? undefined, serverEnded, ms, 'the server did not listen');
+    senders = await connect(server.recorder.listening!.port);
+  } catch (err) {
+    server.kill('SIGKILL');
+    await server.done.catch(() => {});
+    throw err;
+  }
+  const metas = await Promise.all(senders.map((d) => readMeta(d).catch(() => null)));
+  const wanted = new Set(metas.flatMap((m) => (m?.client ? [key(m.client)] : [])));
+  try {
+    await waitOn(server.recorder, () => ([...wanted].every((k) => server.recorder.finishedClients.has(k)) ? true : undefined), serverEnded, ms, 'the server did not finish the connections');
+  } catch {
+    // Stopped below all the same: its open connections are recorded as interrupted.
+  }
+  server.kill('SIGKILL');
+  const serverResult = await server.done;
+  const left = new Set([...senders, ...serverResult.captures].filter((d) => existsSync(d)));
+  for (const [i, dir] of senders.entries()) {
+    const meta = metas[i];
+    if (!meta) continue;
+    const other = await findOtherEnd(opts.capturesDir, meta);
+    const joined = other ? await mergeTraced(opts.capturesDir, dir, other) : null;
+    if (joined && other) {
+      left.delete(dir);
+      left.delete(other);
+      left.add(joined);
+    }
+  }
+  return { server: serverResult, captures: [...left].sort() };
 }

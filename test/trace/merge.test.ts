@@ -1,11 +1,12 @@
-import { readdir } from 'node:fs/promises';
+import { readdir, writeFile } from 'node:fs/promises';
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ASSIGNMENT, PYTHON, PY_ENV, freePort, watchOutput } from '../../scripts/lib/harness.js';
 import { CaptureReader, CaptureWriter, type Side } from '../../src/capture/index.js';
 import { encodeTransfer } from '../../src/protocol/index.js';
-import { mergeTraced, settleOutcome, startTraced } from '../../src/trace/index.js';
+import { sendFiles } from '../../src/net/index.js';
+import { mergeTraced, settleOutcome, startTraced, traceServer } from '../../src/trace/index.js';
 import { withTempDir } from '../helpers/net.js';
 
 const PY = execFileSync(PYTHON, ['-c', 'import sys; print(sys.executable)'], { encoding: 'utf8' }).trim();
@@ -94,6 +95,45 @@ describe('joining the two ends of a connection', () => {
         expect(reader.meta.sides).toEqual(['sender', 'receiver']);
         expect(reader.meta.outcome.status).toBe('complete');
         expect(reader.eventCount('receiver')).toBe(33);
+      } finally {
+        await reader.close();
+      }
+    });
+  });
+
+  it('joins wirestep’s staged sender with traced server.py into one capture that names both programs', async () => {
+    await withTempDir(async (root) => {
+      const captures = path.join(root, 'captures');
+      const file = path.join(root, 'poema.txt');
+      const data = te.encode('Minha terra tem palmeiras,\nOnde canta o Sabiá;\n');
+      await writeFile(file, data);
+      const r = await traceServer({
+        server: [PY, ASSIGNMENT.server, '--port', '0', '--out', path.join(root, 'out')],
+        capturesDir: captures,
+        env: PY_ENV,
+        stdio: 'ignore',
+        connect: async (port) => {
+          const sent = await sendFiles({ port, files: [{ name: 'poema.txt', path: file, size: data.length }], chunk: 7, capturesDir: captures, joinable: true });
+          return sent.captureDir ? [sent.captureDir] : [];
+        },
+      });
+      expect(r.captures).toHaveLength(1);
+      expect(await readdir(captures)).toEqual([path.basename(r.captures[0]!)]);
+      const reader = await CaptureReader.open(r.captures[0]!);
+      try {
+        expect(reader.meta.sides).toEqual(['sender', 'receiver']);
+        expect(reader.meta.programs).toMatchObject({ sender: { name: 'wirestep send', via: 'wirestep' }, receiver: { name: 'server.py', via: 'trace' } });
+        expect(reader.meta.options).toMatchObject({ chunk: 7 });
+        expect(reader.meta.outcome).toEqual({ status: 'complete' });
+        const writes = (await reader.events('sender', 0, 1000)).filter((e) => e.type === 'write');
+        const reads = (await reader.events('receiver', 0, 1000)).filter((e) => e.type === 'read');
+        expect(writes.every((e) => e.call?.name === 'socket.write' && e.length <= 7)).toBe(true);
+        // server.py's first recv() asks for the 4-byte count, whatever has arrived.
+        expect(reads[0]?.call).toMatchObject({ name: 'recv', asked: 4 });
+        expect(reads.reduce((n, e) => n + e.length, 0)).toBe(reader.streamLength);
+        expect(reader.streamLength).toBe(4 + 128 + 8 + data.length);
+        // Both sides on one clock: no read before the write of its first byte.
+        for (const rd of reads) expect(rd.timeUs).toBeGreaterThanOrEqual(writes.find((w) => w.offset + w.length > rd.offset)!.timeUs);
       } finally {
         await reader.close();
       }

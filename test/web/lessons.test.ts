@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import request from 'supertest';
 import { afterAll, describe, expect, it } from 'vitest';
-import { CaptureStore } from '../../src/capture/index.js';
+import { type CaptureEvent, CaptureReader, CaptureStore, type Side } from '../../src/capture/index.js';
+import { referenceFiles } from '../../src/net/index.js';
 import { createApp } from '../../src/web/app.js';
 import { CATALOGS } from '../../src/web/i18n.js';
 import { LessonError, loadLessons, parseEmbed } from '../../src/web/lessons.js';
@@ -159,12 +160,19 @@ describe('the second edition’s corrections', () => {
     for (const l of lessons) for (const phrase of wrong) expect(l.body, `${l.slug}.${l.lang}: ${phrase}`).not.toContain(phrase);
   });
 
-  it('says which program made every read count it states: wirestep’s receiver, not TCP or server.py', () => {
+  it('says which program made every read count it states: server.py, whose recv() calls the samples trace', () => {
     for (const l of lessons) {
       for (const sentence of l.body.split(/\.\s/)) {
-        if (sentence.includes('.reads}}')) expect(sentence, `${l.slug}.${l.lang}`).toContain('wirestep');
+        if (sentence.includes('.reads}}')) expect(sentence, `${l.slug}.${l.lang}`).toContain('server.py');
       }
     }
+  });
+
+  it('lessons 1 and 2 name server.py’s own recv() calls', () => {
+    expect(lesson('sockets', 'en').body).toContain("`server.py`'s `recv(4)` for the count, then for each file its `recv(128)` for the name");
+    expect(lesson('sockets', 'pt').body).toContain('o `recv(4)` do `server.py` para a quantidade e, para cada arquivo, um `recv(128)` para o nome');
+    expect(lesson('byte-stream', 'en').body).toContain("`server.py`'s `recv(4)`");
+    expect(lesson('byte-stream', 'pt').body).toContain('o `recv(4)` do `server.py`');
   });
 
   it('lesson 1 names the FIN that server.py never reads, and gives the Portuguese name of the handshake', () => {
@@ -272,5 +280,125 @@ describe('the second edition’s corrections', () => {
       for (const word of ['--pcapng', 'Wireshark', 'PowerShell', '$HOME\\trabalho\\server.py --out', 'os.listdir()']) expect(l.body).toContain(word);
       expect(l.body).not.toMatch(/mkdir -p ~\/servidor && cd/);
     }
+  });
+});
+
+/** The write or read events of `side` in sample `id`, each with its call. */
+async function dataCalls(id: string, side: Side): Promise<{ events: CaptureEvent[]; reader: CaptureReader }> {
+  const reader = await CaptureReader.open(path.join(ROOT, 'samples', id));
+  const events = (await reader.events(side, 0, reader.eventCount(side))).filter((e) => e.type === (side === 'sender' ? 'write' : 'read'));
+  return { events, reader };
+}
+
+/** What each call asked and moved, as `recv(128)=32`. */
+const shown = (events: readonly CaptureEvent[]): string[] => events.map((e) => `${e.call?.name}(${e.call?.asked})=${e.length}`);
+
+/** The sizes server.py's recv_exact() and payload loop ask for, in order, when every call returns `got`. */
+function serverAsks(fields: readonly number[], got: readonly number[]): number[] {
+  const asks: number[] = [];
+  let i = 0;
+  for (const [n, size] of fields.entries()) {
+    // Fields 0 (count) and then name and size of each file are read with recv_exact; payloads in pieces of 1024.
+    const payload = n > 0 && n % 3 === 0;
+    for (let left = size; left > 0; i++) {
+      asks.push(payload ? Math.min(1024, left) : left);
+      left -= got[i] ?? left;
+    }
+  }
+  return asks;
+}
+
+describe('the samples the lessons count, traced from the assignment’s programs', () => {
+  // These are the traced programs' own call sizes, the subject of the lessons: asserting them is right.
+  const fieldsOf = (sizes: readonly number[]) => [4, ...sizes.flatMap((s) => [128, 8, s])];
+
+  it('demo-10-files: client.py makes 31 send() calls and server.py 31 recv() calls, 4 then 128, 8 and the contents per file, each returning what it asked', async () => {
+    const fields = fieldsOf(referenceFiles().map((f) => Buffer.byteLength(f.text)));
+    expect(fields).toHaveLength(31);
+    const sent = await dataCalls('demo-10-files', 'sender');
+    const got = await dataCalls('demo-10-files', 'receiver');
+    try {
+      expect(sent.reader.meta.programs).toMatchObject({ sender: { name: 'client.py', via: 'trace' }, receiver: { name: 'server.py', via: 'trace' } });
+      expect(shown(sent.events)).toEqual(fields.map((n) => `send(${n})=${n}`));
+      expect(shown(got.events)).toEqual(fields.map((n) => `recv(${n})=${n}`));
+    } finally {
+      await Promise.all([sent.reader.close(), got.reader.close()]);
+    }
+  });
+
+  it('binary-3mib: client.py sends 1024-byte pieces, and every recv() of server.py asks for what is missing of its field, at most 1024', async () => {
+    const fields = fieldsOf([3 * 1024 * 1024]);
+    const sent = await dataCalls('binary-3mib', 'sender');
+    const got = await dataCalls('binary-3mib', 'receiver');
+    try {
+      expect(shown(sent.events)).toEqual([4, 128, 8, ...Array<number>(3072).fill(1024)].map((n) => `send(${n})=${n}`));
+      const moved = got.events.map((e) => e.length);
+      expect(got.events.map((e) => e.call?.asked)).toEqual(serverAsks(fields, moved));
+      expect(got.events.every((e) => e.call?.name === 'recv' && e.length <= e.call.asked!)).toBe(true);
+      expect(moved.reduce((a, b) => a + b, 0)).toBe(got.reader.streamLength);
+      expect(got.events.length).toBeGreaterThanOrEqual(3075);
+    } finally {
+      await Promise.all([sent.reader.close(), got.reader.close()]);
+    }
+  });
+
+  it('recut-write-per-field: client.py’s one send() per field and server.py’s one recv() per field, as lesson 2 says', async () => {
+    const sent = await dataCalls('recut-write-per-field', 'sender');
+    const got = await dataCalls('recut-write-per-field', 'receiver');
+    try {
+      expect(shown(sent.events)).toEqual(['send(4)=4', 'send(128)=128', 'send(8)=8', 'send(139)=139']);
+      expect(shown(got.events)).toEqual(['recv(4)=4', 'recv(128)=128', 'recv(8)=8', 'recv(139)=139']);
+    } finally {
+      await Promise.all([sent.reader.close(), got.reader.close()]);
+    }
+  });
+
+  it('recut-7-byte-writes: wirestep’s staged 7-byte writes, and server.py’s recv(128) taking the whole name, as lessons 2 and 6 say', async () => {
+    const sent = await dataCalls('recut-7-byte-writes', 'sender');
+    const got = await dataCalls('recut-7-byte-writes', 'receiver');
+    try {
+      expect(sent.reader.meta.programs).toMatchObject({ sender: { name: 'wirestep send', via: 'wirestep' }, receiver: { name: 'server.py', via: 'trace' } });
+      expect(sent.reader.meta.options).toMatchObject({ chunk: 7 });
+      expect(sent.events.every((e) => e.call?.name === 'socket.write' && e.length <= 7)).toBe(true);
+      // The name: 18 writes of 7 bytes and one of 2, after the count's one write.
+      expect(sent.events.slice(1, 20).map((e) => e.length)).toEqual([...Array<number>(18).fill(7), 2]);
+      expect(shown(got.events)).toEqual(['recv(4)=4', 'recv(128)=128', 'recv(8)=8', 'recv(139)=139']);
+    } finally {
+      await Promise.all([sent.reader.close(), got.reader.close()]);
+    }
+  });
+
+  it('slow-link: server.py’s recv(128) returns one 32-byte write and recv_exact() asks for the rest, as lessons 2 and 6 say', async () => {
+    const sent = await dataCalls('slow-link', 'sender');
+    const got = await dataCalls('slow-link', 'receiver');
+    try {
+      expect(sent.reader.meta.programs).toMatchObject({ sender: { name: 'wirestep send' }, receiver: { name: 'server.py', via: 'trace' } });
+      expect(sent.events.map((e) => e.length)).toEqual([4, 32, 32, 32, 32, 8, 32, 32, 32, 32, 11]);
+      expect(shown(got.events).slice(1, 5)).toEqual(['recv(128)=32', 'recv(96)=32', 'recv(64)=32', 'recv(32)=32']);
+      expect(got.events.map((e) => e.call?.asked)).toEqual(serverAsks(fieldsOf([139]), got.events.map((e) => e.length)));
+    } finally {
+      await Promise.all([sent.reader.close(), got.reader.close()]);
+    }
+  });
+
+  it('three-views: client.py’s 233 send() calls, the segments, and server.py’s recv() calls of the same bytes', async () => {
+    const sent = await dataCalls('three-views', 'sender');
+    const got = await dataCalls('three-views', 'receiver');
+    try {
+      expect(sent.reader.meta.programs).toMatchObject({ sender: { name: 'client.py', via: 'trace' }, receiver: { name: 'server.py', via: 'trace' } });
+      expect(sent.events.filter((e) => e.call?.name === 'send')).toHaveLength(233);
+      expect(sent.reader.eventCount('wire')).toBeGreaterThan(0);
+      expect(got.events.every((e) => e.call?.name === 'recv' && e.length <= e.call.asked! && e.call.asked! <= 1024)).toBe(true);
+      expect(got.events.reduce((n, e) => n + e.length, 0)).toBe(got.reader.streamLength);
+    } finally {
+      await Promise.all([sent.reader.close(), got.reader.close()]);
+    }
+  });
+
+  it('names on each capture page the program that recorded each side', async () => {
+    const demo = await request(app).get('/captures/demo-10-files').expect(200);
+    for (const name of ['client.py', 'server.py']) expect(demo.text).toContain(name);
+    const staged = await request(app).get('/captures/recut-7-byte-writes?lang=pt').expect(200);
+    for (const name of ['wirestep send', 'server.py', 'Programas gravados']) expect(staged.text).toContain(name);
   });
 });
