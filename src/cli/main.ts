@@ -5,12 +5,12 @@ import type { AddressInfo } from 'node:net';
 import { constants, networkInterfaces } from 'node:os';
 import path from 'node:path';
 import { AssignmentCopyError, assignmentPaths, copyAssignment } from '../assignment/index.js';
-import { CaptureError, CaptureReader, CaptureStore, SENDER_OPTIONS, type SenderOptionSpec, TOOL, resolveCapture } from '../capture/index.js';
+import { CaptureError, CaptureReader, CaptureStore, type LiveEvent, SENDER_OPTIONS, type SenderOptionSpec, TOOL, resolveCapture } from '../capture/index.js';
 import { DEFAULT_MSS, MAX_MSS, exportPcapng } from '../capture/pcap-export.js';
 import { addWireLane, importPcap } from '../capture/pcap-import.js';
 import { CaptureFileError } from '../wire/pcap.js';
 import { packageRoot } from '../web/paths.js';
-import { RECEIVER_DEFAULTS, listFiles, runDemo, sendFiles, startReceiver, transferSize } from '../net/index.js';
+import { type LiveInbox, RECEIVER_DEFAULTS, listFiles, openLiveInbox, runDemo, sendFiles, startReceiver, transferSize } from '../net/index.js';
 import { type Lang, NAME_LENGTH, describeReason, escapeControls, formatInteger } from '../protocol/index.js';
 import type { StepBy } from '../web/steps.js';
 
@@ -439,6 +439,14 @@ program
       fail(`cannot listen on ${opts.host}:${opts.port}: ${(err as Error).message}`);
     }
     const live = new LiveFeed(receiver);
+    // Programs traced into this captures folder tell /live what they do, over a socket there.
+    let inbox: LiveInbox | null = null;
+    try {
+      inbox = await openLiveInbox(opts.captures);
+      live.follow(inbox);
+    } catch (err) {
+      logLine(`traced programs will not show on /live: ${(err as Error).message}`);
+    }
     const { server, port: webPort } = await listenSite(opts.host, opts.webPort);
     const hosts = studentHosts(opts.host);
     const shared = !isLoopback(opts.host);
@@ -446,6 +454,9 @@ program
     // A finished capture goes into the home page's index at once.
     receiver.on('result', (r: { captureDir?: string }) => {
       if (r.captureDir) store.touch(r.captureDir);
+    });
+    inbox?.on('live', (e: LiveEvent) => {
+      if (e.type === 'done' && e.captureId) store.touch(path.join(opts.captures, e.captureId));
     });
     const app = createApp({
       store,
@@ -459,6 +470,7 @@ program
     logLine(`receiver on ${receiver.address.address}:${receiver.address.port}; files go to ${path.resolve(opts.out)}, captures to ${path.resolve(opts.captures)}`);
     logLine(`live page: http://${local}:${webPort}/live`);
     for (const h of hosts) logLine(`students send with:  npx wirestep send --host ${h} --port ${receiver.address.port} FILES…`);
+    if (inbox) logLine(`programs traced into this lab's captures show on /live too:  npx wirestep trace --captures ${opts.captures} -- python3 server.py`);
     if (!shared) logLine('only this machine can send and watch: start with --host 0.0.0.0 to open the lab to the classroom');
     let stopping = false;
     const stop = (signal: string): void => {
@@ -468,7 +480,7 @@ program
       live.close();
       server.closeAllConnections();
       server.close();
-      void Promise.all([receiver.close(), app.closeCaptures()]).then(() => {
+      void Promise.all([receiver.close(), app.closeCaptures(), inbox?.close()]).then(() => {
         logLine('closed, every capture flushed');
         process.exit(EXIT.ok);
       });
@@ -486,8 +498,9 @@ program
   .option('--port-map <from=to>', 'a connect or bind to port FROM uses port TO (repeat for several)', collect)
   .option('--server <command line>', 'a server to trace: split into words like a shell does, never run by one')
   .option('--client <command line>', 'with --server: the client to trace once the server listens ({port} becomes the port it listens on)')
-  .action(async (command: string[], opts: { captures: string; lang: Lang; portMap?: string[]; server?: string; client?: string }) => {
-    const { TraceArgumentError, parsePortMap, splitCommandLine, startTraced, tracePair } = await import('../trace/index.js');
+  .option('--no-live', 'do not show the connections on the /live page of a wirestep lab recording into the same captures folder')
+  .action(async (command: string[], opts: { captures: string; lang: Lang; portMap?: string[]; server?: string; client?: string; live: boolean }) => {
+    const { TraceArgumentError, connectLive, parsePortMap, splitCommandLine, startTraced, tracePair } = await import('../trace/index.js');
     const pt = opts.lang === 'pt';
     let portMap: Map<number, number>;
     let pair: { server: string[]; client: string[] } | null = null;
@@ -504,21 +517,29 @@ program
     // On stderr: the program's stdout stays its own, as if run directly.
     const note = (line: string): void => void process.stderr.write(`wirestep: ${escapeControls(line)}\n`);
     const said = (dir: string): void => note(`${pt ? 'captura' : 'capture'} ${dir}`);
+    // A lab recording into the same folder shows the connections on /live as they happen.
+    const publisher = opts.live ? await connectLive(opts.captures) : null;
+    if (publisher) note(pt ? `ao vivo na página /live do lab que grava em ${opts.captures}` : `live on the /live page of the lab recording into ${opts.captures}`);
+    const live = publisher ? { live: publisher.send } : {};
+    const exit = async (code: number): Promise<never> => {
+      await publisher?.close();
+      process.exit(code);
+    };
     if (pair) {
       const stop = new AbortController();
       for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => stop.abort(signal));
       try {
-        const r = await tracePair({ ...pair, capturesDir: opts.captures, portMap, stop: stop.signal });
+        const r = await tracePair({ ...pair, capturesDir: opts.captures, portMap, stop: stop.signal, ...live });
         for (const p of [...r.server.problems, ...r.client.problems]) note(p);
         r.captures.forEach(said);
-        process.exit(r.client.exitCode ?? EXIT.failed);
+        await exit(r.client.exitCode ?? EXIT.failed);
       } catch (err) {
         fail((err as Error).message);
       }
     }
     let run;
     try {
-      run = startTraced({ argv: command, capturesDir: opts.captures, portMap });
+      run = startTraced({ argv: command, capturesDir: opts.captures, portMap, ...live });
     } catch (err) {
       fail((err as Error).message);
     }
@@ -528,7 +549,7 @@ program
       for (const p of r.problems) note(p);
       r.captures.forEach(said);
       // A program a signal ended exits as a shell reports it: 128 + the signal's number.
-      process.exit(r.exitCode ?? 128 + (r.signal ? (constants.signals[r.signal] ?? 0) : 0));
+      await exit(r.exitCode ?? 128 + (r.signal ? (constants.signals[r.signal] ?? 0) : 0));
     } catch (err) {
       fail(`cannot run ${command[0]}: ${(err as Error).message}`);
     }

@@ -4,3 +4,4 @@ export * from './receiver.js';
 export * from './sender.js';
 export * from './demo.js';
 export * from './session.js';
+export * from './live-inbox.js';

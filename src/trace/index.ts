@@ -2,6 +2,7 @@
 export * from './frames.js';
 export * from './session.js';
 export * from './recorder.js';
+export * from './live.js';
 export * from './merge.js';
 export * from './run.js';
 export * from './argv.js';

@@ -1,6 +1,7 @@
 import path from 'node:path';
-import { CaptureWriter, type Endpoint, type ProgramInfo, type Side, newCaptureId } from '../capture/index.js';
+import { CaptureWriter, type Endpoint, type LiveEvent, type ProgramInfo, type Side, newCaptureId, readMeta } from '../capture/index.js';
 import type { TraceFrame } from './frames.js';
+import { TraceLive } from './live.js';
 import { findOtherEnd, mergeTraced, settleOutcome } from './merge.js';
 import { type TraceCommand, type TracedProcess, TraceSession } from './session.js';
 
@@ -15,6 +16,8 @@ export interface TraceRecorderOptions {
   readonly options: Readonly<Record<string, unknown>>;
   /** Joins captures in `root` that two ends of one connection recorded (default true). */
   readonly merge?: boolean;
+  /** Told what each connection does as it happens, as a receiver tells its `live` listeners. */
+  readonly live?: (e: LiveEvent) => void;
 }
 
 /** The name a program goes by: its script (`client.py`), its module (`-m http.server`), or its executable. */
@@ -36,6 +39,8 @@ export function programName(argv: readonly string[]): string {
 
 // Joins of one process happen one at a time, so two captures finishing together see each other.
 let joining: Promise<unknown> = Promise.resolve();
+// Tells apart the live keys of two recorders in one process (the server and client of a pair).
+let recorders = 0;
 
 /**
  * Records a traced program's connections, one capture each, from its frames: created at the
@@ -61,8 +66,11 @@ export class TraceRecorder {
   /** Why a capture could not be written, if one could not. */
   readonly problems: string[] = [];
 
+  readonly #live: TraceLive | null;
+
   constructor(opts: TraceRecorderOptions) {
     this.#opts = opts;
+    this.#live = opts.live ? new TraceLive(opts.live, `trace-${process.pid}-${++recorders}-`) : null;
   }
 
   /** Where the program first listened, once it has (null: it listened on something not IP). */
@@ -97,6 +105,7 @@ export class TraceRecorder {
     if (cmds.length === 1 && cmd!.type === 'record') {
       const w = this.#ready.get(cmd!.conn);
       if (!w) return undefined;
+      if (this.#live && cmd!.bytes) this.#live.data(cmd!.conn, cmd!.bytes);
       return w.recordAt(this.#us(w, cmd!.timeNs), cmd!.side, cmd!.event, cmd!.offset, cmd!.length, cmd!.bytes, cmd!.call) ? undefined : w.drain();
     }
     return (async () => {
@@ -156,6 +165,7 @@ export class TraceRecorder {
           this.#ready.set(cmd.conn, w);
         }
         w?.recordAt(0, cmd.side, cmd.side === 'sender' ? 'connect' : 'accept', 0, 0, undefined, cmd.call);
+        this.#live?.open(cmd.conn, cmd.side, cmd.client, program.name, w?.id ?? null);
         return;
       }
       case 'close': {
@@ -171,6 +181,7 @@ export class TraceRecorder {
       }
       case 'record': {
         const w = await this.#writers.get(cmd.conn);
+        if (this.#live && cmd.bytes) this.#live.data(cmd.conn, cmd.bytes);
         if (w && !w.recordAt(this.#us(w, cmd.timeNs), cmd.side, cmd.event, cmd.offset, cmd.length, cmd.bytes, cmd.call)) await w.drain();
       }
     }
@@ -186,25 +197,38 @@ export class TraceRecorder {
     this.#writers.delete(conn);
     this.#ready.delete(conn);
     const w = await created;
-    if (!w) return;
+    if (!w) {
+      this.#live?.done(conn, interrupted ? 'interrupted' : 'aborted', null, null);
+      return;
+    }
     this.#starts.delete(w);
     let dir = w.dir;
     try {
       await w.finish(interrupted ? 'interrupted' : 'complete');
-      const meta = await settleOutcome(dir, interrupted);
+      let meta = await settleOutcome(dir, interrupted);
+      let replaces: string[] = [];
       if (this.#opts.merge !== false) {
         const step = joining.then(async () => {
           const other = await findOtherEnd(this.#opts.root, meta);
           if (!other) return null;
-          return side === 'sender' ? mergeTraced(this.#opts.root, dir, other) : mergeTraced(this.#opts.root, other, dir);
+          const joined = await (side === 'sender' ? mergeTraced(this.#opts.root, dir, other) : mergeTraced(this.#opts.root, other, dir));
+          return joined === null ? null : { joined, other };
         });
         joining = step.catch(() => null);
-        dir = (await step) ?? dir;
+        const merged = await step;
+        if (merged) {
+          replaces = [w.id, path.basename(merged.other)];
+          dir = merged.joined;
+          // The joined capture's outcome is both ends' (an error on either side aborts it).
+          meta = await readMeta(dir);
+        }
       }
       this.captures.push(dir);
       if (meta.client) this.finishedClients.add(`${meta.client.address}:${meta.client.port}`);
+      this.#live?.done(conn, meta.outcome.status, meta.outcome.reason ?? null, path.basename(dir), replaces);
     } catch (err) {
       this.problems.push(`the capture ${w.id} could not be finished: ${(err as Error).message}`);
+      this.#live?.done(conn, interrupted ? 'interrupted' : 'aborted', null, null);
     }
     this.#wake();
   }

@@ -2,7 +2,7 @@ import { type ChildProcess, type StdioOptions, spawn } from 'node:child_process'
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
-import { type Endpoint, readMeta } from '../capture/index.js';
+import { type Endpoint, type LiveEvent, readMeta } from '../capture/index.js';
 import { packageRoot } from '../web/paths.js';
 import { FrameDecoder } from './frames.js';
 import { findOtherEnd, mergeTraced } from './merge.js';
@@ -29,6 +29,8 @@ export interface TraceOptions {
   readonly stdio?: 'inherit' | 'pipe' | 'ignore';
   /** Joins captures of one connection's two ends in the folder (default true). */
   readonly merge?: boolean;
+  /** Told what each connection does as it happens (a lab's live page: see connectLive). */
+  readonly live?: (e: LiveEvent) => void;
 }
 
 /** How a traced program ended. */
@@ -87,7 +89,9 @@ export function startTraced(opts: TraceOptions): TracedRun {
   const child = spawn(command, args, { cwd, env, stdio, detached: true });
   const options: Record<string, unknown> = { command: 'trace' };
   if (opts.portMap && opts.portMap.size > 0) options.portMap = Object.fromEntries([...opts.portMap].map(([a, b]) => [String(a), b]));
-  const recorder = new TraceRecorder({ root: opts.capturesDir, argv: opts.argv, cwd, options, ...(opts.merge === false ? {} : { merge: true }) });
+  const recorder = new TraceRecorder({
+    root: opts.capturesDir, argv: opts.argv, cwd, options, ...(opts.merge === false ? {} : { merge: true }), ...(opts.live ? { live: opts.live } : {}),
+  });
   let stopped = false;
   const pipe = child.stdio[3] as Readable;
   const problems: string[] = [];

@@ -1,6 +1,6 @@
 import type { EventEmitter } from 'node:events';
 import type { Request, Response } from 'express';
-import type { Endpoint, LiveEvent, OutcomeStatus } from '../capture/index.js';
+import type { Endpoint, LiveEvent, LiveProgram, OutcomeStatus } from '../capture/index.js';
 import { type Lang, type Reason, describeReason } from '../protocol/index.js';
 import { t } from './i18n.js';
 import { toJson } from './json.js';
@@ -11,6 +11,8 @@ type Progress = Omit<Extract<LiveEvent, { type: 'progress' }>, 'type'>;
 export interface LiveTransfer extends Progress {
   readonly client: Endpoint;
   readonly captureId: string | null;
+  /** The traced program whose calls these are; null for wirestep's own receiver. */
+  readonly program: LiveProgram | null;
   /** `receiving` until the connection ends, then its outcome. */
   readonly status: 'receiving' | OutcomeStatus;
   /** Why it ended so, when something cut it, as stored. */
@@ -49,11 +51,14 @@ export interface LiveFeedUsage {
 }
 
 /**
- * Follows a receiver's `live` events and passes them to every open `/live` page as Server-Sent
- * Events: a snapshot on connect, then one `transfer` event per change.
+ * Follows the `live` events of a receiver (and of traced programs, see {@link LiveFeed.follow})
+ * and passes them to every open `/live` page as Server-Sent Events: a snapshot on connect, then
+ * one `transfer` event per change.
  */
 export class LiveFeed {
   readonly #transfers = new Map<string, LiveTransfer>();
+  /** Captures joined into another (a traced connection's two ends), and the one they became. */
+  readonly #movedTo = new Map<string, string | null>();
   /** Open event streams, with the language each page asked for. */
   readonly #clients = new Map<Response, Lang>();
   readonly #heartbeat: NodeJS.Timeout;
@@ -65,10 +70,15 @@ export class LiveFeed {
   constructor(receiver: EventEmitter, options: LiveFeedOptions = {}) {
     this.#maxViewers = options.maxViewers ?? 100;
     this.#maxBuffered = options.maxBuffered ?? 256 * 1024;
-    receiver.on('live', (e: LiveEvent) => this.#apply(e));
+    this.follow(receiver);
     this.#heartbeat = setInterval(() => {
       for (const res of this.#clients.keys()) this.#send(res, ': keep-alive\n\n');
     }, HEARTBEAT_MS).unref();
+  }
+
+  /** Shows the `live` events of one more source too (the traced programs a lab hears of). */
+  follow(source: EventEmitter): void {
+    source.on('live', (e: LiveEvent) => this.#apply(e));
   }
 
   /** Viewers, the bytes they left unread, and how many were dropped or refused. */
@@ -114,7 +124,7 @@ export class LiveFeed {
     let next: LiveTransfer;
     if (e.type === 'open') {
       next = {
-        key: e.key, client: e.client, captureId: e.captureId, status: 'receiving', reason: null, message: null, bytes: 0, count: null,
+        key: e.key, client: e.client, captureId: e.captureId, program: e.program ?? null, status: 'receiving', reason: null, message: null, bytes: 0, count: null,
         filesDone: 0, field: 'count', kind: 'count', file: null, name: null, have: 0, needed: '4', saved: null, startedAt: Date.now(),
       };
     } else if (!old) {
@@ -122,14 +132,33 @@ export class LiveFeed {
     } else if (e.type === 'progress') {
       next = { ...old, bytes: e.bytes, count: e.count, filesDone: e.filesDone, field: e.field, kind: e.kind, file: e.file, name: e.name, have: e.have, needed: e.needed };
     } else {
-      next = { ...old, status: e.status, reason: e.reason, bytes: e.bytes, saved: e.saved, captureId: e.captureId };
+      // The other end may have joined this capture into one before this end said it was done.
+      const captureId = e.captureId !== null && this.#movedTo.has(e.captureId) ? this.#movedTo.get(e.captureId)! : e.captureId;
+      next = { ...old, status: e.status, reason: e.reason, bytes: e.bytes, saved: e.saved, captureId };
     }
     this.#transfers.delete(e.key);
     this.#transfers.set(e.key, next);
     while (this.#transfers.size > KEEP) this.#transfers.delete(this.#transfers.keys().next().value!);
+    this.#broadcast(next);
+    if (e.type === 'done' && e.replaces) this.#relink(e.replaces, e.captureId);
+  }
+
+  /** Points the rows linking to a capture in `gone` at `id`, which took its place, and tells the viewers. */
+  #relink(gone: readonly string[], id: string | null): void {
+    for (const g of gone) this.#movedTo.set(g, id);
+    while (this.#movedTo.size > 2 * KEEP) this.#movedTo.delete(this.#movedTo.keys().next().value!);
+    for (const [key, x] of this.#transfers) {
+      if (x.captureId === null || !gone.includes(x.captureId)) continue;
+      const moved = { ...x, captureId: id };
+      this.#transfers.set(key, moved);
+      this.#broadcast(moved);
+    }
+  }
+
+  #broadcast(x: LiveTransfer): void {
     const text = new Map<Lang, string>();
     for (const [res, lang] of this.#clients) {
-      if (!text.has(lang)) text.set(lang, `event: transfer\ndata: ${toJson(worded(next, lang))}\n\n`);
+      if (!text.has(lang)) text.set(lang, `event: transfer\ndata: ${toJson(worded(x, lang))}\n\n`);
       this.#send(res, text.get(lang)!);
     }
   }

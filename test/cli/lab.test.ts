@@ -1,4 +1,3 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
@@ -9,34 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { CaptureReader } from '../../src/capture/index.js';
 import { listFiles, sendFiles } from '../../src/net/index.js';
 import { encodeTransfer } from '../../src/protocol/index.js';
-import { watchOutput } from '../../scripts/lib/harness.js';
-import { freePort } from '../helpers/net.js';
-
-const MAIN = path.resolve(import.meta.dirname, '../../dist/src/cli/main.js');
-
-interface Lab {
-  readonly child: ChildProcess;
-  readonly port: number;
-  readonly web: number;
-  output(): string;
-  /** Resolves once the output matches `pattern`; rejects if the process ends first. */
-  waitFor(pattern: RegExp): Promise<void>;
-  readonly exited: Promise<number | null>;
-}
-
-/** `wirestep lab` on free ports, once it prints its live page. */
-async function startLab(dir: string): Promise<Lab> {
-  const port = await freePort();
-  const web = await freePort();
-  const child = spawn(process.execPath, [MAIN, 'lab', '--port', String(port), '--web-port', String(web), '--out', path.join(dir, 'out'), '--captures', path.join(dir, 'captures')], { cwd: dir });
-  const out = watchOutput(child);
-  const exited = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
-  const waitFor = async (pattern: RegExp): Promise<void> => {
-    await out.waitFor(pattern, { ms: 60_000 });
-  };
-  await waitFor(/live page:/);
-  return { child, port, web, output: () => out.text(), waitFor, exited };
-}
+import { startLab } from '../helpers/lab.js';
 
 describe('wirestep lab', () => {
   it('takes 40 transfers at once: every file byte-identical, every capture complete, all on /live', async () => {

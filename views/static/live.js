@@ -1,4 +1,4 @@
-// The /live page: follows the receiver's transfers as Server-Sent Events, no reload.
+// The /live page: follows the receiver's transfers and traced programs' as Server-Sent Events, no reload.
 (() => {
   'use strict';
   const table = document.getElementById('live');
@@ -26,6 +26,12 @@
       const code = document.createElement('code');
       code.textContent = `${x.client.address}:${x.client.port}`;
       who.append(code);
+      if (x.program) {
+        const program = document.createElement('span');
+        program.className = 'program';
+        program.textContent = fill(x.program.side === 'sender' ? d.tracedSender : d.tracedReceiver, { program: x.program.name });
+        who.append(' ', program);
+      }
       row.append(who, cell('status-cell'), cell('num bytes'), cell('files'), cell('now'), cell('link'));
       body.prepend(row);
       const empty = document.getElementById('live-empty');
@@ -36,7 +42,8 @@
     status.textContent = '';
     const badge = document.createElement('span');
     badge.className = `status s-${x.status}`;
-    badge.textContent = x.status === 'receiving' ? d.receiving : d[`status${x.status[0].toUpperCase()}${x.status.slice(1)}`] || x.status;
+    const moving = x.program && x.program.side === 'sender' ? d.sending : d.receiving;
+    badge.textContent = x.status === 'receiving' ? moving : d[`status${x.status[0].toUpperCase()}${x.status.slice(1)}`] || x.status;
     status.append(badge);
     if (x.message) {
       const reason = document.createElement('span');
@@ -54,11 +61,11 @@
       now.textContent = '';
     }
     const link = row.querySelector('.link');
-    if (x.captureId && x.status !== 'receiving' && !link.querySelector('a')) {
-      const a = document.createElement('a');
+    if (x.captureId && x.status !== 'receiving') {
+      // A traced connection's two ends are joined into one capture: the link follows it.
+      const a = link.querySelector('a') || link.appendChild(document.createElement('a'));
       a.href = `/captures/${encodeURIComponent(x.captureId)}/steps/1?by=field${d.lang === 'pt' ? '&lang=pt' : ''}`;
       a.textContent = x.captureId;
-      link.append(a);
     }
   }
 
