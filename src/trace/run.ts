@@ -90,7 +90,7 @@ export function startTraced(opts: TraceOptions): TracedRun {
   const options: Record<string, unknown> = { command: 'trace' };
   if (opts.portMap && opts.portMap.size > 0) options.portMap = Object.fromEntries([...opts.portMap].map(([a, b]) => [String(a), b]));
   const recorder = new TraceRecorder({
-    root: opts.capturesDir, argv: opts.argv, cwd, options, ...(opts.merge === false ? {} : { merge: true }), ...(opts.live ? { live: opts.live } : {}),
+    root: opts.capturesDir, argv: opts.argv, cwd, options, merge: opts.merge !== false, ...(opts.live ? { live: opts.live } : {}),
   });
   let stopped = false;
   const pipe = child.stdio[3] as Readable;
