@@ -138,6 +138,12 @@ export async function resolveSteps(dir: string, report: CheckReport): Promise<Ma
   return steps;
 }
 
+/** A program's output with its control bytes shown as `\xNN`, keeping tabs and line feeds. */
+function showOutput(text: string): string {
+  // eslint-disable-next-line no-control-regex -- a terminal's escapes must not reach the page as they are
+  return text.replace(/\r\n/g, '\n').replace(/[\x00-\x08\x0b-\x1f\x7f-\x9f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+}
+
 let lessonsLoaded: Lesson[] | null = null;
 function lessons(): Lesson[] {
   lessonsLoaded ??= loadLessons(path.join(packageRoot(), 'lessons'));
@@ -169,7 +175,7 @@ function checkView(c: CheckResult, lang: Lang, links: ReportLinks): CheckView {
     place: !passed && c.place ? escapeControls(describePlace(c.place, lang)) : null,
     stepLink,
     lessonLink: lesson ? { href: `${links.base}/lessons/${lesson.slug}${langQuery ? `?${langQuery}` : ''}`, text: reportWord(lang, 'report.lesson', { title: lesson.title }) } : null,
-    output: !passed && c.output ? c.output : null,
+    output: !passed && c.output ? showOutput(c.output) : null,
   };
 }
 
