@@ -2,7 +2,7 @@ import { copyFile, mkdir, open, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import ejs from 'ejs';
 import { CaptureReader, isCaptureId } from '../../capture/index.js';
-import { LOCALES, type Lang, LANGS, escapeControls, formatInteger, parseFieldId } from '../../protocol/index.js';
+import { LOCALES, type Lang, LANGS, escapeControls, fieldId, formatInteger, parseFieldId } from '../../protocol/index.js';
 import { type Lesson, findLesson, loadLessons } from '../../web/lessons.js';
 import { packageRoot } from '../../web/paths.js';
 import { CHECK_GROUPS, type CheckGroup, type CheckReport, type CheckResult, type FindingPlace } from '../types.js';
@@ -111,7 +111,8 @@ export async function resolveStep(dir: string, place: FindingPlace): Promise<num
     if (place.field !== undefined) {
       const index = place.field === 'trailing' ? d.fieldCount - 1 : fieldStepIndex(place.field);
       const entry = index === null ? null : await d.field(index);
-      if (entry && (place.field !== 'trailing' || entry.field.kind === 'trailing')) return entry.index + 1;
+      // A stream derailed before this field holds another field at that step: then the offset decides.
+      if (entry && fieldId(entry.field.kind, entry.field.file) === place.field) return entry.index + 1;
     }
     if (place.offset !== undefined && Number.isSafeInteger(place.offset) && place.offset >= 0) {
       const [entry] = await d.fieldsIn(place.offset, place.offset + 1, 1);
