@@ -393,20 +393,23 @@ program
   .option('--port <port>', 'TCP port', integer(0, 65535), 3000)
   .option('--captures <dir>', 'a folder of captures (repeat for several)', collect)
   .option('--no-samples', 'do not list the bundled samples (the lessons still show them)')
-  .action(async (opts: { host: string; port: number; captures?: string[]; samples: boolean }) => {
+  .option('--report <dir>', 'a grading report folder (wirestep check --report): shown at /report, its captures listed')
+  .action(async (opts: { host: string; port: number; captures?: string[]; samples: boolean; report?: string }) => {
     const { createApp } = await site();
     const samples = path.join(packageRoot(), 'samples');
-    const given = opts.captures ?? ['captures'];
+    const reportCaptures = opts.report === undefined ? [] : [path.join(opts.report, 'captures')];
+    const given = opts.captures ?? (opts.report === undefined ? ['captures'] : reportCaptures);
+    if (opts.captures !== undefined) given.push(...reportCaptures);
     const dirs = opts.samples && !given.some((d) => path.resolve(d) === samples) ? [...given, samples] : given;
     const store = new CaptureStore(dirs);
     const { server, port } = await listenSite(opts.host, opts.port);
     const sharedAt = sharedUrls(opts.host, port);
     const shared = !isLoopback(opts.host);
-    const app = createApp({ store, shared, sharedAt });
+    const app = createApp({ store, shared, sharedAt, ...(opts.report === undefined ? {} : { reportDir: path.resolve(opts.report) }) });
     server.on('request', app);
     const local = opts.host === '0.0.0.0' || opts.host === '::' ? '127.0.0.1' : opts.host;
     logLine(`wirestep is showing the captures in ${dirs.map((d) => path.resolve(d)).join(', ')}`);
-    logLine(`open http://${local.includes(':') ? `[${local}]` : local}:${port}/`);
+    logLine(`open http://${local.includes(':') ? `[${local}]` : local}:${port}/${opts.report === undefined ? '' : 'report'}`);
     if (shared) logLine(sharedAt.length > 0 ? `others on the network can open: ${sharedAt.join('  ')}` : 'open to the network, at this machine’s address');
     const stop = (): void => {
       server.close();

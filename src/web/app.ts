@@ -12,6 +12,7 @@ import { groupCaptures, homeOrder, loadOverview, summarize } from './overview.js
 import { packageRoot } from './paths.js';
 import { type StepBy, StepRangeError, loadStep, stepCount } from './steps.js';
 import { toJson } from './json.js';
+import { ReportError, renderServedReport } from '../check/report/html.js';
 
 /** What the site is built on. */
 export interface AppOptions {
@@ -30,6 +31,11 @@ export interface AppOptions {
   /** In `wirestep lab`: the receiver's live feed, and where students send to. */
   readonly live?: LiveFeed;
   readonly lab?: { readonly port: number; readonly hosts: readonly string[] };
+  /**
+   * A grading report's folder (`wirestep check … --report DIR`): served at `/report`, its links
+   * opening the steps of its captures, which the store must hold (`DIR/captures`).
+   */
+  readonly reportDir?: string;
 }
 
 /** An error Express or its router raised for a bad request (status 4xx), such as a URIError. */
@@ -268,6 +274,19 @@ export function createApp(options: AppOptions): express.Express & { closeCapture
       res.render('live', { transfers: live.snapshot(res.locals.lang as Lang), lab: options.lab ?? null });
     });
     app.get('/live/events', (req, res) => live.stream(req, res, res.locals.lang as Lang));
+  }
+
+  const reportDir = options.reportDir;
+  if (reportDir !== undefined) {
+    app.get('/report', wrap(async (req, res) => {
+      const lang = typeof req.query.lang === 'string' && (LANGS as readonly string[]).includes(req.query.lang) ? (req.query.lang as Lang) : null;
+      try {
+        res.type('html').send(await renderServedReport(reportDir, lang));
+      } catch (err) {
+        if (err instanceof ReportError) throw new HttpError(422, 'error.report', { message: err.message });
+        throw err;
+      }
+    }));
   }
 
   app.get('/api/captures', wrap(async (req, res) => {

@@ -1,12 +1,14 @@
 import { type Lang, escapeControls } from '../../protocol/index.js';
 import { CHECK_GROUPS, type CheckReport } from '../types.js';
 import { checkTitle, describeFinding, groupTitle } from '../words.js';
+import { renderGradescope } from './gradescope.js';
+import { renderJunit } from './junit.js';
 
 /** The formats a report is printed in. */
-export type ReportFormat = 'text' | 'json';
+export type ReportFormat = 'text' | 'json' | 'gradescope' | 'junit';
 
 /** Every format, default first. */
-export const REPORT_FORMATS: readonly ReportFormat[] = ['text', 'json'];
+export const REPORT_FORMATS: readonly ReportFormat[] = ['text', 'json', 'gradescope', 'junit'];
 
 /** The terminal summary: score, then each check with ✓ or ✗ by group, and one line why for each failure. */
 export function renderText(report: CheckReport, lang: Lang): string {
@@ -33,7 +35,23 @@ export function renderJson(report: CheckReport, lang: Lang): string {
   return `${JSON.stringify({ ...report, checks }, null, 2)}\n`;
 }
 
-/** The report in `format`. */
+/**
+ * The report in `format`: the terminal summary, JSON, Gradescope's `results.json`
+ * ({@link renderGradescope}) or JUnit XML ({@link renderJunit}).
+ */
 export function renderReport(report: CheckReport, format: ReportFormat, lang: Lang): string {
-  return format === 'json' ? renderJson(report, lang) : renderText(report, lang);
+  switch (format) {
+    case 'json':
+      return renderJson(report, lang);
+    case 'gradescope':
+      return renderGradescope(report, lang);
+    case 'junit':
+      return renderJunit(report, lang);
+    default:
+      return renderText(report, lang);
+  }
 }
+
+export { renderGradescope, toGradescope } from './gradescope.js';
+export { escapeXml, renderJunit } from './junit.js';
+export { DEFAULT_SITE_URL, REPORT_FILES, ReportError, readReportDir, renderServedReport, writeReportDir } from './html.js';

@@ -85,6 +85,7 @@ export const en = {
   'error.stepOf': 'There is no step {n}: this capture has {total}.',
   'error.no-lesson': 'There is no lesson “{slug}”.',
   'error.nothing-at': 'There is nothing at {path}.',
+  'error.report': 'This grading report cannot be shown: {message}',
   'capture.recordedAt': '{date} UTC',
   'capture.title': 'Capture',
   'capture.outcome': 'Outcome',

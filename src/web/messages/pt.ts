@@ -87,6 +87,7 @@ export const pt: Readonly<Record<MessageKey, string>> = {
   'error.stepOf': 'Não existe o passo {n}: esta captura tem {total}.',
   'error.no-lesson': 'Não existe a aula “{slug}”.',
   'error.nothing-at': 'Não há nada em {path}.',
+  'error.report': 'Não dá para mostrar este relatório de correção: {message}',
   'capture.recordedAt': '{date} (UTC)',
   'capture.title': 'Captura',
   'capture.outcome': 'Resultado',
