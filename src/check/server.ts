@@ -273,8 +273,10 @@ class Grader {
         const under = savedUnder(have, n.name);
         if (under === undefined) continue;
         const got = have.get(under)!;
-        const nameAt = offsetOf(sent[t]!, `file[${n.file}].name`);
-        return { id: '', finding: { kind: 'kept-refused-file', values: { name: under, got, size: n.size } }, place: this.place(conn, `file[${n.file}].name`, nameAt) };
+        // A partial file points at the payload where the server's bytes stop; else at its name.
+        const payloadAt = offsetOf(sent[t]!, `file[${n.file}].payload`);
+        const [field, at] = payloadAt === undefined ? [`file[${n.file}].name`, offsetOf(sent[t]!, `file[${n.file}].name`)] : [`file[${n.file}].payload`, payloadAt + got];
+        return { id: '', finding: { kind: 'kept-refused-file', values: { name: under, got, size: n.size } }, place: this.place(conn, field, at) };
       }
     }
     for (const [name, got] of have) {

@@ -3,12 +3,15 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { type Server, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { constants, networkInterfaces } from 'node:os';
+import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { AssignmentCopyError, assignmentPaths, copyAssignment } from '../assignment/index.js';
 import { CaptureError, CaptureReader, CaptureStore, SENDER_OPTIONS, type SenderOptionSpec, TOOL, resolveCapture } from '../capture/index.js';
 import { DEFAULT_MSS, MAX_MSS, exportPcapng } from '../capture/pcap-export.js';
 import { addWireLane, importPcap } from '../capture/pcap-import.js';
 import { CaptureFileError } from '../wire/pcap.js';
+import { REPORT_FORMATS, type ReportFormat, renderReport } from '../check/report/index.js';
+import { writeWhole } from '../capture/writer.js';
 import { packageRoot } from '../web/paths.js';
 import { RECEIVER_DEFAULTS, listFiles, runDemo, sendFiles, startReceiver, transferSize } from '../net/index.js';
 import { type Lang, NAME_LENGTH, describeReason, escapeControls, formatInteger } from '../protocol/index.js';
@@ -532,6 +535,52 @@ program
     } catch (err) {
       fail(`cannot run ${command[0]}: ${(err as Error).message}`);
     }
+  });
+
+/** `HOST:PORT` of `--connect`. */
+function hostPort(value: string): { host: string; port: number } {
+  const m = /^(.+):(\d+)$/.exec(value);
+  const port = m ? Number(m[2]) : NaN;
+  if (!m || port < 1 || port > 65535) throw new InvalidArgumentError('expected HOST:PORT, such as 127.0.0.1:8181');
+  return { host: m[1]!.replace(/^\[(.*)\]$/, '$1'), port };
+}
+
+const check = program.command('check').description('grade a student’s server or client on the bytes, check by check');
+
+check
+  .command('server')
+  .description('run a battery of byte-level cases against a student’s server ({port} and {folder} in its arguments are replaced)')
+  .argument('[command...]', 'the server and its arguments, after --: wirestep check server -- python3 server.py --port {port}')
+  .option('--port <port>', 'the port a command without {port} listens on', integer(1, 65535), 8181)
+  .option('--connect <host:port>', 'grade a server already running there (only the checks that need no access to its folder)', hostPort)
+  .addOption(new Option('--lang <lang>', 'language of the report').choices(['en', 'pt']).default('en'))
+  .option('--report <dir>', 'write report.json and each check’s captures (captures/<check-id>/) into this folder')
+  .addOption(new Option('--format <format>', 'how the report is printed').choices([...REPORT_FORMATS]).default(REPORT_FORMATS[0]))
+  .option('--serve-limit <seconds>', 'how long the next client may wait to be served', integer(1, 600), 5)
+  .option('--stall-limit <seconds>', 'how long a silent client may be kept open before the server should close it', integer(1, 3600), 35)
+  .action(async (command: string[], opts: { port: number; connect?: { host: string; port: number }; lang: Lang; report?: string; format: ReportFormat; serveLimit: number; stallLimit: number }) => {
+    if (command.length === 0 && !opts.connect) fail('nothing to check: wirestep check server -- python3 server.py --port {port}', EXIT.usage);
+    if (command.length > 0 && opts.connect) fail('give either --connect HOST:PORT or -- COMMAND, not both', EXIT.usage);
+    const { checkServer } = await import('../check/server.js');
+    const report = await checkServer({
+      command,
+      port: opts.port,
+      ...(opts.connect ? { connect: opts.connect } : {}),
+      lang: opts.lang,
+      ...(opts.report ? { reportDir: path.resolve(opts.report) } : {}),
+      serveLimitMs: opts.serveLimit * 1000,
+      stallLimitMs: opts.stallLimit * 1000,
+    });
+    if (opts.report) {
+      try {
+        await mkdir(opts.report, { recursive: true });
+        await writeWhole(path.join(opts.report, 'report.json'), renderReport(report, 'json', opts.lang));
+      } catch (err) {
+        fail(`cannot write the report into ${opts.report}: ${(err as Error).message}`);
+      }
+    }
+    process.stdout.write(renderReport(report, opts.format, opts.lang));
+    process.exit(report.checks.every((c) => c.status === 'pass') ? EXIT.ok : EXIT.failed);
   });
 
 program
