@@ -15,8 +15,8 @@ export type WritePlan =
   | { readonly kind: 'chunks'; readonly size: number }
   /** Each field cut in two at its middle, with a pause of `pauseMs` ms between the halves. */
   | { readonly kind: 'pause-in-fields'; readonly pauseMs: number }
-  /** Every write ends one byte into the next field: each field boundary falls inside a write. */
-  | { readonly kind: 'across-boundaries' };
+  /** Every write ends one byte into the next field (each boundary falls inside a write), `pauseMs` ms apart. */
+  | { readonly kind: 'across-boundaries'; readonly pauseMs: number };
 
 /**
  * What a case does besides sending: `send` writes its transfers one connection after the other
@@ -112,7 +112,7 @@ export const SERVER_CASES: readonly ServerCase[] = [
   send('stream.one-byte-writes', 'stream', 'byte-stream', () => [referenceTransfer()], { plan: { kind: 'chunks', size: 1 }, points: 2 }),
   send('stream.seven-byte-writes', 'stream', 'byte-stream', () => [referenceTransfer()], { plan: { kind: 'chunks', size: 7 }, points: 2 }),
   send('stream.pauses-in-fields', 'stream', 'exact-reads', () => [referenceTransfer()], { plan: { kind: 'pause-in-fields', pauseMs: 50 } }),
-  send('stream.across-boundaries', 'stream', 'exact-reads', () => [referenceTransfer()], { plan: { kind: 'across-boundaries' } }),
+  send('stream.across-boundaries', 'stream', 'exact-reads', () => [referenceTransfer()], { plan: { kind: 'across-boundaries', pauseMs: 20 } }),
 
   send('bad-input.cut-in-count', 'bad-input', 'broken-streams', () => [truncated().subarray(0, 2)]),
   send('bad-input.cut-in-name', 'bad-input', 'broken-streams', () => [truncated().subarray(0, 4 + 60)]),
@@ -187,7 +187,7 @@ export function cutForPlan(bytes: Uint8Array, plan: WritePlan): { piece: Uint8Ar
       const at = plan.kind === 'pause-in-fields' ? start + Math.floor((end - start) / 2) : start + 1;
       if (at > 0 && at < bytes.length && at < end) cuts.push(at);
     }
-    if (plan.kind === 'pause-in-fields') pause = plan.pauseMs;
+    pause = plan.pauseMs;
   }
   const out: { piece: Uint8Array; pauseMs: number }[] = [];
   let from = 0;

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import net from 'node:net';
 import { mkdir, mkdtemp, readFile, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -46,6 +47,8 @@ interface Verdict {
 }
 
 const POLL_MS = 25;
+/** How long files may take to reach the disk after the server closed the connection, in ms. */
+const SETTLE_MS = 2000;
 
 /** Polls `test` every 25 ms until it holds or `limitMs` passed; returns whether it held. */
 async function until(test: () => Promise<boolean> | boolean, limitMs: number): Promise<boolean> {
@@ -356,7 +359,9 @@ async function runSendCase(g: Grader, c: ServerCase): Promise<Verdict[]> {
   if (conns.length < sent.length || conns.some((x) => x === undefined)) return [{ id: c.id, finding: { kind: 'no-connection', values: { port: g.port } } }];
   let verdict: Verdict | null = null;
   if (g.folders) {
-    await g.filesArrive(exps, g.caseLimit);
+    // A server that closed every connection has read all it will: its files get a moment more, not the whole limit.
+    const allClosed = conns.every((x) => x!.peer !== 'open');
+    await g.filesArrive(exps, allClosed ? Math.min(g.caseLimit, SETTLE_MS) : g.caseLimit);
     const outside = await g.escapes(before);
     if (outside.length > 0) verdict = { id: c.id, finding: { kind: 'wrote-outside', values: { path: outside.find((p) => path.extname(p) !== '') ?? outside[0]! } }, place: g.place(conns[0], 'file[1].name', 4) };
     verdict ??= await g.judgeFolder(exps, judged, conns);
@@ -427,7 +432,9 @@ export async function checkServer(opts: ServerCheckOptions): Promise<CheckReport
   const lang = opts.lang ?? 'en';
   const cases = SERVER_CASES.filter((c) => (!opts.only || opts.only.includes(c.id)) && (!opts.connect || !c.needsFolder));
   const folders = opts.connect ? null : await makeFolders();
-  const server = folders ? new ServerUnderTest(opts.command, folders.work, opts.port ?? 8181, opts.env, opts.startLimitMs ?? 15_000) : null;
+  // The server runs in its own folder: a relative path to a file that exists here (server.py) is made absolute.
+  const argv = opts.command.map((a) => (!path.isAbsolute(a) && existsSync(a) ? path.resolve(a) : a));
+  const server = folders ? new ServerUnderTest(argv, folders.work, opts.port ?? 8181, opts.env, opts.startLimitMs ?? 15_000) : null;
   const g = new Grader(opts, folders, server);
   const results: CheckResult[] = [];
   const record = (c: ServerCase, v: Verdict, ms: number, output: string, error = false): void => {
@@ -448,13 +455,18 @@ export async function checkServer(opts: ServerCheckOptions): Promise<CheckReport
   };
   try {
     let up = server ? await server.start() : true;
+    let retried = false;
     for (const c of cases) {
       if (c.behaviour === 'stall' && c.id !== STALL_CHECKS[0]) continue;
       const t0 = Date.now();
       if (!up) {
         const fail: Finding = { kind: 'not-listening', values: { port: server?.port ?? 0, seconds: (opts.startLimitMs ?? 15_000) / 1000 } };
         for (const id of c.behaviour === 'stall' ? STALL_CHECKS : [c.id]) record(c, { id, finding: fail }, 0, server?.newOutput() ?? '');
-        up = server ? await server.restart() : false;
+        // One more start after a failed one; a server that fails twice stays down.
+        if (server && !retried) {
+          retried = true;
+          up = await server.restart();
+        }
         continue;
       }
       let verdicts: Verdict[];
