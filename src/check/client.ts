@@ -27,6 +27,8 @@ export interface ClientCheckOptions {
   readonly env?: NodeJS.ProcessEnv;
   /** Told of each check as it ends, for progress. */
   readonly onCheck?: (result: CheckResult) => void;
+  /** Aborting it kills the running client's process group and ends the grading (the class limit of `--each`). */
+  readonly signal?: AbortSignal;
 }
 
 /** One folder the grader prepares, and the check that grades what the client sent of it. */
@@ -121,10 +123,13 @@ interface RunEnd {
 }
 
 /** Runs the client once, traced when it is Python (a hard-coded `port` then goes to `target`), killed with its group at the limit. */
-async function runClient(argv: readonly string[], cwd: string, env: NodeJS.ProcessEnv, opts: { traced: boolean; port: number; target: number; capturesDir: string; timeLimitMs: number }): Promise<RunEnd> {
+async function runClient(argv: readonly string[], cwd: string, env: NodeJS.ProcessEnv, opts: { traced: boolean; port: number; target: number; capturesDir: string; timeLimitMs: number; signal?: AbortSignal }): Promise<RunEnd> {
   if (!opts.traced) {
     const run = startProgram({ argv, cwd, env, timeLimitMs: opts.timeLimitMs, outputCap: OUTPUT_CAP });
+    const onAbort = (): void => void run.stop(0);
+    opts.signal?.addEventListener('abort', onAbort, { once: true });
     const exit = await run.exited;
+    opts.signal?.removeEventListener('abort', onAbort);
     const { stdout, stderr } = run.output();
     return { ...exit, output: stdout + stderr, traced: [] };
   }
@@ -143,6 +148,8 @@ async function runClient(argv: readonly string[], cwd: string, env: NodeJS.Proce
     timedOut = true;
     run.kill('SIGKILL');
   }, opts.timeLimitMs);
+  const onAbort = (): void => run.kill('SIGKILL');
+  opts.signal?.addEventListener('abort', onAbort, { once: true });
   try {
     const r = await run.done;
     return { code: r.exitCode, signal: r.signal, timedOut, output: kept.text(), traced: r.captures };
@@ -151,6 +158,7 @@ async function runClient(argv: readonly string[], cwd: string, env: NodeJS.Proce
     return { code: 127, signal: null, timedOut: false, output: `wirestep: cannot run ${argv[0]}: ${code ?? (err as Error).message}\n`, traced: [] };
   } finally {
     clearTimeout(timer);
+    opts.signal?.removeEventListener('abort', onAbort);
   }
 }
 
@@ -206,7 +214,7 @@ async function receiveFrom(argv: readonly string[], values: Record<string, strin
     });
   try {
     const port = receiver.address.port;
-    const end = await runClient(substitute(argv, { ...values, port }), cwd, env, { traced: opts.traced, port: hardPort, target: port, capturesDir: opts.capturesDir, timeLimitMs: opts.timeLimitMs ?? 30_000 });
+    const end = await runClient(substitute(argv, { ...values, port }), cwd, env, { traced: opts.traced, port: hardPort, target: port, capturesDir: opts.capturesDir, timeLimitMs: opts.timeLimitMs ?? 30_000, ...(opts.signal ? { signal: opts.signal } : {}) });
     const probe = net.connect({ host: '127.0.0.1', port });
     probe.on('error', () => {});
     await new Promise<void>((resolve, reject) => {
@@ -348,6 +356,7 @@ export async function checkClient(opts: ClientCheckOptions): Promise<CheckReport
   try {
     const cases = withFolder ? CLIENT_CASES : [{ ...OWN_FILES, files: () => [] }];
     for (const c of cases) {
+      if (opts.signal?.aborted) break;
       const t0 = Date.now();
       const base = { id: c.id, group: 'client' as const, maxPoints: c.points };
       const dir = path.join(work, c.id.replace(/^client\./, ''));

@@ -73,3 +73,9 @@ export function scoreOf(checks: readonly CheckResult[]): { score: number; maxSco
   }
   return { score, maxScore };
 }
+
+/** The formats a report is printed in: the terminal summary, data, Gradescope's results.json, JUnit XML. */
+export type ReportFormat = 'text' | 'json' | 'gradescope' | 'junit';
+
+/** Every format, default first. */
+export const REPORT_FORMATS: readonly ReportFormat[] = ['text', 'json', 'gradescope', 'junit'];

@@ -9,6 +9,8 @@ import { CaptureError, CaptureReader, CaptureStore, type LiveEvent, SENDER_OPTIO
 import { DEFAULT_MSS, MAX_MSS, exportPcapng } from '../capture/pcap-export.js';
 import { addWireLane, importPcap } from '../capture/pcap-import.js';
 import { CaptureFileError } from '../wire/pcap.js';
+import { type CheckReport, REPORT_FORMATS, type ReportFormat } from '../check/types.js';
+import { substitute } from '../check/program.js';
 import { packageRoot } from '../web/paths.js';
 import { type LiveInbox, RECEIVER_DEFAULTS, listFiles, openLiveInbox, runDemo, sendFiles, startReceiver, transferSize } from '../net/index.js';
 import { type Lang, NAME_LENGTH, describeReason, escapeControls, formatInteger } from '../protocol/index.js';
@@ -558,44 +560,129 @@ program
     }
   });
 
-// wirestep check: grade a student's program on its bytes (issue 15). `check server` is a sibling of `check client`.
-const check = program.command('check').description('grade a student’s client or server on the bytes it sends or reads');
+/** `HOST:PORT` of `--connect`. */
+function hostPort(value: string): { host: string; port: number } {
+  const m = /^(.+):(\d+)$/.exec(value);
+  const port = m ? Number(m[2]) : NaN;
+  if (!m || port < 1 || port > 65535) throw new InvalidArgumentError('expected HOST:PORT, such as 127.0.0.1:8181');
+  return { host: m[1]!.replace(/^\[(.*)\]$/, '$1'), port };
+}
 
-check
-  .command('client')
-  .description('run a student’s client against wirestep’s receiver, once per folder of test files, and grade what it sent, field by field')
-  .argument('[command...]', 'the client and its arguments, after --: {port} and {folder} become the receiver’s port and a folder of test files')
-  .addOption(new Option('--lang <lang>', 'language of the report').choices(['en', 'pt']).default('en'))
-  .option('--report <dir>', 'write report.json and the captures of every run into this folder')
-  .addOption(new Option('--format <format>', 'what is printed').choices(['text', 'json']).default('text'))
-  .option('--port <port>', 'the port a client with no {port} connects to (a Python client is redirected from it)', integer(1, 65535), 8181)
-  .option('--time-limit <seconds>', 'each run of the client is stopped, with its process group, after this long', integer(1, 3600), 30)
-  .action(async (command: string[], opts: { lang: Lang; report?: string; format: 'text' | 'json'; port: number; timeLimit: number }) => {
-    if (command.length === 0) fail('nothing to grade: wirestep check client -- python3 client.py --port {port} --folder {folder}', EXIT.usage);
-    const { checkClient } = await import('../check/client.js');
-    const { renderReport, renderJson } = await import('../check/report/index.js');
-    const { mkdtemp, rm, writeFile, rename, mkdir } = await import('node:fs/promises');
-    const { tmpdir } = await import('node:os');
-    const dir = opts.report ?? (await mkdtemp(path.join(tmpdir(), 'wirestep-check-')));
-    let report;
-    let error: Error | null = null;
+/** What `check server` and `check client` share on the command line. */
+interface CheckCliOptions {
+  lang: Lang;
+  report?: string;
+  format: ReportFormat;
+  each?: string;
+  limit: number;
+}
+
+/** What every grading command offers: the language, the report folder and format, and a whole class with --each. */
+function gradingOptions(cmd: Command): Command {
+  return cmd
+    .addOption(new Option('--lang <lang>', 'language of the report').choices(['en', 'pt']).default('en'))
+    .option('--report <dir>', 'write report.html, report.json and each check’s captures (captures/<check-id>/) into this folder; with --each, the class table')
+    .addOption(new Option('--format <format>', 'how the report is printed').choices([...REPORT_FORMATS]).default(REPORT_FORMATS[0]))
+    .option('--each <pattern>', 'grade every hand-in matching this pattern, one at a time, {file} in the command replaced by its path (\'entregas/*/server.py\')')
+    .option('--limit <seconds>', 'with --each, the time each hand-in is given in all', integer(1, 24 * 3600), 600);
+}
+
+/**
+ * Runs one grading (or, with --each, one per hand-in into a class table), writes the report folder
+ * when asked, prints the report and exits: 0 only when every check (of every hand-in) passed.
+ */
+async function runGrading(command: readonly string[], opts: CheckCliOptions, grade: (argv: readonly string[], reportDir: string | null, signal?: AbortSignal) => Promise<CheckReport>): Promise<never> {
+  const { renderReport, writeReportDir } = await import('../check/report/index.js');
+  if (opts.each !== undefined) {
+    if (!command.some((a) => a.includes('{file}'))) fail('with --each, put {file} in the command where each hand-in’s path goes: -- python3 {file}', EXIT.usage);
+    const { gradeEach } = await import('../check/each.js');
+    const dir = path.resolve(opts.report ?? 'wirestep-report');
+    const table = await gradeEach({
+      pattern: opts.each,
+      limitMs: opts.limit * 1000,
+      reportDir: dir,
+      lang: opts.lang,
+      grade: async (file, ctx) => {
+        const report = await grade(substitute(command, { file }), ctx.reportDir, ctx.signal);
+        if (ctx.reportDir) await writeReportDir(ctx.reportDir, report, opts.lang);
+        return report;
+      },
+      onGraded: (row) => logLine(`${row.student}: ${row.status === 'graded' ? `${row.score}/${row.maxScore ?? 0}` : row.status}${row.failed.length > 0 ? ` (${row.failed.join(' ')})` : ''}`),
+    });
+    if (table.rows.length === 0) fail(`no hand-in matches ${opts.each}`);
+    process.stdout.write(`${path.join(dir, 'class.html')}\n${path.join(dir, 'class.csv')}\n`);
+    process.exit(table.rows.every((r) => r.status === 'graded' && r.failed.length === 0) ? EXIT.ok : EXIT.failed);
+  }
+  const dir = opts.report === undefined ? null : path.resolve(opts.report);
+  let report: CheckReport;
+  try {
+    report = await grade(command, dir);
+  } catch (err) {
+    fail(`cannot grade: ${(err as Error).message}`);
+  }
+  if (dir) {
     try {
-      await mkdir(dir, { recursive: true });
-      report = await checkClient({ argv: command, lang: opts.lang, capturesDir: path.join(dir, 'captures'), reportDir: dir, port: opts.port, timeLimitMs: opts.timeLimit * 1000 });
-      if (opts.report !== undefined) {
-        // Written whole under a temporary name, then renamed: never half a report under its name.
-        const file = path.join(dir, 'report.json');
-        await writeFile(`${file}.tmp`, renderJson(report, opts.lang));
-        await rename(`${file}.tmp`, file);
-      }
+      await writeReportDir(dir, report, opts.lang);
     } catch (err) {
-      error = err as Error;
-    } finally {
-      if (opts.report === undefined) await rm(dir, { recursive: true, force: true });
+      fail(`cannot write the report into ${dir}: ${(err as Error).message}`);
     }
-    if (error || !report) fail(`cannot grade: ${error?.message ?? 'no report'}`);
-    process.stdout.write(renderReport(report, opts.format, opts.lang));
-    process.exitCode = report.checks.every((c) => c.status === 'pass') ? EXIT.ok : EXIT.failed;
+  }
+  process.stdout.write(renderReport(report, opts.format, opts.lang));
+  process.exit(report.checks.every((c) => c.status === 'pass') ? EXIT.ok : EXIT.failed);
+}
+
+// wirestep check: grade a student's program on its bytes.
+const check = program.command('check').description('grade a student’s server or client on the bytes, check by check');
+
+gradingOptions(
+  check
+    .command('server')
+    .description('run a battery of byte-level cases against a student’s server ({port} and {folder} in its arguments are replaced)')
+    .argument('[command...]', 'the server and its arguments, after --: wirestep check server -- python3 server.py --port {port}')
+    .option('--port <port>', 'the port a command without {port} listens on', integer(1, 65535), 8181)
+    .option('--connect <host:port>', 'grade a server already running there (only the checks that need no access to its folder)', hostPort)
+    .option('--serve-limit <seconds>', 'how long the next client may wait to be served', integer(1, 600), 5)
+    .option('--stall-limit <seconds>', 'how long a silent client may be kept open before the server should close it', integer(1, 3600), 35),
+).action(async (command: string[], opts: CheckCliOptions & { port: number; connect?: { host: string; port: number }; serveLimit: number; stallLimit: number }) => {
+  if (command.length === 0 && !opts.connect) fail('nothing to check: wirestep check server -- python3 server.py --port {port}', EXIT.usage);
+  if (command.length > 0 && opts.connect) fail('give either --connect HOST:PORT or -- COMMAND, not both', EXIT.usage);
+  if (opts.connect && opts.each !== undefined) fail('--each grades hand-ins it runs itself: it does not go with --connect', EXIT.usage);
+  const { checkServer } = await import('../check/server.js');
+  await runGrading(command, opts, (argv, reportDir, signal) =>
+    checkServer({
+      command: argv,
+      port: opts.port,
+      ...(opts.connect ? { connect: opts.connect } : {}),
+      lang: opts.lang,
+      ...(reportDir ? { reportDir } : {}),
+      ...(signal ? { signal } : {}),
+      serveLimitMs: opts.serveLimit * 1000,
+      stallLimitMs: opts.stallLimit * 1000,
+    }),
+  );
+});
+
+gradingOptions(
+  check
+    .command('client')
+    .description('run a student’s client against wirestep’s receiver, once per folder of test files, and grade what it sent, field by field')
+    .argument('[command...]', 'the client and its arguments, after --: {port} and {folder} become the receiver’s port and a folder of test files')
+    .option('--port <port>', 'the port a client with no {port} connects to (a Python client is redirected from it)', integer(1, 65535), 8181)
+    .option('--time-limit <seconds>', 'each run of the client is stopped, with its process group, after this long', integer(1, 3600), 30),
+).action(async (command: string[], opts: CheckCliOptions & { port: number; timeLimit: number }) => {
+  if (command.length === 0) fail('nothing to grade: wirestep check client -- python3 client.py --port {port} --folder {folder}', EXIT.usage);
+  const { checkClient } = await import('../check/client.js');
+  const { mkdtemp, rm } = await import('node:fs/promises');
+  const { tmpdir } = await import('node:os');
+  await runGrading(command, opts, async (argv, reportDir, signal) => {
+    // Without a report folder the captures go to a temporary one, removed after.
+    const dir = reportDir ?? (await mkdtemp(path.join(tmpdir(), 'wirestep-check-')));
+    try {
+      return await checkClient({ argv, lang: opts.lang, capturesDir: path.join(dir, 'captures'), reportDir: dir, port: opts.port, timeLimitMs: opts.timeLimit * 1000, ...(signal ? { signal } : {}) });
+    } finally {
+      if (!reportDir) await rm(dir, { recursive: true, force: true });
+    }
+  });
   });
 
 program

@@ -61,7 +61,7 @@ describe('wirestep check client', () => {
   }, 120_000);
 
   it('fails a size sent little-endian on every file with bytes, naming the field and what the server reads, and passes the empty file', async () => {
-    const { status, kind, report } = await grade(fixture('little_endian.py'));
+    const { status, kind, report } = await grade(fixture('little_endian_client.py'));
     expect(status).toEqual(passing('client.ten-files', 'client.accented-name', 'client.long-name', 'client.every-byte'));
     for (const id of ['client.ten-files', 'client.accented-name', 'client.every-byte']) expect(kind[id], id).toBe('size-little-endian');
     // Which of the two files goes first is os.listdir()'s choice.

@@ -1,14 +1,10 @@
 import { type Lang, escapeControls } from '../../protocol/index.js';
-import { CHECK_GROUPS, type CheckReport } from '../types.js';
+import { CHECK_GROUPS, type CheckReport, type ReportFormat } from '../types.js';
 import { checkTitle, describeFinding, groupTitle } from '../words.js';
 import { renderGradescope } from './gradescope.js';
 import { renderJunit } from './junit.js';
 
-/** The formats a report is printed in. */
-export type ReportFormat = 'text' | 'json' | 'gradescope' | 'junit';
-
-/** Every format, default first. */
-export const REPORT_FORMATS: readonly ReportFormat[] = ['text', 'json', 'gradescope', 'junit'];
+export { REPORT_FORMATS, type ReportFormat } from '../types.js';
 
 /** The terminal summary: score, then each check with ✓ or ✗ by group, and one line why for each failure. */
 export function renderText(report: CheckReport, lang: Lang): string {

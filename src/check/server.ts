@@ -1,0 +1,512 @@
+import { existsSync } from 'node:fs';
+import net from 'node:net';
+import { mkdir, mkdtemp, readFile, readdir, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { type Lang, dissect, encodeTransfer } from '../protocol/index.js';
+import { candidateName } from '../net/receiver.js';
+import { GraderConnection } from './connection.js';
+import { type Expectation, expectOf } from './expect.js';
+import { type ProgramExit, type RunningProgram, startProgram, substitute } from './program.js';
+import { type CaseContext, SERVER_CASES, STALL_CHECKS, type ServerCase, cutForPlan } from './server-cases.js';
+import { type CheckReport, type CheckResult, type Finding, type FindingPlace, scoreOf } from './types.js';
+
+/** How to grade a server. */
+export interface ServerCheckOptions {
+  /** The student's server and its arguments; `{port}` and `{folder}` are replaced. Ignored with `connect`. */
+  readonly command: readonly string[];
+  /** The port a command without `{port}` listens on (default 8181). */
+  readonly port?: number;
+  /** Grade a server already running there, for the checks that need no access to its folder. */
+  readonly connect?: { readonly host: string; readonly port: number };
+  readonly lang?: Lang;
+  /** Folder of the report: each check's captures go to `captures/<check-id>/` in it. None: no captures. */
+  readonly reportDir?: string;
+  /** How long a case may take to be served, in ms (default 10 000). */
+  readonly caseLimitMs?: number;
+  /** How long the next client (the probe, the second of two) may wait to be served, in ms (default 5 000). */
+  readonly serveLimitMs?: number;
+  /** How long a silent client may be kept before the server should have closed it, in ms (default 35 000). */
+  readonly stallLimitMs?: number;
+  /** How long the server may take to listen after it starts, in ms (default 15 000). */
+  readonly startLimitMs?: number;
+  /** Only these check ids (default: all). */
+  readonly only?: readonly string[];
+  /** The server's environment (default: this one's). */
+  readonly env?: NodeJS.ProcessEnv;
+  /** Called as each check is judged (for progress). */
+  readonly onCheck?: (result: CheckResult) => void;
+  /** Aborting it stops the server's process group at once and ends the grading after the current case (the class limit of `--each`). */
+  readonly signal?: AbortSignal;
+}
+
+/** What one case came to: the finding, where to look, and whether the server had to be restarted. */
+interface Verdict {
+  readonly id: string;
+  readonly finding?: Finding;
+  readonly place?: FindingPlace;
+}
+
+const POLL_MS = 25;
+/** How long files may take to reach the disk after the server closed the connection, in ms. */
+const SETTLE_MS = 2000;
+
+/** Polls `test` every 25 ms until it holds or `limitMs` passed; returns whether it held. */
+async function until(test: () => Promise<boolean> | boolean, limitMs: number): Promise<boolean> {
+  const end = Date.now() + limitMs;
+  for (;;) {
+    if (await test()) return true;
+    if (Date.now() >= end) return false;
+    await sleep(POLL_MS);
+  }
+}
+
+/** Whether something accepts a TCP connection at `port` on 127.0.0.1 now. */
+function listening(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.connect({ host, port });
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once('error', () => resolve(false));
+  });
+}
+
+/** A free port on 127.0.0.1 now. */
+async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', resolve);
+  });
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/** The student's server: started in its folder, restarted when a case kills or wedges it. */
+class ServerUnderTest {
+  #run: RunningProgram | null = null;
+  port = 0;
+  #printed = 0;
+
+  constructor(
+    private readonly argv: readonly string[],
+    private readonly cwd: string,
+    private readonly fixedPort: number,
+    private readonly env: NodeJS.ProcessEnv | undefined,
+    private readonly startLimitMs: number,
+  ) {}
+
+  /** Starts it (a fresh port when the command takes `{port}`) and waits until it listens; false when it does not. */
+  async start(): Promise<boolean> {
+    const takesPort = this.argv.some((a) => a.includes('{port}'));
+    this.port = takesPort ? await freePort() : this.fixedPort;
+    const run = startProgram({ argv: substitute(this.argv, { port: this.port, folder: this.cwd }), cwd: this.cwd, env: this.env, timeLimitMs: 30 * 60_000 });
+    this.#run = run;
+    this.#printed = 0;
+    return until(async () => !run.running() || (await listening('127.0.0.1', this.port)), this.startLimitMs).then(() => run.running());
+  }
+
+  /** How it ended, if it has. */
+  exit(): Promise<ProgramExit> | null {
+    return this.#run && !this.#run.running() ? this.#run.exited : null;
+  }
+
+  /** What it printed since the last call (capped). */
+  newOutput(): string {
+    if (!this.#run) return '';
+    const { stdout, stderr } = this.#run.output();
+    const all = stdout + (stderr ? `\n${stderr}` : '');
+    const fresh = all.slice(this.#printed);
+    this.#printed = all.length;
+    return fresh.length > 4000 ? `${fresh.slice(0, 4000)}\n[…]` : fresh;
+  }
+
+  /** Stops its process group. */
+  async stop(): Promise<void> {
+    await this.#run?.stop(500);
+  }
+
+  /** Stops it and starts it again; false when it does not listen again. */
+  async restart(): Promise<boolean> {
+    await this.stop();
+    return this.start();
+  }
+}
+
+/** Top-level regular files of `dir`, by name, with their sizes. */
+async function filesIn(dir: string): Promise<Map<string, number>> {
+  const out = new Map<string, number>();
+  for (const e of await readdir(dir, { withFileTypes: true }).catch(() => [])) {
+    if (!e.isFile()) continue;
+    const s = await stat(path.join(dir, e.name)).catch(() => null);
+    if (s) out.set(e.name, s.size);
+  }
+  return out;
+}
+
+/**
+ * The name `name` was saved under among `have`: itself, or a free variant a receiver that never
+ * overwrites picks (`a (1).txt`, see `candidateName` in receiver.ts). Undefined when neither is there.
+ */
+function savedUnder(have: ReadonlyMap<string, number>, name: string): string | undefined {
+  if (have.has(name)) return name;
+  for (let n = 1; n <= 1000; n++) {
+    const variant = candidateName(name, n);
+    if (have.has(variant)) return variant;
+  }
+  return undefined;
+}
+
+/** Every path under `root` except under `skip`, relative to `root`. */
+async function tree(root: string, skip: string): Promise<Set<string>> {
+  const out = new Set<string>();
+  const walk = async (dir: string): Promise<void> => {
+    for (const e of await readdir(dir, { withFileTypes: true }).catch(() => [])) {
+      const p = path.join(dir, e.name);
+      if (p === skip) continue;
+      out.add(path.relative(root, p));
+      if (e.isDirectory()) await walk(p);
+    }
+  };
+  await walk(root);
+  return out;
+}
+
+/** The offset of field `id` in `bytes`, as the dissector reads them. */
+function offsetOf(bytes: Uint8Array, id: string): number | undefined {
+  for (const e of dissect(bytes)) if (e.type === 'field' && e.field.id === id) return e.field.offset;
+  return undefined;
+}
+
+/** The folders of one grading: the server's, and the watched ones outside it. */
+interface Folders {
+  readonly root: string;
+  /** The server's working folder: `root/outside/inside/work`, so that `../..` lands in a watched folder. */
+  readonly work: string;
+  readonly ctx: CaseContext;
+}
+
+async function makeFolders(): Promise<Folders> {
+  const root = await mkdtemp(path.join(tmpdir(), 'wirestep-check-'));
+  const work = path.join(root, 'outside', 'inside', 'work');
+  await mkdir(work, { recursive: true });
+  await mkdir(path.join(root, 'target'));
+  return { root, work, ctx: { absoluteTarget: path.join(root, 'target', 'absoluto.txt') } };
+}
+
+/** One grading run: the server, the folders, the limits. */
+class Grader {
+  #probes = 0;
+  readonly caseLimit: number;
+  readonly serveLimit: number;
+  readonly stallLimit: number;
+  readonly host: string;
+
+  constructor(
+    readonly opts: ServerCheckOptions,
+    readonly folders: Folders | null,
+    readonly server: ServerUnderTest | null,
+  ) {
+    this.caseLimit = opts.caseLimitMs ?? 10_000;
+    this.serveLimit = opts.serveLimitMs ?? 5_000;
+    this.stallLimit = opts.stallLimitMs ?? 35_000;
+    this.host = opts.connect?.host ?? '127.0.0.1';
+  }
+
+  get port(): number {
+    return this.opts.connect?.port ?? this.server!.port;
+  }
+
+  capturesRoot(id: string): string | null {
+    return this.opts.reportDir ? path.join(this.opts.reportDir, 'captures', id) : null;
+  }
+
+  place(conn: GraderConnection | undefined, field?: string, offset?: number): FindingPlace | undefined {
+    const dir = conn?.captureDir;
+    if (!dir || !this.opts.reportDir) return undefined;
+    return { capture: path.relative(this.opts.reportDir, dir).split(path.sep).join('/'), ...(field ? { field } : {}), ...(offset === undefined ? {} : { offset }) };
+  }
+
+  async open(id: string, role: string): Promise<GraderConnection | null> {
+    try {
+      return await GraderConnection.open(this.host, this.port, this.capturesRoot(id), { check: id, role });
+    } catch {
+      return null;
+    }
+  }
+
+  /** Waits until every file of `exp` is in the folder with its size (false after `limitMs`). With no folder: true. */
+  async filesArrive(exps: readonly Expectation[], limitMs: number): Promise<boolean> {
+    const work = this.folders?.work;
+    if (!work) return true;
+    const want = exps.flatMap((e) => e.saved);
+    return until(async () => {
+      const have = await filesIn(work);
+      return want.every((w) => {
+        const under = savedUnder(have, w.name);
+        return under !== undefined && have.get(under) === w.data.length;
+      });
+    }, limitMs);
+  }
+
+  /**
+   * The first thing wrong with the folder after `exps` were sent: an expected file missing,
+   * short or different, a file a correct server refuses, or one nobody sent.
+   */
+  async judgeFolder(exps: readonly Expectation[], sent: readonly Uint8Array[], conns: readonly (GraderConnection | undefined)[]): Promise<Verdict | null> {
+    const work = this.folders!.work;
+    const have = await filesIn(work);
+    const known = new Set<string>();
+    for (const [t, exp] of exps.entries()) {
+      const conn = conns[t];
+      for (const s of exp.saved) {
+        const under = savedUnder(have, s.name);
+        known.add(under ?? s.name);
+        const got = under === undefined ? undefined : have.get(under);
+        const field = `file[${s.file}].payload`;
+        if (got === undefined) return { id: '', finding: { kind: 'missing-file', values: { name: s.name, size: s.data.length } }, place: this.place(conn, field, s.payloadOffset) };
+        if (got !== s.data.length) return { id: '', finding: { kind: 'wrong-size', values: { name: s.name, got, size: s.data.length } }, place: this.place(conn, field, s.payloadOffset + Math.min(got, s.data.length)) };
+        const bytes = await readFile(path.join(work, under!));
+        const at = bytes.findIndex((b, i) => b !== s.data[i]);
+        if (at >= 0) return { id: '', finding: { kind: 'wrong-bytes', values: { name: s.name, offset: at, size: s.data.length } }, place: this.place(conn, field, s.payloadOffset + at) };
+      }
+      for (const n of exp.notSaved) {
+        const under = savedUnder(have, n.name);
+        if (under === undefined) continue;
+        const got = have.get(under)!;
+        // A partial file points at the payload where the server's bytes stop; else at its name.
+        const payloadAt = offsetOf(sent[t]!, `file[${n.file}].payload`);
+        const [field, at] = payloadAt === undefined ? [`file[${n.file}].name`, offsetOf(sent[t]!, `file[${n.file}].name`)] : [`file[${n.file}].payload`, payloadAt + got];
+        return { id: '', finding: { kind: 'kept-refused-file', values: { name: under, got, size: n.size } }, place: this.place(conn, field, at) };
+      }
+    }
+    for (const [name, got] of have) {
+      // A name starting with a dot that nobody sent is taken for the server's own temporary file.
+      if (known.has(name) || name.startsWith('.')) continue;
+      return { id: '', finding: { kind: 'unexpected-file', values: { name, got } }, place: this.place(conns[0]) };
+    }
+    return null;
+  }
+
+  /** Paths that appeared outside the working folder since `before`, removed again. */
+  async escapes(before: Set<string>): Promise<string[]> {
+    if (!this.folders) return [];
+    const now = await tree(this.folders.root, this.folders.work);
+    const fresh = [...now].filter((p) => !before.has(p)).sort();
+    for (const p of fresh) await rm(path.join(this.folders.root, p), { recursive: true, force: true });
+    return fresh.map((p) => path.join(this.folders!.root, p));
+  }
+
+  /** Empties the working folder's files for the next case. */
+  async clear(): Promise<void> {
+    if (!this.folders) return;
+    for (const name of (await filesIn(this.folders.work)).keys()) await rm(path.join(this.folders.work, name), { force: true });
+  }
+
+  /**
+   * A small correct transfer: whether the server serves it within `limitMs` (its file saved
+   * whole; with no folder, the connection closed by the server after it).
+   */
+  async probe(id: string, limitMs: number): Promise<{ served: boolean; conn: GraderConnection | null; wait: () => Promise<boolean> }> {
+    const n = ++this.#probes;
+    const name = `sonda-${n}.txt`;
+    const data = new TextEncoder().encode(`sonda ${n}\n`);
+    const conn = await this.open(id, 'probe');
+    if (!conn) return { served: false, conn, wait: async () => false };
+    await conn.write([{ piece: encodeTransfer([{ name, data }]), pauseMs: 0 }]);
+    conn.end();
+    const work = this.folders?.work;
+    const wait = async (ms: number): Promise<boolean> =>
+      work ? until(async () => (await filesIn(work)).get(name) === data.length, ms) : (await conn.waitClosed(ms)) && conn.peer === 'end';
+    const served = await wait(limitMs);
+    return { served, conn, wait: () => wait(this.caseLimit) };
+  }
+
+  /** Sends each of the case's transfers on its own connection, as its plan says, and waits for the server to close each. */
+  async sendAll(c: ServerCase, transfers: readonly Uint8Array[]): Promise<(GraderConnection | undefined)[]> {
+    const conns: (GraderConnection | undefined)[] = [];
+    for (const bytes of transfers) {
+      const conn = await this.open(c.id, 'client');
+      conns.push(conn ?? undefined);
+      if (!conn) break;
+      if (c.resetAfter !== undefined) {
+        await conn.write([{ piece: bytes.subarray(0, c.resetAfter), pauseMs: 0 }]);
+        // Reset only once the server has read the header: a file (any name) open for it, else the limit.
+        const work = this.folders?.work;
+        if (work) await until(async () => (await filesIn(work)).size > 0, this.serveLimit);
+        conn.reset();
+      } else {
+        await conn.write(cutForPlan(bytes, c.plan));
+        conn.end();
+      }
+      await conn.waitClosed(this.caseLimit);
+      await conn.finish();
+    }
+    return conns;
+  }
+}
+
+/** Runs one `send` case and judges it. */
+async function runSendCase(g: Grader, c: ServerCase): Promise<Verdict[]> {
+  const sent = c.transfers(g.folders?.ctx ?? { absoluteTarget: '/nonexistent/wirestep/absoluto.txt' });
+  const reset = c.resetAfter !== undefined;
+  const judged = sent.map((b) => (reset ? b.subarray(0, c.resetAfter) : b));
+  const exps = judged.map((b) => expectOf(b, reset));
+  const before = g.folders ? await tree(g.folders.root, g.folders.work) : new Set<string>();
+  const conns = await g.sendAll(c, sent);
+  if (conns.length < sent.length || conns.some((x) => x === undefined)) return [{ id: c.id, finding: { kind: 'no-connection', values: { port: g.port } } }];
+  let verdict: Verdict | null = null;
+  if (g.folders) {
+    // A server that closed every connection has read all it will: its files get a moment more, not the whole limit.
+    const allClosed = conns.every((x) => x!.peer !== 'open');
+    await g.filesArrive(exps, allClosed ? Math.min(g.caseLimit, SETTLE_MS) : g.caseLimit);
+    const outside = await g.escapes(before);
+    if (outside.length > 0) verdict = { id: c.id, finding: { kind: 'wrote-outside', values: { path: outside.find((p) => path.extname(p) !== '') ?? outside[0]! } }, place: g.place(conns[0], 'file[1].name', 4) };
+    verdict ??= await g.judgeFolder(exps, judged, conns);
+  } else if (c.group === 'correct' || c.group === 'stream') {
+    const bad = conns.findIndex((x) => x!.peer !== 'end');
+    if (bad >= 0) verdict = { id: c.id, finding: { kind: 'connection-not-closed', values: { seconds: g.caseLimit / 1000 } }, place: g.place(conns[bad]) };
+  }
+  return [verdict ? { ...verdict, id: c.id } : { id: c.id }];
+}
+
+/** The stall scenario: one client silent after two bytes; is the next served, and is the silent one closed? */
+async function runStall(g: Grader, c: ServerCase): Promise<Verdict[]> {
+  const started = Date.now();
+  const silent = await g.open(c.id, 'silent');
+  if (!silent) return STALL_CHECKS.map((id) => ({ id, finding: { kind: 'no-connection', values: { port: g.port } } }));
+  await silent.write([{ piece: c.transfers(g.folders?.ctx ?? { absoluteTarget: '' })[0]!, pauseMs: 0 }]);
+  const probe = await g.probe(c.id, g.serveLimit);
+  const closedInTime = await silent.waitClosed(Math.max(0, g.stallLimit - (Date.now() - started)));
+  await silent.finish();
+  // Once the silent one is gone, a server that serves one at a time gets to the probe.
+  if (!probe.served) await probe.wait();
+  await probe.conn?.finish();
+  return [
+    probe.served ? { id: STALL_CHECKS[0] } : { id: STALL_CHECKS[0], finding: { kind: 'stall-blocks-next', values: { seconds: g.serveLimit / 1000 } }, place: g.place(probe.conn ?? undefined) },
+    closedInTime ? { id: STALL_CHECKS[1] } : { id: STALL_CHECKS[1], finding: { kind: 'stall-kept-open', values: { seconds: g.stallLimit / 1000 } }, place: g.place(silent, 'count', 2) },
+  ];
+}
+
+/** Two clients at once: the first holds its connection mid-payload while the second sends all. */
+async function runTwoClients(g: Grader, c: ServerCase): Promise<Verdict[]> {
+  const [slowBytes, fastBytes] = c.transfers(g.folders?.ctx ?? { absoluteTarget: '' }) as [Uint8Array, Uint8Array];
+  const [slowExp, fastExp] = [expectOf(slowBytes), expectOf(fastBytes)];
+  const slow = await g.open(c.id, 'slow');
+  if (!slow) return [{ id: c.id, finding: { kind: 'no-connection', values: { port: g.port } } }];
+  const half = slowBytes.length - 500;
+  await slow.write([{ piece: slowBytes.subarray(0, half), pauseMs: 0 }]);
+  const fast = await g.open(c.id, 'fast');
+  let served = false;
+  if (fast) {
+    await fast.write([{ piece: fastBytes, pauseMs: 0 }]);
+    fast.end();
+    served = g.folders ? await g.filesArrive([fastExp], g.serveLimit) : (await fast.waitClosed(g.serveLimit)) && fast.peer === 'end';
+  }
+  await slow.write([{ piece: slowBytes.subarray(half), pauseMs: 0 }]);
+  slow.end();
+  await slow.waitClosed(g.caseLimit);
+  await fast?.waitClosed(g.caseLimit);
+  await slow.finish();
+  await fast?.finish();
+  if (!served) return [{ id: c.id, finding: { kind: 'second-not-served', values: { seconds: g.serveLimit / 1000 } }, place: g.place(fast ?? undefined) }];
+  if (!g.folders) return [{ id: c.id }];
+  await g.filesArrive([slowExp, fastExp], g.caseLimit);
+  const v = await g.judgeFolder([slowExp, fastExp], [slowBytes, fastBytes], [slow, fast ?? undefined]);
+  return [v ? { ...v, id: c.id } : { id: c.id }];
+}
+
+/**
+ * Grades a student's server: starts `command` in a fresh working folder (or uses the server at
+ * `connect`), runs every case of {@link SERVER_CASES} against it, each judged with the receiver's
+ * own session (what a correct receiver saves and refuses), checks that nothing appeared outside
+ * the folder and that the server still serves the next client, and restarts it when a case killed
+ * or wedged it. Never throws for what the server does; throws only when the grader's own folders
+ * cannot be made.
+ */
+export async function checkServer(opts: ServerCheckOptions): Promise<CheckReport> {
+  const started = Date.now();
+  const startedAt = new Date(started).toISOString();
+  const lang = opts.lang ?? 'en';
+  const cases = SERVER_CASES.filter((c) => (!opts.only || opts.only.includes(c.id)) && (!opts.connect || !c.needsFolder));
+  const folders = opts.connect ? null : await makeFolders();
+  // The server runs in its own folder: a relative path to a file that exists here (server.py) is made absolute.
+  const argv = opts.command.map((a) => (!path.isAbsolute(a) && existsSync(a) ? path.resolve(a) : a));
+  const server = folders ? new ServerUnderTest(argv, folders.work, opts.port ?? 8181, opts.env, opts.startLimitMs ?? 15_000) : null;
+  const g = new Grader(opts, folders, server);
+  const results: CheckResult[] = [];
+  const record = (c: ServerCase, v: Verdict, ms: number, output: string, error = false): void => {
+    const r: CheckResult = {
+      id: v.id,
+      group: c.group,
+      status: error ? 'error' : v.finding ? 'fail' : 'pass',
+      points: v.finding ? 0 : c.points,
+      maxPoints: c.points,
+      ...(v.finding ? { finding: v.finding } : {}),
+      ...(v.place ? { place: v.place } : {}),
+      lesson: c.lesson,
+      ...(output ? { output } : {}),
+      durationMs: ms,
+    };
+    results.push(r);
+    opts.onCheck?.(r);
+  };
+  const onAbort = (): void => void server?.stop();
+  opts.signal?.addEventListener('abort', onAbort, { once: true });
+  try {
+    let up = server && !opts.signal?.aborted ? await server.start() : !server;
+    let retried = false;
+    for (const c of cases) {
+      if (opts.signal?.aborted) break;
+      if (c.behaviour === 'stall' && c.id !== STALL_CHECKS[0]) continue;
+      const t0 = Date.now();
+      if (!up) {
+        const fail: Finding = { kind: 'not-listening', values: { port: server?.port ?? 0, seconds: (opts.startLimitMs ?? 15_000) / 1000 } };
+        for (const id of c.behaviour === 'stall' ? STALL_CHECKS : [c.id]) record(c, { id, finding: fail }, 0, server?.newOutput() ?? '');
+        // One more start after a failed one; a server that fails twice stays down.
+        if (server && !retried) {
+          retried = true;
+          up = await server.restart();
+        }
+        continue;
+      }
+      let verdicts: Verdict[];
+      try {
+        verdicts = c.behaviour === 'stall' ? await runStall(g, c) : c.behaviour === 'two-clients' ? await runTwoClients(g, c) : await runSendCase(g, c);
+        // A case that killed the server, or left it unable to serve the next client, fails.
+        const exit = server?.exit();
+        let after: Finding | null = null;
+        if (exit) {
+          const e = await exit;
+          after = { kind: 'server-exited', values: { how: e.signal ?? `code ${e.code}` } };
+        } else if (c.probe) {
+          const p = await g.probe(c.id, g.serveLimit);
+          await p.conn?.finish();
+          if (!p.served) after = { kind: 'not-serving-next', values: { seconds: g.serveLimit / 1000 } };
+        }
+        if (after) {
+          verdicts = verdicts.map((v) => (v.finding ? v : { ...v, finding: after }));
+          if (server) up = await server.restart();
+        }
+      } catch (err) {
+        verdicts = [{ id: c.id, finding: { kind: 'grader-error', values: { message: (err as Error).message } } }];
+        for (const v of verdicts) record(c, v, Date.now() - t0, server?.newOutput() ?? '', true);
+        continue;
+      } finally {
+        await g.clear();
+      }
+      const output = server?.newOutput() ?? '';
+      for (const v of verdicts) record(SERVER_CASES.find((x) => x.id === v.id) ?? c, v, Date.now() - t0, output);
+    }
+  } finally {
+    opts.signal?.removeEventListener('abort', onAbort);
+    await server?.stop();
+    if (folders) await rm(folders.root, { recursive: true, force: true });
+  }
+  const { score, maxScore } = scoreOf(results);
+  return { target: 'server', command: [...opts.command], lang, startedAt, durationMs: Date.now() - started, score, maxScore, checks: results };
+}
