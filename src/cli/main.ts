@@ -593,6 +593,17 @@ function gradingOptions(cmd: Command): Command {
  */
 async function runGrading(command: readonly string[], opts: CheckCliOptions, grade: (argv: readonly string[], reportDir: string | null, signal?: AbortSignal) => Promise<CheckReport>): Promise<never> {
   const { renderReport, writeReportDir } = await import('../check/report/index.js');
+  // The hand-in runs in its own process group, out of reach of the terminal's Ctrl-C: on SIGINT
+  // or SIGTERM the grading stops it and ends; a second signal ends at once.
+  const stop = new AbortController();
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(sig, () => {
+      process.stderr.write('wirestep: interrupted: stopping the hand-in\n');
+      stop.abort();
+      process.once(sig, () => process.exit(128 + (constants.signals[sig] ?? 0)));
+    });
+  }
+  const interrupted = (): never => fail('interrupted: no report written', 130);
   if (opts.each !== undefined) {
     if (!command.some((a) => a.includes('{file}'))) fail('with --each, put {file} in the command where each hand-in’s path goes: -- python3 {file}', EXIT.usage);
     const { gradeEach } = await import('../check/each.js');
@@ -603,12 +614,14 @@ async function runGrading(command: readonly string[], opts: CheckCliOptions, gra
       reportDir: dir,
       lang: opts.lang,
       grade: async (file, ctx) => {
-        const report = await grade(substitute(command, { file }), ctx.reportDir, ctx.signal);
+        if (stop.signal.aborted) throw new Error('interrupted');
+        const report = await grade(substitute(command, { file }), ctx.reportDir, AbortSignal.any([ctx.signal, stop.signal]));
         if (ctx.reportDir) await writeReportDir(ctx.reportDir, report, opts.lang);
         return report;
       },
       onGraded: (row) => logLine(`${row.student}: ${row.status === 'graded' ? `${row.score}/${row.maxScore ?? 0}` : row.status}${row.failed.length > 0 ? ` (${row.failed.join(' ')})` : ''}`),
     });
+    if (stop.signal.aborted) interrupted();
     if (table.rows.length === 0) fail(`no hand-in matches ${opts.each}`);
     process.stdout.write(`${path.join(dir, 'class.html')}\n${path.join(dir, 'class.csv')}\n`);
     process.exit(table.rows.every((r) => r.status === 'graded' && r.failed.length === 0) ? EXIT.ok : EXIT.failed);
@@ -616,10 +629,12 @@ async function runGrading(command: readonly string[], opts: CheckCliOptions, gra
   const dir = opts.report === undefined ? null : path.resolve(opts.report);
   let report: CheckReport;
   try {
-    report = await grade(command, dir);
+    report = await grade(command, dir, stop.signal);
   } catch (err) {
+    if (stop.signal.aborted) interrupted();
     fail(`cannot grade: ${(err as Error).message}`);
   }
+  if (stop.signal.aborted) interrupted();
   if (dir) {
     try {
       await writeReportDir(dir, report, opts.lang);

@@ -5,6 +5,8 @@ import { type LiveEvent, liveSocketPath, parseLiveEvent } from '../capture/index
 
 /** Longest line a publisher may send (one live event is a few hundred bytes). */
 const MAX_LINE = 64 * 1024;
+/** Transfers one trace may have open at once on the page; a publisher past it is disconnected. */
+const MAX_OPEN_PER_TRACE = 256;
 
 /** Limits of a {@link LiveInbox}. */
 export interface LiveInboxOptions {
@@ -63,7 +65,14 @@ export async function openLiveInbox(capturesDir: string, options: LiveInboxOptio
       if (!e || (e.type !== 'open' && !open.has(e.key))) return;
       const own: LiveEvent = { ...e, key: prefix + e.key };
       const was = open.get(e.key);
-      if (e.type === 'open') open.set(e.key, { bytes: 0, files: 0, captureId: e.captureId });
+      if (e.type === 'open') {
+        // One trace has few connections open at once; a publisher opening endlessly is cut off.
+        if (open.size >= MAX_OPEN_PER_TRACE && !open.has(e.key)) {
+          socket.destroy();
+          return;
+        }
+        open.set(e.key, { bytes: 0, files: 0, captureId: e.captureId });
+      }
       else if (e.type === 'progress') open.set(e.key, { ...was!, bytes: e.bytes, files: e.count ?? 0 });
       else open.delete(e.key);
       emitter.emit('live', own);

@@ -59,6 +59,9 @@ function portMapText(map: ReadonlyMap<number, number> | undefined): string {
   return [...(map ?? new Map<number, number>())].map(([a, b]) => `${a}=${b}`).join(',');
 }
 
+/** How long the trace pipe may stay open after the program's process group is gone, in ms. */
+const PIPE_DRAIN_MS = 5000;
+
 function killGroup(pid: number | undefined, signal: NodeJS.Signals): void {
   if (pid === undefined) return;
   try {
@@ -126,7 +129,21 @@ export function startTraced(opts: TraceOptions): TracedRun {
 
   const done = (async (): Promise<TraceResult> => {
     const { code, signal } = await exited;
-    await reading;
+    // A process that left the group (setsid) can hold the pipe open after the group is killed:
+    // wait a while for what is in the pipe, then stop listening to it.
+    let timer: NodeJS.Timeout | undefined;
+    const held = await Promise.race([
+      reading.then(() => false),
+      new Promise<boolean>((resolve) => {
+        timer = setTimeout(() => resolve(true), PIPE_DRAIN_MS);
+      }),
+    ]);
+    clearTimeout(timer);
+    if (held) {
+      pipe.destroy();
+      problems.push('a process the program started, outside its process group, kept the trace open after the program ended; what it did is not recorded');
+      await reading.catch(() => {});
+    }
     await recorder.end(stopped);
     const captures = recorder.captures.filter((d) => existsSync(d));
     return { exitCode: code, signal, captures, problems: [...problems, ...recorder.problems] };

@@ -98,6 +98,25 @@ describe('the live socket of a lab', () => {
     });
   });
 
+  it('hangs up on a trace that opens more than 256 transfers at once, and ends those it held as interrupted', async () => {
+    await withTempDir(async (root) => {
+      const inbox = await openLiveInbox(path.join(root, 'captures'));
+      const got = collect(inbox);
+      try {
+        const s = await connect(inbox.path);
+        const closed = once(s, 'close');
+        s.write(Array.from({ length: 300 }, (_, i) => `${JSON.stringify({ ...OPEN, key: `k${i}` })}\n`).join(''));
+        await closed;
+        // 256 opened, then the 257th cut the publisher off: its 256 open transfers end.
+        await got.until(512);
+        expect(got.events.filter((e) => e.type === 'open')).toHaveLength(256);
+        expect(got.events.filter((e) => e.type === 'done' && e.status === 'interrupted')).toHaveLength(256);
+      } finally {
+        await inbox.close();
+      }
+    });
+  });
+
   it('takes the place of a socket a killed lab left, and leaves alone one another lab listens on or a file that is no socket', async () => {
     await withTempDir(async (root) => {
       const captures = path.join(root, 'captures');

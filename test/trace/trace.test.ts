@@ -139,6 +139,23 @@ describe('wirestep trace', () => {
     });
   });
 
+  it('ends when the program ends even if a process it started left the group and holds the trace open', async () => {
+    await withTempDir(async (root) => {
+      const program = path.join(root, 'escape.py');
+      // The child leaves the process group (setsid) and keeps the inherited trace pipe open.
+      await writeFile(program, 'import os, sys, time\npid = os.fork()\nif pid == 0:\n    os.setsid()\n    time.sleep(600)\n    os._exit(0)\nprint(pid, flush=True)\n');
+      const run = startTraced({ argv: [PY, program], capturesDir: path.join(root, 'captures'), env: PY_ENV, stdio: 'pipe' });
+      const pid = Number((await watchOutput(run.child).waitFor(/(\d+)\n/))[1]);
+      try {
+        const r = await run.done;
+        expect(r.exitCode).toBe(0);
+        expect(r.problems).toContain('a process the program started, outside its process group, kept the trace open after the program ended; what it did is not recorded');
+      } finally {
+        process.kill(pid, 'SIGKILL');
+      }
+    });
+  });
+
   it('gives a server that handles 3 connections 3 captures, each its own transfer', async () => {
     await withTempDir(async (root) => {
       const port = await freePort();
