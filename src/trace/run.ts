@@ -86,7 +86,7 @@ export function startTraced(opts: TraceOptions): TracedRun {
   const child = spawn(command, args, { cwd, env, stdio, detached: true });
   const options: Record<string, unknown> = { command: 'trace' };
   if (opts.portMap && opts.portMap.size > 0) options.portMap = Object.fromEntries([...opts.portMap].map(([a, b]) => [String(a), b]));
-  const recorder = new TraceRecorder({ root: opts.capturesDir, argv: opts.argv, cwd, options, ...(opts.merge === false ? {} : { merge: true }) });
+  const recorder = new TraceRecorder({ root: opts.capturesDir, argv: opts.argv, cwd, options, merge: opts.merge !== false });
   let stopped = false;
   const pipe = child.stdio[3] as Readable;
   const problems: string[] = [];
