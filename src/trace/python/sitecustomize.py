@@ -7,7 +7,8 @@ WIRESTEP_TRACE_FD. Then it runs the sitecustomize the program would have had wit
 
 Frames (little-endian): u32 length of what follows, u32 connection, u8 kind, u8 flags,
 u16 errno, u32 asked, u64 monotonic ns, then the payload: the bytes moved for data calls, JSON
-for the rest. The tracer never raises into the program: if anything of its own fails (the pipe
+for the rest. Frames of data calls of less than 16 KiB wait until 511 have gathered, then go in
+one os.writev; the others go at once. The tracer never raises into the program: if anything of its own fails (the pipe
 closed), it stops tracing and the program runs on untouched.
 """
 import os
@@ -80,23 +81,49 @@ def _install(fd, port_map_text):
     hsize = header.size - 4
     now = time.monotonic_ns
     lock = threading.Lock()
-    buf = bytearray()
+    # Frames waiting for the pipe, as the pieces they are made of: headers, and the bytes of the
+    # calls by reference (a program's bytes objects cannot change). One os.writev sends them: no
+    # copy into a buffer of ours, whose growth would cost page faults on every batch. A frame is
+    # queued with one extend() of a (header, bytes) pair, which no other thread can cut in two
+    # (one call into C under the GIL): data calls take no lock; a flush does.
+    parts = []
+    extend = parts.extend
     state = {'on': True}
-    LIMIT = 1 << 18
+    # writev takes at most IOV_MAX (1024 on Linux) pieces: 511 frames, 511 KiB of 1 KiB calls.
+    MOST = min(os.sysconf('SC_IOV_MAX') if hasattr(os, 'sysconf') else 1024, 1024) - 2
+    # Bytes of one call that go out at once: at most MOST / 2 such calls wait, 8 MiB.
+    BIG = 1 << 14
+    NONE = 0xFFFFFFFF
     Base = socket_module.socket
     TCP = {socket_module.AF_INET, getattr(socket_module, 'AF_INET6', -1)}
+    writev = os.writev
+    # A bigger pipe lets the program run further ahead of wirestep (Linux; a failure changes nothing).
+    try:
+        import fcntl
+        if stat.S_ISFIFO(mode):
+            fcntl.fcntl(fd, getattr(fcntl, 'F_SETPIPE_SZ', 1031), 1 << 20)
+        else:
+            with socket_module.socket(fileno=os.dup(fd)) as pipe_socket:
+                pipe_socket.setsockopt(socket_module.SOL_SOCKET, socket_module.SO_SNDBUF, 1 << 20)
+    except Exception:
+        pass
 
     def flush_locked():
-        view = memoryview(buf)
-        done = 0
+        # The frames queued until now; others may be queued meanwhile, after them.
+        batch = parts[:]
+        del parts[:len(batch)]
+        if not batch or not state['on']:
+            return
         try:
-            while done < len(view):
-                done += os.write(fd, view[done:])
+            done = writev(fd, batch)
+            total = sum(map(len, batch))
+            if done < total:
+                # Cut short (a signal): the rest, joined, a write at a time.
+                view = memoryview(b''.join(batch))[done:]
+                while view:
+                    view = view[os.write(fd, view):]
         except OSError:
             state['on'] = False
-        finally:
-            view.release()
-        del buf[:]
 
     def flush():
         if not state['on']:
@@ -104,13 +131,19 @@ def _install(fd, port_map_text):
         with lock:
             flush_locked()
 
-    extend = buf.extend
+    def queue(head, data, urgent):
+        """Queues one frame, its header and its bytes; sends what is queued when it is time."""
+        extend((head, data))
+        if urgent or len(parts) >= MOST or len(data) >= BIG:
+            with lock:
+                flush_locked()
 
     def emit(conn, kind, flags, err, asked, data, urgent, moved=-1, t=0):
         """
         Queues one frame with the first `moved` bytes of `data` (all when -1); `asked` -1 is the
         size of `data`. `urgent` frames (not data) go out at once, so wirestep sees them live.
         `t` is the call's time when it is not now: a send is stamped when it was called.
+        Bytes that may change (a bytearray, a memoryview) are copied; bytes are kept as they are.
         """
         if not state['on']:
             return
@@ -120,17 +153,12 @@ def _install(fd, port_map_text):
                 if 0 <= moved < size:
                     data = data[:moved]
             else:
-                data = memoryview(data).cast('B')
-                size = len(data)
-                if moved >= 0:
-                    data = data[:moved]
+                view = memoryview(data).cast('B')
+                size = len(view)
+                data = bytes(view[:moved] if moved >= 0 else view)
             if asked < 0:
-                asked = size if size < 0xFFFFFFFF else 0xFFFFFFFF
-            with lock:
-                extend(pack(hsize + len(data), conn, kind, flags, err, asked, t or now()))
-                extend(data)
-                if urgent or len(buf) >= LIMIT:
-                    flush_locked()
+                asked = size if size < NONE else NONE
+            queue(pack(hsize + len(data), conn, kind, flags, err, asked, t or now()), data, urgent)
         except Exception:
             state['on'] = False
 
@@ -179,7 +207,7 @@ def _install(fd, port_map_text):
 
     def after_fork():
         state['on'] = False
-        del buf[:]
+        del parts[:]
 
     class socket(Base):
         __slots__ = ('_ws',)
@@ -262,7 +290,18 @@ def _install(fd, port_map_text):
             except BaseException as exc:
                 failed(conn, SEND, size_of(data), exc)
                 raise
-            emit(conn, SEND, 0, 0, -1, data, False, n, t)
+            if type(data) is bytes and state['on']:
+                # The common case inline: one frame, no copy unless the send was partial.
+                size = len(data)
+                piece = data if n == size else data[:n]
+                try:
+                    extend((pack(hsize + n, conn, SEND, 0, 0, size if size < NONE else NONE, t), piece))
+                    if len(parts) >= MOST or n >= BIG:
+                        flush()
+                except Exception:
+                    state['on'] = False
+            else:
+                emit(conn, SEND, 0, 0, -1, data, False, n, t)
             return n
 
         def sendall(self, data, *args):
@@ -335,7 +374,13 @@ def _install(fd, port_map_text):
             except BaseException as exc:
                 failed(conn, RECV, n, exc)
                 raise
-            emit(conn, RECV, 0, 0, n if 0 <= n < 0xFFFFFFFF else 0xFFFFFFFF, data, False)
+            if state['on']:
+                try:
+                    extend((pack(hsize + len(data), conn, RECV, 0, 0, n if 0 <= n < NONE else NONE, now()), data))
+                    if len(parts) >= MOST or len(data) >= BIG:
+                        flush()
+                except Exception:
+                    state['on'] = False
             return data
 
         def recvfrom(self, n, *args):
