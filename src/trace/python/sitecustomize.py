@@ -7,8 +7,8 @@ WIRESTEP_TRACE_FD. Then it runs the sitecustomize the program would have had wit
 
 Frames (little-endian): u32 length of what follows, u32 connection, u8 kind, u8 flags,
 u16 errno, u32 asked, u64 monotonic ns, then the payload: the bytes moved for data calls, JSON
-for the rest. Frames of data calls of less than 16 KiB wait until 511 have gathered, then go in
-one os.writev; the others go at once. The tracer never raises into the program: if anything of its own fails (the pipe
+for the rest. Frames of data calls wait in a 256 KiB buffer until it is full; the others go at
+once. The tracer never raises into the program: if anything of its own fails (the pipe
 closed), it stops tracing and the program runs on untouched.
 """
 import os
@@ -78,25 +78,23 @@ def _install(fd, port_map_text):
 
     header = struct.Struct('<IIBBHIQ')
     pack = header.pack
-    hsize = header.size - 4
+    pack_into = header.pack_into
+    HEAD = header.size
+    hsize = HEAD - 4
     now = time.monotonic_ns
     lock = threading.Lock()
-    # Frames waiting for the pipe, as the pieces they are made of: headers, and the bytes of the
-    # calls by reference (a program's bytes objects cannot change). One os.writev sends them: no
-    # copy into a buffer of ours, whose growth would cost page faults on every batch. A frame is
-    # queued with one extend() of a (header, bytes) pair, which no other thread can cut in two
-    # (one call into C under the GIL): data calls take no lock; a flush does.
-    parts = []
-    extend = parts.extend
+    # Frames wait in one buffer of a fixed size, made once, until it is full: every call's bytes
+    # are copied in (1 KiB is cheap) and nothing of the program's is kept. Keeping its bytes
+    # objects until a batch went out, or growing a buffer, made the C library hand memory back
+    # and fault it in again on every batch: half of the tracer's cost.
+    LIMIT = 1 << 18
+    buf = bytearray(LIMIT)
+    room = memoryview(buf)
+    used = [0]
     state = {'on': True}
-    # writev takes at most IOV_MAX (1024 on Linux) pieces: 511 frames, 511 KiB of 1 KiB calls.
-    MOST = min(os.sysconf('SC_IOV_MAX') if hasattr(os, 'sysconf') else 1024, 1024) - 2
-    # Bytes of one call that go out at once: at most MOST / 2 such calls wait, 8 MiB.
-    BIG = 1 << 14
     NONE = 0xFFFFFFFF
     Base = socket_module.socket
     TCP = {socket_module.AF_INET, getattr(socket_module, 'AF_INET6', -1)}
-    writev = os.writev
     # A bigger pipe lets the program run further ahead of wirestep (Linux; a failure changes nothing).
     try:
         import fcntl
@@ -108,22 +106,19 @@ def _install(fd, port_map_text):
     except Exception:
         pass
 
+    def write_all(data):
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+
     def flush_locked():
-        # The frames queued until now; others may be queued meanwhile, after them.
-        batch = parts[:]
-        del parts[:len(batch)]
-        if not batch or not state['on']:
-            return
-        try:
-            done = writev(fd, batch)
-            total = sum(map(len, batch))
-            if done < total:
-                # Cut short (a signal): the rest, joined, a write at a time.
-                view = memoryview(b''.join(batch))[done:]
-                while view:
-                    view = view[os.write(fd, view):]
-        except OSError:
-            state['on'] = False
+        n = used[0]
+        used[0] = 0
+        if n and state['on']:
+            try:
+                write_all(room[:n])
+            except OSError:
+                state['on'] = False
 
     def flush():
         if not state['on']:
@@ -131,34 +126,49 @@ def _install(fd, port_map_text):
         with lock:
             flush_locked()
 
-    def queue(head, data, urgent):
-        """Queues one frame, its header and its bytes; sends what is queued when it is time."""
-        extend((head, data))
-        if urgent or len(parts) >= MOST or len(data) >= BIG:
-            with lock:
-                flush_locked()
+    def put(conn, kind, flags, err, asked, t, data, urgent):
+        """
+        Adds one frame of `data` (bytes-like, one byte per item) to the buffer; called with the
+        lock held. A frame larger than the buffer goes out on its own, after what waits.
+        """
+        n = len(data)
+        pos = used[0]
+        end = pos + HEAD + n
+        if end > LIMIT:
+            flush_locked()
+            pos = 0
+            end = HEAD + n
+            if end > LIMIT:
+                if state['on']:
+                    try:
+                        write_all(pack(hsize + n, conn, kind, flags, err, asked, t))
+                        write_all(data)
+                    except OSError:
+                        state['on'] = False
+                return
+        pack_into(buf, pos, hsize + n, conn, kind, flags, err, asked, t)
+        room[pos + HEAD:end] = data
+        used[0] = end
+        if urgent:
+            flush_locked()
 
     def emit(conn, kind, flags, err, asked, data, urgent, moved=-1, t=0):
         """
         Queues one frame with the first `moved` bytes of `data` (all when -1); `asked` -1 is the
         size of `data`. `urgent` frames (not data) go out at once, so wirestep sees them live.
         `t` is the call's time when it is not now: a send is stamped when it was called.
-        Bytes that may change (a bytearray, a memoryview) are copied; bytes are kept as they are.
         """
         if not state['on']:
             return
         try:
-            if type(data) is bytes:
-                size = len(data)
-                if 0 <= moved < size:
-                    data = data[:moved]
-            else:
-                view = memoryview(data).cast('B')
-                size = len(view)
-                data = bytes(view[:moved] if moved >= 0 else view)
+            view = memoryview(data).cast('B')
+            size = len(view)
+            if 0 <= moved < size:
+                view = view[:moved]
             if asked < 0:
                 asked = size if size < NONE else NONE
-            queue(pack(hsize + len(data), conn, kind, flags, err, asked, t or now()), data, urgent)
+            with lock:
+                put(conn, kind, flags, err, asked, t or now(), view, urgent)
         except Exception:
             state['on'] = False
 
@@ -207,7 +217,7 @@ def _install(fd, port_map_text):
 
     def after_fork():
         state['on'] = False
-        del parts[:]
+        used[0] = 0
 
     class socket(Base):
         __slots__ = ('_ws',)
@@ -291,13 +301,11 @@ def _install(fd, port_map_text):
                 failed(conn, SEND, size_of(data), exc)
                 raise
             if type(data) is bytes and state['on']:
-                # The common case inline: one frame, no copy unless the send was partial.
+                # The common case inline: one frame, the bytes that went copied once.
                 size = len(data)
-                piece = data if n == size else data[:n]
                 try:
-                    extend((pack(hsize + n, conn, SEND, 0, 0, size if size < NONE else NONE, t), piece))
-                    if len(parts) >= MOST or n >= BIG:
-                        flush()
+                    with lock:
+                        put(conn, SEND, 0, 0, size if size < NONE else NONE, t, data if n == size else memoryview(data)[:n], False)
                 except Exception:
                     state['on'] = False
             else:
@@ -376,9 +384,8 @@ def _install(fd, port_map_text):
                 raise
             if state['on']:
                 try:
-                    extend((pack(hsize + len(data), conn, RECV, 0, 0, n if 0 <= n < NONE else NONE, now()), data))
-                    if len(parts) >= MOST or len(data) >= BIG:
-                        flush()
+                    with lock:
+                        put(conn, RECV, 0, 0, n if 0 <= n < NONE else NONE, now(), data, False)
                 except Exception:
                     state['on'] = False
             return data
