@@ -180,4 +180,34 @@ describe('joining the two ends of a connection', () => {
       }
     });
   });
+
+  it('leaves the two ends of a connection apart when both traces are told not to join', async () => {
+    await withTempDir(async (root) => {
+      const captures = path.join(root, 'captures');
+      const port = await freePort();
+      const srv = startTraced({ argv: [PY, ASSIGNMENT.server, '--port', String(port), '--out', path.join(root, 'out')], capturesDir: captures, env: PY_ENV, stdio: 'pipe', merge: false });
+      const out = watchOutput(srv.child);
+      await out.waitFor('Servidor ouvindo');
+      const cli = startTraced({ argv: [PY, ASSIGNMENT.client, '--port', String(port), '--folder', path.join(root, 'files')], capturesDir: captures, env: PY_ENV, stdio: 'ignore', merge: false });
+      expect((await cli.done).exitCode).toBe(0);
+      // The server's capture of that connection is finished once server.py has closed its socket.
+      await new Promise<void>((resolve) => {
+        const check = (): void => {
+          if (srv.recorder.captures.length === 1) resolve();
+        };
+        srv.recorder.watch(check);
+        check();
+      });
+      srv.kill('SIGTERM');
+      await srv.done;
+      const left = await readdir(captures);
+      expect(left).toHaveLength(2);
+      const sides = [];
+      for (const name of left) sides.push((await CaptureReader.open(path.join(captures, name)).then(async (r) => {
+        await r.close();
+        return r.meta.sides.join();
+      })));
+      expect(sides.sort()).toEqual(['receiver', 'sender']);
+    });
+  });
 });
