@@ -308,17 +308,8 @@ export class CaptureReader {
 
   /** Events `start` to `start + count - 1` of `side`, clamped to what exists. */
   async events(side: Lane, start: number, count: number): Promise<CaptureEvent[]> {
-    const log = this.#events.get(side);
-    if (!log) return [];
+    const { events: buf, calls, count: n, withCalls } = await this.eventRecords(side, start, count);
     const first = Math.max(0, start);
-    const n = Math.max(0, Math.min(count, log.count - first));
-    if (n === 0) return [];
-    const buf = new Uint8Array(n * EVENT_RECORD_SIZE);
-    await this.#readFully(log.handle, buf, first * EVENT_RECORD_SIZE);
-    // A kill can leave fewer call records than events: those events have no call.
-    const withCalls = log.calls ? Math.max(0, Math.min(n, log.calls.count - first)) : 0;
-    const calls = new Uint8Array(withCalls * CALL_RECORD_SIZE);
-    if (withCalls > 0) await this.#readFully(log.calls!.handle, calls, first * CALL_RECORD_SIZE);
     const out: CaptureEvent[] = [];
     for (let i = 0; i < n; i++) {
       const e = decodeEvent(buf.subarray(i * EVENT_RECORD_SIZE, (i + 1) * EVENT_RECORD_SIZE), side, first + i);
@@ -327,6 +318,25 @@ export class CaptureReader {
       out.push(call ? { ...e, call } : e);
     }
     return out;
+  }
+
+  /**
+   * Events `start` to `start + count - 1` of `side` as stored, clamped to what exists: `count`
+   * {@link EVENT_RECORD_SIZE}-byte records in `events`, and in `calls` the
+   * {@link CALL_RECORD_SIZE}-byte call records of the first `withCalls` of them (a kill can leave
+   * fewer call records than events; a side that records no calls has none). Throws
+   * {@link CaptureError} when a file ends early.
+   */
+  async eventRecords(side: Lane, start: number, count: number): Promise<{ events: Uint8Array; calls: Uint8Array; count: number; withCalls: number }> {
+    const log = this.#events.get(side);
+    const first = Math.max(0, start);
+    const n = log ? Math.max(0, Math.min(count, log.count - first)) : 0;
+    const events = new Uint8Array(n * EVENT_RECORD_SIZE);
+    if (n > 0) await this.#readFully(log!.handle, events, first * EVENT_RECORD_SIZE);
+    const withCalls = log?.calls ? Math.max(0, Math.min(n, log.calls.count - first)) : 0;
+    const calls = new Uint8Array(withCalls * CALL_RECORD_SIZE);
+    if (withCalls > 0) await this.#readFully(log!.calls!.handle, calls, first * CALL_RECORD_SIZE);
+    return { events, calls, count: n, withCalls };
   }
 
   /** Every event of `side`, in its file's order, read 4096 records at a time. */
@@ -469,7 +479,16 @@ export class CaptureReader {
   async read(offset: number, length: number): Promise<Uint8Array> {
     const start = Math.max(0, Math.min(offset, this.streamLength));
     const n = Math.max(0, Math.min(length, this.streamLength - start));
-    const buf = new Uint8Array(n);
+    return this.readInto(new Uint8Array(n), start);
+  }
+
+  /**
+   * Fills `into` with stream bytes from `offset`, or as much of it as the stream holds; returns
+   * the part filled. For a caller that reads the whole stream through one buffer.
+   */
+  async readInto(into: Uint8Array, offset: number): Promise<Uint8Array> {
+    const start = Math.max(0, Math.min(offset, this.streamLength));
+    const buf = into.subarray(0, Math.max(0, Math.min(into.length, this.streamLength - start)));
     await this.#readFully(this.#stream, buf, start);
     return buf;
   }

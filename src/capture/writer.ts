@@ -145,6 +145,14 @@ class RecordLog {
     this.#used = 0;
   }
 
+  /** Appends whole records as stored, after those added so far; `bytes` must not change after. */
+  addRecords(bytes: Uint8Array): void {
+    this.flush();
+    if (bytes.length === 0) return;
+    if (!this.error) this.#out.write(bytes);
+    this.count += bytes.length / this.#size;
+  }
+
   async close(): Promise<void> {
     this.flush();
     await closeStream(this.#out);
@@ -345,6 +353,25 @@ export class CaptureWriter {
     this.#wireIndex.add(offset, length);
     this.#lastUs = Math.max(this.#lastUs, timeUs);
     log.add('segment', offset, length, timeUs, flags);
+  }
+
+  /**
+   * Appends events of `side` as another capture stored them: `events` holds whole
+   * {@link EVENT_RECORD_SIZE}-byte records, `calls` one {@link CALL_RECORD_SIZE}-byte call record
+   * for each (ignored when the side records no calls), `lastUs` the latest of their times
+   * (microseconds since this capture's start). They go after the events recorded so far; the
+   * bytes are kept, not copied, until written: they must not change after this call. Throws
+   * RangeError when the two do not hold the same number of whole records.
+   */
+  appendRecords(side: Side, events: Uint8Array, calls: Uint8Array, lastUs: number): void {
+    const log = this.#events.get(side);
+    if (!log || this.#finished) return;
+    const n = events.length / EVENT_RECORD_SIZE;
+    if (!Number.isInteger(n) || calls.length !== n * CALL_RECORD_SIZE) throw new RangeError(`${events.length} bytes of events do not go with ${calls.length} bytes of calls`);
+    if (n === 0) return;
+    this.#lastUs = Math.max(this.#lastUs, lastUs);
+    log.addRecords(events);
+    log.calls?.addRecords(calls);
   }
 
   /** Sets what the import learnt about the wire: how the connection ended, its problems. */

@@ -100,12 +100,27 @@ export class FrameDecoder {
     return this.#pendingBytes;
   }
 
-  /** The first `n` pending bytes, joined only when they span chunks. */
+  /**
+   * The first `n` pending bytes, joined only when they span chunks: then only those `n` are
+   * copied, into a buffer of their own that replaces them at the front, so a frame cut by the
+   * end of a 64 KiB read costs a copy of one frame, not of the next read.
+   */
   #peek(n: number): Uint8Array {
     const first = this.#pending[0]!;
     if (first.length >= n) return first.subarray(0, n);
-    this.#pending = [Buffer.concat(this.#pending)];
-    return this.#pending[0]!.subarray(0, n);
+    const joined = new Uint8Array(n);
+    let at = 0;
+    let i = 0;
+    while (at < n) {
+      const piece = this.#pending[i]!;
+      const take = Math.min(piece.length, n - at);
+      joined.set(take === piece.length ? piece : piece.subarray(0, take), at);
+      at += take;
+      if (take === piece.length) i++;
+      else this.#pending[i] = piece.subarray(take);
+    }
+    this.#pending.splice(0, i, joined);
+    return joined;
   }
 
   #take(n: number): Uint8Array {

@@ -31,6 +31,19 @@ describe('FrameDecoder', () => {
     }
   });
 
+  it('keeps every byte of a thousand 1 KiB frames cut by 64 KiB reads, whatever frame a read ends in', () => {
+    const frames = Array.from({ length: 1000 }, (_, i) => frame(3, 'recv', new Uint8Array(1024).fill(i & 0xff), { asked: 1024, ns: BigInt(i) }));
+    const bytes = Buffer.concat(frames);
+    for (const read of [65_536, 65_536 + 7, 1048 * 3]) {
+      const d = new FrameDecoder();
+      const got = [];
+      for (let at = 0; at < bytes.length; at += read) got.push(...d.push(bytes.subarray(at, at + read)));
+      expect(got, `reads of ${read}`).toHaveLength(1000);
+      expect(got.every((f, i) => f.timeNs === BigInt(i) && f.payload.length === 1024 && f.payload.every((b) => b === (i & 0xff))), `reads of ${read}`).toBe(true);
+      expect(d.leftover).toBe(0);
+    }
+  });
+
   it('refuses a length that cannot be a frame and a kind it does not know, with a TraceFrameError', () => {
     const short = frame(1, 'send', 'x');
     new DataView(short.buffer).setUint32(0, 3, true);

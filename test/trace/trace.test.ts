@@ -193,6 +193,71 @@ describe('wirestep trace', () => {
     });
   });
 
+  it('records four threads sending at once, each connection whole: small and large sends, and buffers changed after the call', async () => {
+    await withTempDir(async (root) => {
+      const got = new Map<number, Buffer[]>();
+      const ended: Promise<void>[] = [];
+      const sink = await listen((s) => {
+        const chunks: Buffer[] = [];
+        got.set(s.remotePort!, chunks);
+        s.on('data', (c: Buffer) => chunks.push(c));
+        ended.push(new Promise((resolve) => s.once('close', () => resolve())));
+      });
+      const program = path.join(root, 'threads.py');
+      await writeFile(program, [
+        'import os, socket, sys, threading',
+        'def run(k):',
+        '    s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))',
+        '    buf = bytearray(4096)',
+        '    for i in range(1000):',
+        '        r = i % 5',
+        '        if r == 0: s.sendall(os.urandom(1 + (i * 37 + k) % 2000))',
+        '        elif r == 1: s.sendall(os.urandom(20000 + k))',
+        '        elif r == 2:',
+        '            buf[:] = os.urandom(4096)',
+        '            s.sendall(buf)',
+        '            buf[:] = bytes(4096)',
+        '        elif r == 3: s.sendall(memoryview(buf)[100:1100])',
+        '        else: s.sendall(bytes([k]) * 1024)',
+        '    s.close()',
+        'threads = [threading.Thread(target=run, args=(k,)) for k in range(4)]',
+        'for t in threads: t.start()',
+        'for t in threads: t.join()',
+        '',
+      ].join('\n'));
+      try {
+        const run = startTraced({ argv: [PY, program, String(sink.port)], capturesDir: path.join(root, 'captures'), env: PY_ENV, stdio: 'ignore' });
+        const r = await run.done;
+        expect(r.exitCode).toBe(0);
+        expect(r.problems).toEqual([]);
+        expect(r.captures).toHaveLength(4);
+        while (ended.length < 4) await new Promise((resolve) => setImmediate(resolve));
+        await Promise.all(ended);
+        for (const dir of r.captures) {
+          const { reader, events } = await open(dir);
+          try {
+            const sent = Buffer.concat(got.get(reader.meta.client!.port)!);
+            expect(reader.streamLength).toBe(sent.length);
+            expect(Buffer.from(await reader.read(0, sent.length)).equals(sent)).toBe(true);
+            const writes = calls(await events('sender'), 'sendall');
+            expect(writes).toHaveLength(1000);
+            let at = 0;
+            for (const w of writes) {
+              expect(w.offset).toBe(at);
+              expect(w.call?.asked).toBe(w.length);
+              at += w.length;
+            }
+            expect(at).toBe(sent.length);
+          } finally {
+            await reader.close();
+          }
+        }
+      } finally {
+        await sink.close();
+      }
+    });
+  });
+
   it('moves a hard-coded port with --port-map, inside the traced program', async () => {
     await withTempDir(async (root) => {
       const chunks: Buffer[] = [];
