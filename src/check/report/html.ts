@@ -6,7 +6,7 @@ import { LOCALES, type Lang, LANGS, escapeControls, fieldId, formatInteger, pars
 import { type Lesson, findLesson, loadLessons } from '../../web/lessons.js';
 import { packageRoot } from '../../web/paths.js';
 import { CHECK_GROUPS, type CheckGroup, type CheckReport, type CheckResult, type FindingPlace } from '../types.js';
-import { checkTitle, describeFinding, groupTitle, reportWord } from '../words.js';
+import { checkTitle, describeFailure, groupTitle, reportWord } from '../words.js';
 import { renderJson } from './index.js';
 import { describePlace } from './words.js';
 
@@ -172,7 +172,7 @@ function checkView(c: CheckResult, lang: Lang, links: ReportLinks): CheckView {
     mark: passed ? '✓' : '✗',
     statusText: reportWord(lang, `report.status.${c.status}`),
     pointsText: reportWord(lang, 'report.scoreOf', { score: n(passed ? c.points : 0), max: n(c.maxPoints) }),
-    finding: c.finding ? escapeControls(describeFinding(c.finding, lang)) : null,
+    finding: c.finding ? escapeControls(describeFailure(c, lang)) : null,
     place: !passed && c.place ? escapeControls(describePlace(c.place, lang)) : null,
     stepLink,
     lessonLink: lesson ? { href: `${links.base}/lessons/${lesson.slug}${langQuery ? `?${langQuery}` : ''}`, text: reportWord(lang, 'report.lesson', { title: lesson.title }) } : null,
@@ -277,9 +277,10 @@ function isCheck(c: unknown): c is CheckResult {
   if (typeof x !== 'object' || x === null) return false;
   const place = x.place as Record<string, unknown> | undefined;
   const finding = x.finding as Record<string, unknown> | undefined;
+  const cause = x.cause as Record<string, unknown> | undefined;
   return typeof x.id === 'string' && (CHECK_GROUPS as readonly unknown[]).includes(x.group) && ['pass', 'fail', 'error'].includes(x.status as string)
     && typeof x.points === 'number' && typeof x.maxPoints === 'number' && typeof x.durationMs === 'number'
-    && (finding === undefined || (typeof finding === 'object' && finding !== null && typeof finding.kind === 'string' && (finding.values === undefined || (typeof finding.values === 'object' && finding.values !== null))))
+    && [finding, cause].every((f) => f === undefined || (typeof f === 'object' && f !== null && typeof f.kind === 'string' && (f.values === undefined || (typeof f.values === 'object' && f.values !== null))))
     && (place === undefined || (typeof place === 'object' && place !== null && typeof place.capture === 'string'
       && (place.field === undefined || typeof place.field === 'string') && (place.offset === undefined || typeof place.offset === 'number')))
     && (x.lesson === undefined || typeof x.lesson === 'string') && (x.output === undefined || typeof x.output === 'string');
