@@ -552,7 +552,9 @@ export async function checkServer(opts: ServerCheckOptions): Promise<CheckReport
   const started = Date.now();
   const startedAt = new Date(started).toISOString();
   const lang = opts.lang ?? 'en';
-  const cases = SERVER_CASES.filter((c) => (!opts.only || opts.only.includes(c.id)) && (!opts.connect || !c.needsFolder));
+  // One stall scenario gives both its checks: asking for either runs it.
+  const asked = (c: ServerCase): boolean => !opts.only || opts.only.includes(c.id) || (c.id === STALL_CHECKS[0] && STALL_CHECKS.some((id) => opts.only!.includes(id)));
+  const cases = SERVER_CASES.filter((c) => asked(c) && (!opts.connect || !c.needsFolder));
   const folders = opts.connect ? null : await makeFolders();
   // The server runs in its own folder: a relative path to a file that exists here (server.py) is made absolute.
   const argv = opts.command.map((a) => (!path.isAbsolute(a) && existsSync(a) ? path.resolve(a) : a));
