@@ -399,7 +399,8 @@ program
   .action(async (opts: { host: string; port: number; captures?: string[]; samples: boolean; report?: string }) => {
     const { createApp } = await site();
     const samples = path.join(packageRoot(), 'samples');
-    const reportCaptures = opts.report === undefined ? [] : [path.join(opts.report, 'captures')];
+    // A report's captures, and each check's folder of them (check server keeps them in captures/<check-id>/).
+    const reportCaptures = opts.report === undefined ? [] : await (await import('../check/report/index.js')).reportCaptureRoots(opts.report);
     const given = opts.captures ?? (opts.report === undefined ? ['captures'] : reportCaptures);
     if (opts.captures !== undefined) given.push(...reportCaptures);
     const dirs = opts.samples && !given.some((d) => path.resolve(d) === samples) ? [...given, samples] : given;

@@ -1,7 +1,8 @@
-import { copyFile, mkdir, open, rename, rm, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { copyFile, mkdir, open, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import ejs from 'ejs';
-import { CaptureReader, isCaptureId } from '../../capture/index.js';
+import { CAPTURE_FILES, CaptureReader, isCaptureId } from '../../capture/index.js';
 import { LOCALES, type Lang, LANGS, escapeControls, fieldId, formatInteger, parseFieldId } from '../../protocol/index.js';
 import { type Lesson, findLesson, loadLessons } from '../../web/lessons.js';
 import { packageRoot } from '../../web/paths.js';
@@ -19,7 +20,8 @@ export const DEFAULT_SITE_URL = 'http://127.0.0.1:3000';
 /** A report.json larger than this is refused (a real one is a few KiB per check). */
 const REPORT_JSON_MAX = 16 * 1024 * 1024;
 
-const PLACE = /^captures\/([^/]+)$/;
+/** `captures/<id>` (check client) or `captures/<check-id>/<id>` (check server). */
+const PLACE = /^captures\/(?:([a-z0-9][a-z0-9.-]*)\/)?([^/]+)$/;
 const SLUG = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;
 
 /** A link, ready to show. */
@@ -81,10 +83,22 @@ export interface ReportLinks {
   readonly serveCommand?: string;
 }
 
-/** The capture id a place names, when it is `captures/<id>` with a valid id; else null (no link is made). */
+/** The capture id a place names, when it is `captures/<id>` or `captures/<check-id>/<id>` with a valid id; else null (no link is made). */
 export function placeCaptureId(place: FindingPlace): string | null {
   const m = PLACE.exec(place.capture);
-  return m && isCaptureId(m[1]!) ? m[1]! : null;
+  return m && isCaptureId(m[2]!) ? m[2]! : null;
+}
+
+/**
+ * The folders of a report's captures, for the site's store: `dir/captures` and each check's
+ * folder in it (`captures/<check-id>/`, where `check server` keeps them). Never throws: a
+ * missing folder gives just `dir/captures`.
+ */
+export async function reportCaptureRoots(dir: string): Promise<string[]> {
+  const root = path.join(dir, 'captures');
+  const entries = await readdir(root, { withFileTypes: true }).catch(() => []);
+  const checks = entries.filter((e) => e.isDirectory() && PLACE.test(`captures/${e.name}/x`) && !existsSync(path.join(root, e.name, CAPTURE_FILES.meta)));
+  return [root, ...checks.map((e) => path.join(root, e.name)).sort()];
 }
 
 /** The 0-based field step a field id names (`file[2].size` is 5), or null for one the ids do not place. */
@@ -131,9 +145,8 @@ export async function resolveSteps(dir: string, report: CheckReport): Promise<Ma
   const steps = new Map<string, number>();
   for (const c of report.checks) {
     if (c.status === 'pass' || !c.place) continue;
-    const id = placeCaptureId(c.place);
-    if (id === null) continue;
-    const step = await resolveStep(path.join(dir, 'captures', id), c.place);
+    if (placeCaptureId(c.place) === null) continue;
+    const step = await resolveStep(path.join(dir, ...c.place.capture.split('/')), c.place);
     if (step !== null) steps.set(c.id, step);
   }
   return steps;

@@ -50,4 +50,4 @@ export function renderReport(report: CheckReport, format: ReportFormat, lang: La
 
 export { renderGradescope, toGradescope } from './gradescope.js';
 export { escapeXml, renderJunit } from './junit.js';
-export { DEFAULT_SITE_URL, REPORT_FILES, ReportError, readReportDir, renderServedReport, writeReportDir } from './html.js';
+export { DEFAULT_SITE_URL, REPORT_FILES, ReportError, readReportDir, renderServedReport, reportCaptureRoots, writeReportDir } from './html.js';
