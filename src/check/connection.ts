@@ -1,6 +1,6 @@
 import net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { CaptureWriter } from '../capture/index.js';
+import { CaptureWriter, type Endpoint } from '../capture/index.js';
 import { Recorder } from '../net/recorder.js';
 import { reasonOfError } from '../protocol/index.js';
 
@@ -20,9 +20,12 @@ export class GraderConnection {
   #peer: PeerEnd = 'open';
   #error: Error | null = null;
   #finished = false;
+  /** The grader's end of the connection: what the server sees as its client. */
+  readonly local: Endpoint;
 
   private constructor(socket: net.Socket, writer: CaptureWriter | null) {
     this.#socket = socket;
+    this.local = { address: socket.localAddress ?? '?', port: socket.localPort ?? 0 };
     this.#writer = writer;
     this.#recorder = new Recorder(writer, 'sender');
     this.#recorder.opened();

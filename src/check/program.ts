@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { type TraceRecorder, startTraced } from '../trace/index.js';
 
 /** How to run one hand-in: someone else's program, so always in its own folder and process group, with limits. */
 export interface ProgramOptions {
@@ -114,6 +115,78 @@ export function startProgram(opts: ProgramOptions): RunningProgram {
       if (!alive) return exited;
       killGroup(child.pid, 'SIGTERM');
       const late = setTimeout(() => killGroup(child.pid, 'SIGKILL'), graceMs);
+      const exit = await exited;
+      clearTimeout(late);
+      return exit;
+    },
+  };
+}
+
+/** How to run one hand-in under wirestep's tracer: as {@link ProgramOptions}, plus where its captures go. */
+export interface TracedProgramOptions extends ProgramOptions {
+  /** Folder its connections' captures go in, one capture per connection, never joined. */
+  readonly capturesDir: string;
+  /** `bind`/`connect` to port A use port B instead (a hard-coded 8181 sent to a free port). */
+  readonly portMap?: ReadonlyMap<number, number>;
+}
+
+/** A Python hand-in running under the tracer: what {@link RunningProgram} offers, and its recorder. */
+export interface TracedProgram extends RunningProgram {
+  /** Records its connections; says where it listens and which captures are finished. */
+  readonly recorder: TraceRecorder;
+}
+
+/**
+ * Starts a Python hand-in under wirestep's tracer ({@link startTraced}) with the limits of
+ * {@link startProgram}: its own folder and process group, stdout and stderr read and capped, the
+ * whole group killed at the time limit. `exited` resolves once its captures are finished too.
+ * Throws only when nothing can be started at all (no command, the tracer missing); a program that
+ * does not exist ends with `exited` giving code 127.
+ */
+export function startTracedProgram(opts: TracedProgramOptions): TracedProgram {
+  const cap = opts.outputCap ?? 64 * 1024;
+  const stdout = new CappedText(cap);
+  const stderr = new CappedText(cap);
+  const run = startTraced({
+    argv: opts.argv,
+    cwd: opts.cwd,
+    capturesDir: opts.capturesDir,
+    stdio: 'pipe',
+    merge: false,
+    ...(opts.env ? { env: opts.env } : {}),
+    ...(opts.portMap ? { portMap: opts.portMap } : {}),
+  });
+  run.child.stdout?.on('data', (c: Buffer) => stdout.push(c));
+  run.child.stderr?.on('data', (c: Buffer) => stderr.push(c));
+  let timedOut = false;
+  let alive = true;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    run.kill('SIGKILL');
+  }, opts.timeLimitMs ?? 60_000);
+  run.child.once('exit', () => {
+    alive = false;
+  });
+  const exited = run.done.then(
+    (r): ProgramExit => ({ code: r.exitCode, signal: r.signal, timedOut }),
+    (err: NodeJS.ErrnoException): ProgramExit => {
+      stderr.push(Buffer.from(`wirestep: cannot run ${opts.argv[0] ?? ''}: ${err.code ?? err.message}\n`));
+      return { code: 127, signal: null, timedOut: false };
+    },
+  ).finally(() => {
+    alive = false;
+    clearTimeout(timer);
+  });
+  return {
+    child: run.child,
+    recorder: run.recorder,
+    exited,
+    output: () => ({ stdout: stdout.text(), stderr: stderr.text() }),
+    running: () => alive,
+    async stop(graceMs = 2000) {
+      if (!alive) return exited;
+      run.kill('SIGTERM');
+      const late = setTimeout(() => run.kill('SIGKILL'), graceMs);
       const exit = await exited;
       clearTimeout(late);
       return exit;

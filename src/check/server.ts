@@ -1,15 +1,19 @@
 import { existsSync } from 'node:fs';
 import net from 'node:net';
-import { mkdir, mkdtemp, readFile, readdir, rm, stat } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readFile, readdir, rename, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { type Endpoint, readMeta } from '../capture/index.js';
 import { type Lang, dissect, encodeTransfer } from '../protocol/index.js';
 import { candidateName } from '../net/receiver.js';
+import type { TraceRecorder } from '../trace/index.js';
+import { runsPython } from './client.js';
 import { GraderConnection } from './connection.js';
 import { type Expectation, expectOf } from './expect.js';
-import { type ProgramExit, type RunningProgram, startProgram, substitute } from './program.js';
+import { type ProgramExit, type RunningProgram, type TracedProgram, startProgram, startTracedProgram, substitute } from './program.js';
 import { type CaseContext, SERVER_CASES, STALL_CHECKS, type ServerCase, cutForPlan } from './server-cases.js';
+import { findShortRead } from './server-trace.js';
 import { type CheckReport, type CheckResult, type Finding, type FindingPlace, scoreOf } from './types.js';
 
 /** How to grade a server. */
@@ -41,14 +45,17 @@ export interface ServerCheckOptions {
   readonly signal?: AbortSignal;
 }
 
-/** What one case came to: the finding, where to look, and whether the server had to be restarted. */
+/** What one case came to: the finding, what the traced server did there, and where to look. */
 interface Verdict {
   readonly id: string;
   readonly finding?: Finding;
+  readonly cause?: Finding;
   readonly place?: FindingPlace;
 }
 
 const POLL_MS = 25;
+/** At most this many bytes of the server's stdout and of its stderr are kept. */
+const OUTPUT_CAP = 64 * 1024;
 /** How long files may take to reach the disk after the server closed the connection, in ms. */
 const SETTLE_MS = 2000;
 
@@ -86,28 +93,85 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-/** The student's server: started in its folder, restarted when a case kills or wedges it. */
+/** The student's server: started in its folder, restarted when a case kills or wedges it; a Python one under the tracer. */
 class ServerUnderTest {
   #run: RunningProgram | null = null;
+  /** Every traced run's recorder so far (a restart makes a new one), to find a connection's capture in. */
+  readonly #recorders: TraceRecorder[] = [];
+  /** Client endpoint (`address:port`) of each finished traced capture, to its folder. */
+  readonly #traced = new Map<string, string>();
+  /** Capture folders already read for their endpoint. */
+  readonly #seen = new Set<string>();
   port = 0;
   #printed = 0;
 
+  /**
+   * @param traceDir With a folder, a Python command is run under wirestep's tracer and each
+   *   connection it accepts is recorded there (its own `recv()` calls); null runs it as it is.
+   */
   constructor(
     private readonly argv: readonly string[],
     private readonly cwd: string,
     private readonly fixedPort: number,
     private readonly env: NodeJS.ProcessEnv | undefined,
     private readonly startLimitMs: number,
+    private readonly traceDir: string | null,
   ) {}
 
-  /** Starts it (a fresh port when the command takes `{port}`) and waits until it listens; false when it does not. */
+  /** Whether its connections are traced. */
+  get traced(): boolean {
+    return this.traceDir !== null;
+  }
+
+  /**
+   * Starts it and waits until it listens; false when it does not. A command that takes `{port}`
+   * gets a fresh port; a traced one without `{port}` has its fixed port mapped to a fresh one, so
+   * two gradings never fight over 8181; any other runs on the fixed port.
+   */
   async start(): Promise<boolean> {
     const takesPort = this.argv.some((a) => a.includes('{port}'));
-    this.port = takesPort ? await freePort() : this.fixedPort;
-    const run = startProgram({ argv: substitute(this.argv, { port: this.port, folder: this.cwd }), cwd: this.cwd, env: this.env, timeLimitMs: 30 * 60_000 });
-    this.#run = run;
+    const argv = (port: number): string[] => substitute(this.argv, { port, folder: this.cwd });
+    const limits = { cwd: this.cwd, env: this.env, timeLimitMs: 30 * 60_000, outputCap: OUTPUT_CAP };
     this.#printed = 0;
-    return until(async () => !run.running() || (await listening('127.0.0.1', this.port)), this.startLimitMs).then(() => run.running());
+    if (this.traceDir === null) {
+      this.port = takesPort ? await freePort() : this.fixedPort;
+      const run = startProgram({ ...limits, argv: argv(this.port) });
+      this.#run = run;
+      return until(async () => !run.running() || (await listening('127.0.0.1', this.port)), this.startLimitMs).then(() => run.running());
+    }
+    this.port = await freePort();
+    const portMap = takesPort ? undefined : new Map([[this.fixedPort, this.port]]);
+    let run: TracedProgram;
+    try {
+      run = startTracedProgram({ ...limits, argv: argv(this.port), capturesDir: this.traceDir, ...(portMap ? { portMap } : {}) });
+    } catch {
+      return false;
+    }
+    this.#run = run;
+    this.#recorders.push(run.recorder);
+    // The tracer says when it listens: no probing connection, which would be one more capture.
+    return until(() => !run.running() || run.recorder.listening?.port === this.port, this.startLimitMs).then(() => run.running());
+  }
+
+  /**
+   * The folder of the traced capture of the connection whose client end is `local`, once the
+   * server has finished it (closed it, or ended); null when it is not traced, or not finished
+   * within `limitMs`.
+   */
+  async tracedCapture(local: Endpoint, limitMs: number): Promise<string | null> {
+    if (!this.traced) return null;
+    const key = `${local.address}:${local.port}`;
+    const finished = (): boolean => this.#recorders.some((r) => r.finishedClients.has(key));
+    if (!finished() && !(await until(finished, limitMs))) return null;
+    for (const r of this.#recorders) {
+      for (const dir of r.captures) {
+        if (this.#seen.has(dir)) continue;
+        this.#seen.add(dir);
+        const meta = await readMeta(dir).catch(() => null);
+        if (meta?.client) this.#traced.set(`${meta.client.address}:${meta.client.port}`, dir);
+      }
+    }
+    return this.#traced.get(key) ?? null;
   }
 
   /** How it ended, if it has. */
@@ -161,6 +225,12 @@ function savedUnder(have: ReadonlyMap<string, number>, name: string): string | u
   return undefined;
 }
 
+/** A file of `have` named `name` and then spaces: a server that left the name field's padding in the name. */
+function paddedUnder(have: ReadonlyMap<string, number>, name: string): string | undefined {
+  for (const n of have.keys()) if (n.length > name.length && n.startsWith(name) && /^ +$/.test(n.slice(name.length))) return n;
+  return undefined;
+}
+
 /** Every path under `root` except under `skip`, relative to `root`. */
 async function tree(root: string, skip: string): Promise<Set<string>> {
   const out = new Set<string>();
@@ -187,15 +257,19 @@ interface Folders {
   readonly root: string;
   /** The server's working folder: `root/outside/inside/work`, so that `../..` lands in a watched folder. */
   readonly work: string;
+  /** Where a traced server's captures go: outside `root`, whose new paths count as escapes. */
+  readonly trace: string;
   readonly ctx: CaseContext;
 }
 
+/** Makes the temporary folders of one grading: the watched tree with the server's folder inside, and the trace folder beside it. */
 async function makeFolders(): Promise<Folders> {
   const root = await mkdtemp(path.join(tmpdir(), 'wirestep-check-'));
   const work = path.join(root, 'outside', 'inside', 'work');
   await mkdir(work, { recursive: true });
   await mkdir(path.join(root, 'target'));
-  return { root, work, ctx: { absoluteTarget: path.join(root, 'target', 'absoluto.txt') } };
+  const trace = await mkdtemp(path.join(tmpdir(), 'wirestep-check-trace-'));
+  return { root, work, trace, ctx: { absoluteTarget: path.join(root, 'target', 'absoluto.txt') } };
 }
 
 /** One grading run: the server, the folders, the limits. */
@@ -225,8 +299,8 @@ class Grader {
     return this.opts.reportDir ? path.join(this.opts.reportDir, 'captures', id) : null;
   }
 
-  place(conn: GraderConnection | undefined, field?: string, offset?: number): FindingPlace | undefined {
-    const dir = conn?.captureDir;
+  place(conn: GraderConnection | string | undefined, field?: string, offset?: number): FindingPlace | undefined {
+    const dir = typeof conn === 'string' ? conn : conn?.captureDir;
     if (!dir || !this.opts.reportDir) return undefined;
     return { capture: path.relative(this.opts.reportDir, dir).split(path.sep).join('/'), ...(field ? { field } : {}), ...(offset === undefined ? {} : { offset }) };
   }
@@ -239,7 +313,7 @@ class Grader {
     }
   }
 
-  /** Waits until every file of `exp` is in the folder with its size (false after `limitMs`). With no folder: true. */
+  /** Waits until every file of `exp` is in the folder with its size, under its name or that name padded (false after `limitMs`). With no folder: true. */
   async filesArrive(exps: readonly Expectation[], limitMs: number): Promise<boolean> {
     const work = this.folders?.work;
     if (!work) return true;
@@ -247,7 +321,7 @@ class Grader {
     return until(async () => {
       const have = await filesIn(work);
       return want.every((w) => {
-        const under = savedUnder(have, w.name);
+        const under = savedUnder(have, w.name) ?? paddedUnder(have, w.name);
         return under !== undefined && have.get(under) === w.data.length;
       });
     }, limitMs);
@@ -268,6 +342,10 @@ class Grader {
         known.add(under ?? s.name);
         const got = under === undefined ? undefined : have.get(under);
         const field = `file[${s.file}].payload`;
+        const padded = got === undefined ? paddedUnder(have, s.name) : undefined;
+        if (padded !== undefined) {
+          return { id: '', finding: { kind: 'name-kept-padding', values: { name: s.name, spaces: padded.length - s.name.length } }, place: this.place(conn, `file[${s.file}].name`, offsetOf(sent[t]!, `file[${s.file}].name`)) };
+        }
         if (got === undefined) return { id: '', finding: { kind: 'missing-file', values: { name: s.name, size: s.data.length } }, place: this.place(conn, field, s.payloadOffset) };
         if (got !== s.data.length) return { id: '', finding: { kind: 'wrong-size', values: { name: s.name, got, size: s.data.length } }, place: this.place(conn, field, s.payloadOffset + Math.min(got, s.data.length)) };
         const bytes = await readFile(path.join(work, under!));
@@ -275,7 +353,7 @@ class Grader {
         if (at >= 0) return { id: '', finding: { kind: 'wrong-bytes', values: { name: s.name, offset: at, size: s.data.length } }, place: this.place(conn, field, s.payloadOffset + at) };
       }
       for (const n of exp.notSaved) {
-        const under = savedUnder(have, n.name);
+        const under = savedUnder(have, n.name) ?? paddedUnder(have, n.name);
         if (under === undefined) continue;
         const got = have.get(under)!;
         // A partial file points at the payload where the server's bytes stop; else at its name.
@@ -290,6 +368,45 @@ class Grader {
       return { id: '', finding: { kind: 'unexpected-file', values: { name, got } }, place: this.place(conns[0]) };
     }
     return null;
+  }
+
+  /**
+   * Adds to a failed verdict what the traced server's own calls show: its capture of each of
+   * `conns` that it has finished is kept beside the grader's (`captures/<id>/`), and the first
+   * read that took part of a field for the whole ({@link findShortRead}) becomes the verdict's
+   * cause, its place that read in the server's capture. `sent` holds each connection's bytes as
+   * planned. A connection the server still holds open is not waited for.
+   */
+  async explainByTrace(id: string, verdict: Verdict, conns: readonly (GraderConnection | undefined)[], sent: readonly Uint8Array[]): Promise<Verdict> {
+    if (!this.server?.traced) return verdict;
+    let out = verdict;
+    for (const [i, conn] of conns.entries()) {
+      if (!conn) continue;
+      const dir = await this.server.tracedCapture(conn.local, conn.peer === 'open' ? 0 : this.caseLimit);
+      if (!dir) continue;
+      const kept = await this.keepTrace(id, dir);
+      if (out.cause) continue;
+      const short = await findShortRead(dir, sent[i]!).catch(() => null);
+      if (short) out = { ...out, cause: short.finding, place: (kept ? this.place(kept, short.field, short.offset) : undefined) ?? out.place };
+    }
+    return out;
+  }
+
+  /** Copies a traced capture of the server into the check's captures folder, whole or not at all; its new folder, or null with no report. */
+  async keepTrace(id: string, dir: string): Promise<string | null> {
+    const root = this.capturesRoot(id);
+    if (!root) return null;
+    const dest = path.join(root, path.basename(dir));
+    const part = path.join(root, `.${path.basename(dir)}.part`);
+    try {
+      await mkdir(root, { recursive: true });
+      await cp(dir, part, { recursive: true });
+      await rename(part, dest);
+      return dest;
+    } catch {
+      await rm(part, { recursive: true, force: true });
+      return null;
+    }
   }
 
   /** Paths that appeared outside the working folder since `before`, removed again. */
@@ -315,13 +432,15 @@ class Grader {
     const n = ++this.#probes;
     const name = `sonda-${n}.txt`;
     const data = new TextEncoder().encode(`sonda ${n}\n`);
+    // Served is served: a name saved with its padding left in fails its own checks, not this one.
+    const savedWhole = (have: ReadonlyMap<string, number>): boolean => (have.get(name) ?? have.get(paddedUnder(have, name) ?? '')) === data.length;
     const conn = await this.open(id, 'probe');
     if (!conn) return { served: false, conn, wait: async () => false };
     await conn.write([{ piece: encodeTransfer([{ name, data }]), pauseMs: 0 }]);
     conn.end();
     const work = this.folders?.work;
     const wait = async (ms: number): Promise<boolean> =>
-      work ? until(async () => (await filesIn(work)).get(name) === data.length, ms) : (await conn.waitClosed(ms)) && conn.peer === 'end';
+      work ? until(async () => savedWhole(await filesIn(work)), ms) : (await conn.waitClosed(ms)) && conn.peer === 'end';
     const served = await wait(limitMs);
     return { served, conn, wait: () => wait(this.caseLimit) };
   }
@@ -367,6 +486,7 @@ async function runSendCase(g: Grader, c: ServerCase): Promise<Verdict[]> {
     const outside = await g.escapes(before);
     if (outside.length > 0) verdict = { id: c.id, finding: { kind: 'wrote-outside', values: { path: outside.find((p) => path.extname(p) !== '') ?? outside[0]! } }, place: g.place(conns[0], 'file[1].name', 4) };
     verdict ??= await g.judgeFolder(exps, judged, conns);
+    if (verdict) verdict = await g.explainByTrace(c.id, verdict, conns, sent);
   } else if (c.group === 'correct' || c.group === 'stream') {
     const bad = conns.findIndex((x) => x!.peer !== 'end');
     if (bad >= 0) verdict = { id: c.id, finding: { kind: 'connection-not-closed', values: { seconds: g.caseLimit / 1000 } }, place: g.place(conns[bad]) };
@@ -432,11 +552,15 @@ export async function checkServer(opts: ServerCheckOptions): Promise<CheckReport
   const started = Date.now();
   const startedAt = new Date(started).toISOString();
   const lang = opts.lang ?? 'en';
-  const cases = SERVER_CASES.filter((c) => (!opts.only || opts.only.includes(c.id)) && (!opts.connect || !c.needsFolder));
+  // One stall scenario gives both its checks: asking for either runs it.
+  const asked = (c: ServerCase): boolean => !opts.only || opts.only.includes(c.id) || (c.id === STALL_CHECKS[0] && STALL_CHECKS.some((id) => opts.only!.includes(id)));
+  const cases = SERVER_CASES.filter((c) => asked(c) && (!opts.connect || !c.needsFolder));
   const folders = opts.connect ? null : await makeFolders();
   // The server runs in its own folder: a relative path to a file that exists here (server.py) is made absolute.
   const argv = opts.command.map((a) => (!path.isAbsolute(a) && existsSync(a) ? path.resolve(a) : a));
-  const server = folders ? new ServerUnderTest(argv, folders.work, opts.port ?? 8181, opts.env, opts.startLimitMs ?? 15_000) : null;
+  // A Python server is traced, its captures kept apart until a failed check asks for them.
+  const traceDir = folders && runsPython(argv) ? folders.trace : null;
+  const server = folders ? new ServerUnderTest(argv, folders.work, opts.port ?? 8181, opts.env, opts.startLimitMs ?? 15_000, traceDir) : null;
   const g = new Grader(opts, folders, server);
   const results: CheckResult[] = [];
   const record = (c: ServerCase, v: Verdict, ms: number, output: string, error = false): void => {
@@ -447,6 +571,7 @@ export async function checkServer(opts: ServerCheckOptions): Promise<CheckReport
       points: v.finding ? 0 : c.points,
       maxPoints: c.points,
       ...(v.finding ? { finding: v.finding } : {}),
+      ...(v.finding && v.cause ? { cause: v.cause } : {}),
       ...(v.place ? { place: v.place } : {}),
       lesson: c.lesson,
       ...(output ? { output } : {}),
@@ -505,7 +630,7 @@ export async function checkServer(opts: ServerCheckOptions): Promise<CheckReport
   } finally {
     opts.signal?.removeEventListener('abort', onAbort);
     await server?.stop();
-    if (folders) await rm(folders.root, { recursive: true, force: true });
+    if (folders) for (const dir of [folders.root, folders.trace]) await rm(dir, { recursive: true, force: true });
   }
   const { score, maxScore } = scoreOf(results);
   return { target: 'server', command: [...opts.command], lang, startedAt, durationMs: Date.now() - started, score, maxScore, checks: results };

@@ -40,6 +40,11 @@ export interface CheckResult {
   readonly maxPoints: number;
   /** Why it failed; absent when it passed. */
   readonly finding?: Finding;
+  /**
+   * What the program's own calls show at the place it went wrong, from its trace (a Python
+   * server's `recv()` that returned part of a field, `server-short-read`); only with a finding.
+   */
+  readonly cause?: Finding;
   /** Where to look: the capture of what was sent or received in this check. */
   readonly place?: FindingPlace;
   /** The lesson that teaches what the check checks (a lesson slug such as `exact-reads`). */

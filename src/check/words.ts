@@ -1,5 +1,5 @@
-import { type Lang, formatMessage } from '../protocol/index.js';
-import type { CheckGroup, Finding } from './types.js';
+import { type Lang, formatMessage, parseFieldId } from '../protocol/index.js';
+import type { CheckGroup, CheckResult, Finding } from './types.js';
 
 type Catalog = Readonly<Record<string, string>>;
 
@@ -91,6 +91,7 @@ export const CHECK_WORDS: Readonly<Record<Lang, Catalog>> = {
     'check.robustness.reset-mid-payload': 'A client resets the connection in the middle of a file',
     'finding.missing-file': 'The server did not save {name} ({size} bytes).',
     'finding.wrong-size': 'The server saved {name} with {got} of {size} bytes.',
+    'finding.name-kept-padding': 'The server saved {name} followed by {spaces} spaces, the padding of its 128-byte name field: the padding must be removed before the name is used.',
     'finding.wrong-bytes': 'The server saved {name} with its {size} bytes, but they differ from what was sent from byte {offset} on.',
     'finding.kept-refused-file': 'The server saved {name} with {got} bytes under its final name (it announced {size}); a correct server keeps no such file.',
     'finding.unexpected-file': 'The server saved a file named {name} ({got} bytes) that the client never sent under that name.',
@@ -103,6 +104,12 @@ export const CHECK_WORDS: Readonly<Record<Lang, Catalog>> = {
     'finding.connection-not-closed': 'The server did not close the connection cleanly within {seconds} s of the end of the transfer.',
     'finding.no-connection': 'Nothing accepted the grader’s connection on port {port}.',
     'finding.not-listening': 'The server did not listen on port {port} within {seconds} s of starting; the grader tried to start it again.',
+    'finding.server-short-read': 'The server’s own calls show where: it read {field} (byte {offset}) with one {call}({asked}) that returned {got} of the {asked} bytes, and never asked for the other {rest}; its reads stopped at byte {stopped}.',
+    'field.count': 'the count',
+    'field.name': 'file {file}’s name',
+    'field.size': 'file {file}’s size',
+    'field.payload': 'file {file}’s contents',
+    'field.trailing': 'the bytes after the last file',
     // client checks
     'check.client.ten-files': 'Sends the ten reference files',
     'check.client.empty-file': 'Sends an empty file',
@@ -219,6 +226,7 @@ export const CHECK_WORDS: Readonly<Record<Lang, Catalog>> = {
     'check.robustness.reset-mid-payload': 'Um cliente derruba a conexão (reset) no meio de um arquivo',
     'finding.missing-file': 'O servidor não salvou {name} ({size} bytes).',
     'finding.wrong-size': 'O servidor salvou {name} com {got} dos {size} bytes.',
+    'finding.name-kept-padding': 'O servidor salvou {name} seguido de {spaces} espaços, o preenchimento do campo de nome de 128 bytes: esse preenchimento tem que ser tirado antes de usar o nome.',
     'finding.wrong-bytes': 'O servidor salvou {name} com os {size} bytes, mas a partir do byte {offset} eles não batem com o que foi enviado.',
     'finding.kept-refused-file': 'O servidor deixou {name} com {got} bytes com o nome definitivo (o cliente anunciou {size}); um servidor correto não guarda esse arquivo.',
     'finding.unexpected-file': 'O servidor salvou um arquivo chamado {name} ({got} bytes), que o cliente nunca enviou com esse nome.',
@@ -231,6 +239,12 @@ export const CHECK_WORDS: Readonly<Record<Lang, Catalog>> = {
     'finding.connection-not-closed': 'O servidor não fechou a conexão normalmente em {seconds} s depois do fim da transferência.',
     'finding.no-connection': 'Nada aceitou a conexão do corretor na porta {port}.',
     'finding.not-listening': 'O servidor não começou a escutar na porta {port} em {seconds} s; o corretor tentou iniciá-lo de novo.',
+    'finding.server-short-read': 'As chamadas do próprio servidor mostram onde: ele leu {field} (byte {offset}) com um único {call}({asked}), que devolveu {got} dos {asked} bytes, e nunca pediu os {rest} que faltavam; as leituras pararam no byte {stopped}.',
+    'field.count': 'a quantidade de arquivos',
+    'field.name': 'o nome do arquivo {file}',
+    'field.size': 'o tamanho do arquivo {file}',
+    'field.payload': 'o conteúdo do arquivo {file}',
+    'field.trailing': 'os bytes depois do último arquivo',
     // client checks
     'check.client.ten-files': 'Envia os dez arquivos de referência',
     'check.client.empty-file': 'Envia um arquivo vazio',
@@ -289,9 +303,28 @@ export function checkTitle(id: string, lang: Lang): string {
   return word(lang, `check.${id}`) ?? id;
 }
 
+/** Findings whose `field` value is a field id to word as the field (“the count”), not to show as an id. */
+const WORDED_FIELD = new Set(['server-short-read']);
+
+/** A field id (`file[2].size`) as words in `lang` (“file 2’s size”); the id itself when it is none. */
+function fieldWords(id: string, lang: Lang): string {
+  const f = parseFieldId(id);
+  const template = f ? word(lang, `field.${f.kind}`) : undefined;
+  return template === undefined ? id : formatMessage(template, { file: f!.file ?? 0 });
+}
+
 /** One sentence saying why a check failed, in `lang`; the kind and its values when the table lacks it. */
 export function describeFinding(finding: Finding, lang: Lang): string {
   const template = word(lang, `finding.${finding.kind}`);
   if (template === undefined) return `${finding.kind} ${JSON.stringify(finding.values ?? {})}`;
-  return formatMessage(template, finding.values ?? {});
+  const values = finding.values ?? {};
+  const field = values.field;
+  return formatMessage(template, WORDED_FIELD.has(finding.kind) && typeof field === 'string' ? { ...values, field: fieldWords(field, lang) } : values);
+}
+
+/** Why a check failed, in `lang`: its finding, then what the program’s own calls show (its cause) when known; empty with no finding. */
+export function describeFailure(check: Pick<CheckResult, 'finding' | 'cause'>, lang: Lang): string {
+  if (!check.finding) return '';
+  const first = describeFinding(check.finding, lang);
+  return check.cause ? `${first} ${describeFinding(check.cause, lang)}` : first;
 }

@@ -399,7 +399,8 @@ program
   .action(async (opts: { host: string; port: number; captures?: string[]; samples: boolean; report?: string }) => {
     const { createApp } = await site();
     const samples = path.join(packageRoot(), 'samples');
-    const reportCaptures = opts.report === undefined ? [] : [path.join(opts.report, 'captures')];
+    // A report's captures, and each check's folder of them (check server keeps them in captures/<check-id>/).
+    const reportCaptures = opts.report === undefined ? [] : await (await import('../check/report/index.js')).reportCaptureRoots(opts.report);
     const given = opts.captures ?? (opts.report === undefined ? ['captures'] : reportCaptures);
     if (opts.captures !== undefined) given.push(...reportCaptures);
     const dirs = opts.samples && !given.some((d) => path.resolve(d) === samples) ? [...given, samples] : given;
@@ -657,11 +658,15 @@ gradingOptions(
     .option('--port <port>', 'the port a command without {port} listens on', integer(1, 65535), 8181)
     .option('--connect <host:port>', 'grade a server already running there (only the checks that need no access to its folder)', hostPort)
     .option('--serve-limit <seconds>', 'how long the next client may wait to be served', integer(1, 600), 5)
-    .option('--stall-limit <seconds>', 'how long a silent client may be kept open before the server should close it', integer(1, 3600), 35),
-).action(async (command: string[], opts: CheckCliOptions & { port: number; connect?: { host: string; port: number }; serveLimit: number; stallLimit: number }) => {
+    .option('--stall-limit <seconds>', 'how long a silent client may be kept open before the server should close it', integer(1, 3600), 35)
+    .option('--only <ids>', 'run only these checks, ids separated by commas (correct.ten-files,stream.one-byte-writes)', (v: string) => v.split(',').map((id) => id.trim()).filter((id) => id !== '')),
+).action(async (command: string[], opts: CheckCliOptions & { port: number; connect?: { host: string; port: number }; serveLimit: number; stallLimit: number; only?: string[] }) => {
   if (command.length === 0 && !opts.connect) fail('nothing to check: wirestep check server -- python3 server.py --port {port}', EXIT.usage);
   if (command.length > 0 && opts.connect) fail('give either --connect HOST:PORT or -- COMMAND, not both', EXIT.usage);
   if (opts.connect && opts.each !== undefined) fail('--each grades hand-ins it runs itself: it does not go with --connect', EXIT.usage);
+  const { SERVER_CASES } = await import('../check/server-cases.js');
+  const unknown = (opts.only ?? []).filter((id) => !SERVER_CASES.some((c) => c.id === id));
+  if (opts.only && (opts.only.length === 0 || unknown.length > 0)) fail(`--only takes check ids separated by commas; unknown: ${unknown.join(', ') || '(none given)'}; known: ${SERVER_CASES.map((c) => c.id).join(', ')}`, EXIT.usage);
   const { checkServer } = await import('../check/server.js');
   await runGrading(command, opts, (argv, reportDir, signal) =>
     checkServer({
@@ -673,6 +678,7 @@ gradingOptions(
       ...(signal ? { signal } : {}),
       serveLimitMs: opts.serveLimit * 1000,
       stallLimitMs: opts.stallLimit * 1000,
+      ...(opts.only ? { only: opts.only } : {}),
     }),
   );
 });

@@ -3,8 +3,12 @@ import path from 'node:path';
 import request from 'supertest';
 import { describe, expect, it } from 'vitest';
 import { CaptureStore } from '../../src/capture/index.js';
-import { ReportError, readReportDir, renderJson, writeReportDir } from '../../src/check/report/index.js';
+import { fileURLToPath } from 'node:url';
+import { PYTHON } from '../../scripts/lib/harness.js';
+import { ReportError, readReportDir, renderJson, reportCaptureRoots, writeReportDir } from '../../src/check/report/index.js';
 import { resolveStep } from '../../src/check/report/html.js';
+import { checkServer } from '../../src/check/server.js';
+import { fieldTitle, parseFieldId } from '../../src/protocol/index.js';
 import { createApp } from '../../src/web/app.js';
 import { withTempDir } from '../helpers/net.js';
 import { CUT_AT, makeReportFolder } from './report-fixture.js';
@@ -104,6 +108,33 @@ describe('a report folder served by the site (wirestep serve --report DIR)', () 
       }
     });
   });
+
+  it('links a traced server’s failure to the step of its own capture where its recv() took part of a field, kept in captures/<check-id>/', async () => {
+    await withTempDir(async (dir) => {
+      const oneRecv = fileURLToPath(new URL('../fixtures/check/one_recv_per_field.py', import.meta.url));
+      const report = await checkServer({ command: [PYTHON, oneRecv, '--port', '{port}', '--out', '{folder}'], only: ['stream.one-byte-writes'], reportDir: dir, serveLimitMs: 3000 });
+      await writeReportDir(dir, report, 'en');
+      const [check] = report.checks;
+      expect(check!.cause?.kind).toBe('server-short-read');
+      const field = parseFieldId(String(check!.cause!.values!.field))!;
+      // report.json and report.html carry the sentence of the trace after the grader's own.
+      const json = JSON.parse(await readFile(path.join(dir, 'report.json'), 'utf8')) as { checks: { message: string }[] };
+      expect(json.checks[0]!.message).toContain('The server’s own calls show where: it read ');
+      expect(await readFile(path.join(dir, 'report.html'), 'utf8')).toContain('The server’s own calls show where: it read ');
+      const roots = await reportCaptureRoots(dir);
+      expect(roots).toEqual([path.join(dir, 'captures'), path.join(dir, 'captures', 'stream.one-byte-writes')]);
+      const app = createApp({ store: new CaptureStore(roots), reportDir: dir, samplesDir: null });
+      try {
+        const page = await request(app).get('/report').expect(200);
+        const [link] = links(page.text, 'step-link');
+        expect(link).toMatch(/^\/captures\/[^/]+-one_recv_per_field\.py-receiver-[^/]+\/steps\/\d+\?by=field$/);
+        const step = await request(app).get(link!).expect(200);
+        expect(step.text).toContain(`<h1 class="step-title">${fieldTitle(field, 'en')}</h1>`);
+      } finally {
+        await app.closeCaptures();
+      }
+    });
+  }, 60_000);
 
   it('answers 422 with a page, not a crash, when report.json is damaged, and 404 without a report folder', async () => {
     await withTempDir(async (dir) => {

@@ -1,12 +1,13 @@
-import { copyFile, mkdir, open, rename, rm, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { copyFile, mkdir, open, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import ejs from 'ejs';
-import { CaptureReader, isCaptureId } from '../../capture/index.js';
+import { CAPTURE_FILES, CaptureReader, isCaptureId } from '../../capture/index.js';
 import { LOCALES, type Lang, LANGS, escapeControls, fieldId, formatInteger, parseFieldId } from '../../protocol/index.js';
 import { type Lesson, findLesson, loadLessons } from '../../web/lessons.js';
 import { packageRoot } from '../../web/paths.js';
 import { CHECK_GROUPS, type CheckGroup, type CheckReport, type CheckResult, type FindingPlace } from '../types.js';
-import { checkTitle, describeFinding, groupTitle, reportWord } from '../words.js';
+import { checkTitle, describeFailure, groupTitle, reportWord } from '../words.js';
 import { renderJson } from './index.js';
 import { describePlace } from './words.js';
 
@@ -19,7 +20,8 @@ export const DEFAULT_SITE_URL = 'http://127.0.0.1:3000';
 /** A report.json larger than this is refused (a real one is a few KiB per check). */
 const REPORT_JSON_MAX = 16 * 1024 * 1024;
 
-const PLACE = /^captures\/([^/]+)$/;
+/** `captures/<id>` (check client) or `captures/<check-id>/<id>` (check server). */
+const PLACE = /^captures\/(?:([a-z0-9][a-z0-9.-]*)\/)?([^/]+)$/;
 const SLUG = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;
 
 /** A link, ready to show. */
@@ -81,10 +83,22 @@ export interface ReportLinks {
   readonly serveCommand?: string;
 }
 
-/** The capture id a place names, when it is `captures/<id>` with a valid id; else null (no link is made). */
+/** The capture id a place names, when it is `captures/<id>` or `captures/<check-id>/<id>` with a valid id; else null (no link is made). */
 export function placeCaptureId(place: FindingPlace): string | null {
   const m = PLACE.exec(place.capture);
-  return m && isCaptureId(m[1]!) ? m[1]! : null;
+  return m && isCaptureId(m[2]!) ? m[2]! : null;
+}
+
+/**
+ * The folders of a report's captures, for the site's store: `dir/captures` and each check's
+ * folder in it (`captures/<check-id>/`, where `check server` keeps them). Never throws: a
+ * missing folder gives just `dir/captures`.
+ */
+export async function reportCaptureRoots(dir: string): Promise<string[]> {
+  const root = path.join(dir, 'captures');
+  const entries = await readdir(root, { withFileTypes: true }).catch(() => []);
+  const checks = entries.filter((e) => e.isDirectory() && PLACE.test(`captures/${e.name}/x`) && !existsSync(path.join(root, e.name, CAPTURE_FILES.meta)));
+  return [root, ...checks.map((e) => path.join(root, e.name)).sort()];
 }
 
 /** The 0-based field step a field id names (`file[2].size` is 5), or null for one the ids do not place. */
@@ -131,9 +145,8 @@ export async function resolveSteps(dir: string, report: CheckReport): Promise<Ma
   const steps = new Map<string, number>();
   for (const c of report.checks) {
     if (c.status === 'pass' || !c.place) continue;
-    const id = placeCaptureId(c.place);
-    if (id === null) continue;
-    const step = await resolveStep(path.join(dir, 'captures', id), c.place);
+    if (placeCaptureId(c.place) === null) continue;
+    const step = await resolveStep(path.join(dir, ...c.place.capture.split('/')), c.place);
     if (step !== null) steps.set(c.id, step);
   }
   return steps;
@@ -172,7 +185,7 @@ function checkView(c: CheckResult, lang: Lang, links: ReportLinks): CheckView {
     mark: passed ? '✓' : '✗',
     statusText: reportWord(lang, `report.status.${c.status}`),
     pointsText: reportWord(lang, 'report.scoreOf', { score: n(passed ? c.points : 0), max: n(c.maxPoints) }),
-    finding: c.finding ? escapeControls(describeFinding(c.finding, lang)) : null,
+    finding: c.finding ? escapeControls(describeFailure(c, lang)) : null,
     place: !passed && c.place ? escapeControls(describePlace(c.place, lang)) : null,
     stepLink,
     lessonLink: lesson ? { href: `${links.base}/lessons/${lesson.slug}${langQuery ? `?${langQuery}` : ''}`, text: reportWord(lang, 'report.lesson', { title: lesson.title }) } : null,
@@ -277,9 +290,10 @@ function isCheck(c: unknown): c is CheckResult {
   if (typeof x !== 'object' || x === null) return false;
   const place = x.place as Record<string, unknown> | undefined;
   const finding = x.finding as Record<string, unknown> | undefined;
+  const cause = x.cause as Record<string, unknown> | undefined;
   return typeof x.id === 'string' && (CHECK_GROUPS as readonly unknown[]).includes(x.group) && ['pass', 'fail', 'error'].includes(x.status as string)
     && typeof x.points === 'number' && typeof x.maxPoints === 'number' && typeof x.durationMs === 'number'
-    && (finding === undefined || (typeof finding === 'object' && finding !== null && typeof finding.kind === 'string' && (finding.values === undefined || (typeof finding.values === 'object' && finding.values !== null))))
+    && [finding, cause].every((f) => f === undefined || (typeof f === 'object' && f !== null && typeof f.kind === 'string' && (f.values === undefined || (typeof f.values === 'object' && f.values !== null))))
     && (place === undefined || (typeof place === 'object' && place !== null && typeof place.capture === 'string'
       && (place.field === undefined || typeof place.field === 'string') && (place.offset === undefined || typeof place.offset === 'number')))
     && (x.lesson === undefined || typeof x.lesson === 'string') && (x.output === undefined || typeof x.output === 'string');

@@ -1,6 +1,6 @@
 import { type Lang, escapeControls } from '../../protocol/index.js';
 import { CHECK_GROUPS, type CheckReport, type ReportFormat } from '../types.js';
-import { checkTitle, describeFinding, groupTitle } from '../words.js';
+import { checkTitle, describeFailure, groupTitle } from '../words.js';
 import { renderGradescope } from './gradescope.js';
 import { renderJunit } from './junit.js';
 
@@ -15,7 +15,7 @@ export function renderText(report: CheckReport, lang: Lang): string {
     lines.push('', groupTitle(group, lang));
     for (const c of checks) {
       lines.push(`  ${c.status === 'pass' ? '✓' : '✗'} ${checkTitle(c.id, lang)} (${c.status === 'pass' ? c.points : 0}/${c.maxPoints})`);
-      if (c.finding) lines.push(`      ${escapeControls(describeFinding(c.finding, lang))}`);
+      if (c.finding) lines.push(`      ${escapeControls(describeFailure(c, lang))}`);
     }
   }
   return `${lines.join('\n')}\n`;
@@ -26,7 +26,7 @@ export function renderJson(report: CheckReport, lang: Lang): string {
   const checks = report.checks.map((c) => ({
     ...c,
     title: checkTitle(c.id, lang),
-    ...(c.finding ? { message: describeFinding(c.finding, lang) } : {}),
+    ...(c.finding ? { message: describeFailure(c, lang) } : {}),
   }));
   return `${JSON.stringify({ ...report, checks }, null, 2)}\n`;
 }
@@ -50,4 +50,4 @@ export function renderReport(report: CheckReport, format: ReportFormat, lang: La
 
 export { renderGradescope, toGradescope } from './gradescope.js';
 export { escapeXml, renderJunit } from './junit.js';
-export { DEFAULT_SITE_URL, REPORT_FILES, ReportError, readReportDir, renderServedReport, writeReportDir } from './html.js';
+export { DEFAULT_SITE_URL, REPORT_FILES, ReportError, readReportDir, renderServedReport, reportCaptureRoots, writeReportDir } from './html.js';

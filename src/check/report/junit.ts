@@ -1,6 +1,6 @@
 import type { Lang } from '../../protocol/index.js';
 import { CHECK_GROUPS, type CheckReport, type CheckResult } from '../types.js';
-import { describeFinding, groupTitle, reportWord } from '../words.js';
+import { describeFailure, groupTitle, reportWord } from '../words.js';
 import { checkOutput } from './words.js';
 
 /**
@@ -34,7 +34,7 @@ function testcase(c: CheckResult, lang: Lang): string {
   const head = `    <testcase${attrs({ name: c.id, classname: c.group, time: seconds(c.durationMs) })}`;
   if (c.status === 'pass') return `${head}/>`;
   const tag = c.status === 'error' ? 'error' : 'failure';
-  const message = c.finding ? describeFinding(c.finding, lang) : reportWord(lang, `report.status.${c.status}`);
+  const message = c.finding ? describeFailure(c, lang) : reportWord(lang, `report.status.${c.status}`);
   const kind = c.finding?.kind ?? c.status;
   return `${head}>\n      <${tag}${attrs({ message, type: kind })}>${escapeXml(checkOutput(c, lang))}</${tag}>\n    </testcase>`;
 }

@@ -1,6 +1,6 @@
 import type { Lang } from '../../protocol/index.js';
 import type { CheckResult, FindingPlace } from '../types.js';
-import { checkTitle, describeFinding, groupTitle, reportWord } from '../words.js';
+import { checkTitle, describeFailure, groupTitle, reportWord } from '../words.js';
 
 /** The capture id of a place (`captures/bad-input.cut-in-payload` → `bad-input.cut-in-payload`). */
 export function captureIdOf(place: FindingPlace): string {
@@ -24,7 +24,7 @@ export function describePlace(place: FindingPlace, lang: Lang): string {
 /** What other graders show under a check: why it failed, where to look, and what the program printed. */
 export function checkOutput(check: CheckResult, lang: Lang): string {
   const lines: string[] = [];
-  if (check.finding) lines.push(describeFinding(check.finding, lang));
+  if (check.finding) lines.push(describeFailure(check, lang));
   if (check.status !== 'pass' && check.place) lines.push(describePlace(check.place, lang));
   if (check.status !== 'pass' && check.output) lines.push('', `${reportWord(lang, 'report.output')}:`, check.output);
   return lines.join('\n');
