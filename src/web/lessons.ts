@@ -117,12 +117,21 @@ export function parseEmbed(source: string, where: string): EmbedRequest {
   return { capture: raw.capture as string, by: key === 'step' ? 'field' : key, n: n as number };
 }
 
+/** The teacher's answers of a lesson: each `<details class="answers">` block, to its closing tag. */
+const ANSWERS = /<details\s+class="answers"\s*>[\s\S]*?<\/details>\s*/g;
+
+/** A lesson's Markdown without the teacher's answers, for a student's page. */
+export function withoutAnswers(body: string): string {
+  return body.replace(ANSWERS, '');
+}
+
 /**
  * Renders a lesson's Markdown to HTML parts, the ```wirestep embeds left for the caller to
  * render with the step view's own code. Facts (`{{id.fact}}`) are filled by `fact`; links to
  * pages of the site carry the language. Lessons are the project's own files: their HTML is trusted.
+ * The teacher's answers (`<details class="answers">` blocks) are left out unless `options.answers`.
  */
-export function renderLesson(lesson: Lesson, fact: (capture: string, name: Fact) => string): LessonPart[] {
+export function renderLesson(lesson: Lesson, fact: (capture: string, name: Fact) => string, options: { readonly answers?: boolean } = {}): LessonPart[] {
   const md = new MarkdownIt({ html: true, linkify: false, typographer: false });
   const embeds: EmbedRequest[] = [];
   const where = `lessons/${lesson.slug}.${lesson.lang}.md`;
@@ -143,7 +152,8 @@ export function renderLesson(lesson: Lesson, fact: (capture: string, name: Fact)
     }
     return linkOpen ? linkOpen(tokens, idx, options, env, self) : self.renderToken(tokens, idx, options);
   };
-  const body = lesson.body.replace(FACT, (_all, capture: string, name: Fact) => fact(capture, name));
+  const shown = options.answers === false ? withoutAnswers(lesson.body) : lesson.body;
+  const body = shown.replace(FACT, (_all, capture: string, name: Fact) => fact(capture, name));
   const html = md.render(body);
   const parts: LessonPart[] = [];
   for (const [i, piece] of html.split('\u0000').entries()) {
