@@ -149,6 +149,8 @@ function urls(lang: Lang, present = false, quiz = false, base: Lang = 'en') {
     step: (id: string, n: number, by: StepBy, page?: number) => `/captures/${encodeURIComponent(id)}/steps/${n}${q({ by, page })}`,
     quiz: (id: string, n: number) => `/captures/${encodeURIComponent(id)}/steps/${n}${q({ by: 'field', quiz: 1 })}`,
     answer: (id: string, n: number) => `/captures/${encodeURIComponent(id)}/steps/${n}?by=field${langQuery}${present ? '&present=1' : ''}`,
+    /** `&lang=…` when links must say the language, else empty: for links a script makes. */
+    langQuery,
     /** Where the quiz's script asks whether a byte is the answer (`&at=OFFSET` appended). */
     quizAsk: (id: string, n: number) => `/api/captures/${encodeURIComponent(id)}/steps/${n}/quiz?lang=${lang}`,
     presenter: (id: string, n: number, by: StepBy, on: boolean) => {
@@ -334,7 +336,8 @@ export function createApp(options: AppOptions): express.Express & { closeCapture
     const lang = res.locals.lang as Lang;
     const lesson = findLesson(lessons, String(req.params.slug), lang);
     if (!lesson) throw new HttpError(404, 'error.no-lesson', { slug: String(req.params.slug) });
-    const parts = await renderLessonParts(cache, lesson, lang, res.locals.teacher === true);
+    // A reader whose default is not English needs `lang=` in every link to keep English.
+    const parts = await renderLessonParts(cache, lesson, lang, res.locals.teacher === true, defaultLangOf(req) !== 'en');
     const list = lessonsIn(lessons, lesson.lang);
     const at = list.findIndex((l) => l.slug === lesson.slug);
     res.render('lesson', { lesson, parts, prev: list[at - 1] ?? null, next: list[at + 1] ?? null });

@@ -129,10 +129,12 @@ export function withoutAnswers(body: string): string {
  * Renders a lesson's Markdown to HTML parts, the ```wirestep embeds left for the caller to
  * render with the step view's own code. Facts (`{{id.fact}}`) are filled by `fact`; links to
  * pages of the site carry the language. Lessons are the project's own files: their HTML is trusted.
- * The teacher's answers (`<details class="answers">` blocks) are left out unless `options.answers`.
+ * The teacher's answers (`<details class="answers">` blocks) are left out when `options.answers` is false;
+ * `options.langInLinks` puts `lang=` in an English lesson's links too.
  */
-export function renderLesson(lesson: Lesson, fact: (capture: string, name: Fact) => string, options: { readonly answers?: boolean } = {}): LessonPart[] {
+export function renderLesson(lesson: Lesson, fact: (capture: string, name: Fact) => string, options: { readonly answers?: boolean; readonly langInLinks?: boolean } = {}): LessonPart[] {
   const md = new MarkdownIt({ html: true, linkify: false, typographer: false });
+  const langInLinks = options.langInLinks === true;
   const embeds: EmbedRequest[] = [];
   const where = `lessons/${lesson.slug}.${lesson.lang}.md`;
   const fence = md.renderer.rules.fence!;
@@ -146,7 +148,7 @@ export function renderLesson(lesson: Lesson, fact: (capture: string, name: Fact)
   md.renderer.rules.link_open = (tokens, idx, options, env, self) => {
     const token = tokens[idx]!;
     const href = String(token.attrGet('href') ?? '');
-    if (href?.startsWith('/') && !href.startsWith('//') && lesson.lang !== LANGS[0]) {
+    if (href?.startsWith('/') && !href.startsWith('//') && (lesson.lang !== LANGS[0] || langInLinks)) {
       const [pathPart, hash] = href.split('#', 2) as [string, string | undefined];
       token.attrSet('href', `${pathPart}${pathPart.includes('?') ? '&' : '?'}lang=${lesson.lang}${hash ? `#${hash}` : ''}`);
     }

@@ -40,6 +40,11 @@ describe('the site’s language', () => {
     for (const h of site) expect(h).toMatch(/[?&]lang=(en|pt)\b/);
     expect(site).toContain('/captures/demo-10-files/steps/2?by=field&lang=pt');
     expect(site).toContain('/captures/demo-10-files/steps/2?by=field&lang=en');
+    // A lesson's own links too.
+    const lesson = await request(app).get('/lessons/framing?lang=en').set('Accept-Language', PT_BROWSER).expect(200);
+    const inLesson = hrefs(lesson.text).filter((h) => h.startsWith('/captures/'));
+    expect(inLesson.length).toBeGreaterThan(2);
+    for (const h of inLesson) expect(h).toMatch(/[?&]lang=en\b/);
     // With the cookie, a page without ?lang= stays in English.
     const later = await request(app).get('/lessons').set('Accept-Language', PT_BROWSER).set('Cookie', cookie.split(';')[0]!).expect(200);
     expect(later.text).toContain('<html lang="en">');
