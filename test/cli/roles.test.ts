@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { watchOutput } from '../../scripts/lib/harness.js';
 import { writeReportDir } from '../../src/check/report/index.js';
 import { makeReportFolder } from '../check/report-fixture.js';
+import { launchChromium } from '../helpers/browser.js';
 import { freePort, withTempDir } from '../helpers/net.js';
 
 const MAIN = path.resolve(import.meta.dirname, '../../dist/src/cli/main.js');
@@ -114,6 +115,28 @@ describe('wirestep lab --host 127.0.0.1: a teacher and students', () => {
     expect((forged.headers['set-cookie'] as unknown as string[]).join('\n')).toMatch(/wirestep-teacher=;.*Expires=Thu, 01 Jan 1970/);
     const token = await http.get('/?token=').expect(403);
     expect(token.text).not.toContain(site.token);
+  });
+
+  it('in Chromium, the teacher’s address leaves no token in the address bar or history, and the cookie survives the redirect', async () => {
+    const browser = await launchChromium();
+    try {
+      const teacher = await browser.newContext();
+      const page = await teacher.newPage();
+      await page.goto(site.teacher.replace(/\/\?/, '/lessons/framing?'));
+      expect(page.url()).toBe(`${new URL(site.students).origin}/lessons/framing`);
+      expect(await page.locator('details.answers').count()).toBe(1);
+      expect(await page.evaluate(() => document.cookie)).not.toContain('wirestep-teacher');
+      await page.goBack();
+      expect(page.url()).not.toContain(site.token);
+      // Another browser, a student's, on the same page: no answers.
+      const student = await browser.newContext();
+      const theirs = await student.newPage();
+      await theirs.goto(`${new URL(site.students).origin}/lessons/framing`);
+      expect(await theirs.locator('h1').count()).toBe(1);
+      expect(await theirs.locator('details.answers').count()).toBe(0);
+    } finally {
+      await browser.close();
+    }
   });
 
   it('never puts the token in a student’s page, a link or a redirect', async () => {
