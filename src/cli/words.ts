@@ -84,11 +84,12 @@ const pt: Readonly<Record<CliWord, string>> = {
   checkNothingClient: 'nada para corrigir: wirestep check client -- python3 client.py --port {port} --folder {folder}',
 };
 
-const WORDS: Readonly<Record<Lang, Readonly<Record<CliWord, string>>>> = { en, pt };
+/** The commands' words per language, with the same keys and placeholders. */
+export const CLI_WORDS: Readonly<Record<Lang, Readonly<Record<CliWord, string>>>> = { en, pt };
 
 /** The line `key` in `lang`, placeholders filled (a `{name}` with no value is left as written). */
 export function say(lang: Lang, key: CliWord, values: Readonly<Record<string, string | number | bigint>> = {}): string {
-  return formatMessage(WORDS[lang][key], values);
+  return formatMessage(CLI_WORDS[lang][key], values);
 }
 
 /**

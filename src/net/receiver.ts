@@ -200,6 +200,7 @@ function quoted(name: string): string {
 /** Starts a receiver: listens, and saves each connection's files and capture. */
 export async function startReceiver(options: ReceiverOptions): Promise<Receiver> {
   const log = options.log ?? (() => {});
+  const lang = options.lang ?? 'en';
   const outDir = path.resolve(options.outDir);
   await mkdir(outDir, { recursive: true });
   await clearLeftovers(outDir, options.recordInto ? null : options.capturesDir, log);
@@ -250,7 +251,7 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
     socket.on('error', () => {});
     const refuse = (s: net.Socket, why: string): void => {
       // Closed at once, with a FIN: the sender sees the connection end, not a hang.
-      log(`[${s.remoteAddress}:${s.remotePort}] refused: already ${active.size} connections (--max-connections ${maxConnections}) and ${waiting.length} waiting${why}`);
+      log(receiverLine(lang, 'refusedFull', { who: `[${s.remoteAddress}:${s.remotePort}]`, active: active.size, max: maxConnections, waiting: waiting.length, why }));
       s.end();
       // What it sends is dropped; one that never ends its side loses its descriptor anyway.
       s.resume();
@@ -264,7 +265,7 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
       const evict = pickWaitingEvicted(waiting.map((w) => w.remoteAddress ?? '?'), open, socket.remoteAddress ?? '?');
       if (evict === null) return refuse(socket, '');
       const [out] = waiting.splice(evict, 1);
-      refuse(out!, `; its address holds the most connections, so ${socket.remoteAddress}:${socket.remotePort} waits instead`);
+      refuse(out!, receiverLine(lang, 'evicted', { who: `${socket.remoteAddress}:${socket.remotePort}` }));
     }
     // Not read until admitted: its bytes wait in the system's buffers, and its sender in send().
     socket.pause();
@@ -273,7 +274,8 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
       const at = waiting.indexOf(socket);
       if (at >= 0) waiting.splice(at, 1);
     });
-    log(`${who} waiting: already ${active.size} connections (--max-connections ${maxConnections})${displaceAfter > 0 ? `; the slowest open over ${displaceAfter / 1000} s makes room (--displace-after)` : ''}`);
+    const displace = displaceAfter > 0 ? receiverLine(lang, 'displaceRoom', { seconds: displaceAfter / 1000 }) : '';
+    log(receiverLine(lang, 'waiting', { who, active: active.size, max: maxConnections, displace }));
     emitter.emit('waiting', endpoint(socket.remoteAddress, socket.remotePort));
     makeRoom();
   });
@@ -284,7 +286,7 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
       resolve();
     });
   });
-  server.on('error', (err) => log(`server error: ${err.message}`));
+  server.on('error', (err) => log(receiverLine(lang, 'serverError', { message: err.message })));
   const addr = server.address() as net.AddressInfo;
   return Object.assign(emitter, {
     address: endpoint(addr.address, addr.port),

@@ -26,6 +26,11 @@ const en = {
   captureAt: ', capture {dir}',
   displaced: 'displaced for {who}, which was waiting: {why}',
   internalError: 'internal error: {message}',
+  refusedFull: '{who} refused: already {active} connections (--max-connections {max}) and {waiting} waiting{why}',
+  evicted: '; its address holds the most connections, so {who} waits instead',
+  waiting: '{who} waiting: already {active} connections (--max-connections {max}){displace}',
+  displaceRoom: '; the slowest open over {seconds} s makes room (--displace-after)',
+  serverError: 'server error: {message}',
 } as const;
 
 /** A key of the receiver's log lines. */
@@ -57,13 +62,19 @@ const pt: Readonly<Record<ReceiverWord, string>> = {
   captureAt: ', captura {dir}',
   displaced: 'cedeu o lugar a {who}, que estava esperando: {why}',
   internalError: 'erro interno: {message}',
+  refusedFull: '{who} recusada: já são {active} conexões (--max-connections {max}) e {waiting} esperando{why}',
+  evicted: '; o endereço dela é o que tem mais conexões, então {who} espera no lugar dela',
+  waiting: '{who} esperando: já são {active} conexões (--max-connections {max}){displace}',
+  displaceRoom: '; a mais lenta aberta há mais de {seconds} s cede o lugar (--displace-after)',
+  serverError: 'erro do servidor: {message}',
 };
 
-const WORDS: Readonly<Record<Lang, Readonly<Record<ReceiverWord, string>>>> = { en, pt };
+/** The receiver's log lines per language, with the same keys and placeholders. */
+export const RECEIVER_WORDS: Readonly<Record<Lang, Readonly<Record<ReceiverWord, string>>>> = { en, pt };
 
 /** One of the receiver's log lines in `lang`, placeholders filled; `count` picks the `.one` form when it is 1 and one exists. */
 export function receiverLine(lang: Lang, key: ReceiverWord, values: Readonly<Record<string, string | number | bigint>> = {}, count?: number | bigint): string {
   const one = `${key}.one`;
-  const chosen = (count === 1 || count === 1n) && one in WORDS[lang] ? (one as ReceiverWord) : key;
-  return formatMessage(WORDS[lang][chosen], values);
+  const chosen = (count === 1 || count === 1n) && one in RECEIVER_WORDS[lang] ? (one as ReceiverWord) : key;
+  return formatMessage(RECEIVER_WORDS[lang][chosen], values);
 }
