@@ -18,7 +18,7 @@ const en = {
   studentsOpen: 'students open: {urls}',
   teacherOpens: 'teacher (this terminal only; this address shows the answers and reports, do not project or share it): {url}',
   studentsSend: 'students send with:  npx wirestep send --host {host} --port {port} FILES…',
-  tracedShowToo: 'programs traced into this lab’s captures show on /live too:  npx wirestep trace --captures {captures} -- python3 server.py',
+  tracedShowToo: 'programs traced into this lab\'s captures show on /live too:  npx wirestep trace --captures {captures} -- python3 server.py',
   onlyThisMachine: 'only this machine can send and watch: start with --host 0.0.0.0 to open the lab to the classroom',
   tracedWillNotShow: 'traced programs will not show on /live: {message}',
   // trace
