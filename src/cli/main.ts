@@ -15,10 +15,11 @@ import { packageRoot } from '../web/paths.js';
 import { type LiveInbox, RECEIVER_DEFAULTS, listFiles, openLiveInbox, runDemo, sendFiles, startReceiver, transferSize } from '../net/index.js';
 import { type Lang, NAME_LENGTH, describeReason, escapeControls, formatInteger } from '../protocol/index.js';
 import type { StepBy } from '../web/steps.js';
+import { type CliWord, envLang, say } from './words.js';
 
 // The site, the dump and the progress bar are loaded by the commands that use them: a sender
 // or receiver starts without them, 0.2 s sooner.
-const site = async () => ({ ...(await import('../web/app.js')), ...(await import('../web/live.js')) });
+const site = async () => ({ ...(await import('../web/app.js')), ...(await import('../web/live.js')), ...(await import('../web/roles.js')) });
 const dumping = async () => ({ ...(await import('../web/steps.js')), ...(await import('../web/i18n.js')), ...(await import('./render.js')) });
 
 /** Exit codes: 0 done, 1 the transfer or capture went wrong, 2 the command line was wrong. */
@@ -47,6 +48,19 @@ function stamp(): string {
 
 function logLine(line: string): void {
   process.stdout.write(`${stamp()} ${escapeControls(line)}\n`);
+}
+
+/** The language of what the running command prints: its `--lang`, else LC_ALL / LC_MESSAGES / LANG. */
+let lang: Lang = envLang();
+
+/** Line `key` of the commands' words in the command's language. */
+function words(key: CliWord, values: Readonly<Record<string, string | number | bigint>> = {}): string {
+  return say(lang, key, values);
+}
+
+/** `--lang`, defaulting to the environment's language. */
+function langOption(help: string): Option {
+  return new Option('--lang <lang>', `${help} (default: pt when LC_ALL or LANG is pt_*, else en)`).choices(['en', 'pt']);
 }
 
 function fail(message: string, code: number = EXIT.failed): never {
@@ -118,6 +132,12 @@ program
   // made after this inherit it.
   .exitOverride((err) => {
     process.exit(err.exitCode === 0 ? EXIT.ok : EXIT.usage);
+  })
+  // Every command speaks its --lang, or the environment's language.
+  .hook('preAction', (_program, command) => {
+    const chosen = (command.opts() as { lang?: Lang }).lang;
+    if (chosen !== undefined) lang = chosen;
+    else if (command.options.some((o) => o.long === '--lang')) command.setOptionValue('lang', lang);
   });
 
 program
@@ -137,6 +157,7 @@ program
   .option('--rate-grace <seconds>', 'time from the accept before --min-rate applies', integer(0), RECEIVER_DEFAULTS.rateGraceMs / 1000)
   .option('--header-timeout <seconds>', 'cut a connection whose count, name and size fields of a file take longer (0: never)', integer(0), RECEIVER_DEFAULTS.headerTimeoutMs / 1000)
   .option('--displace-after <seconds>', 'when full and a sender waits, close the slowest connection open this long to make room (0: never)', integer(0), RECEIVER_DEFAULTS.displaceAfterMs / 1000)
+  .addOption(langOption('language of the log lines'))
   .action(async (opts: { host: string; port: number; out: string; captures: string; capture: boolean; maxFileSize?: bigint; maxFiles: number; maxTotalBytes?: bigint; idleTimeout: number; maxConnections: number; minRate: number; rateGrace: number; headerTimeout: number; displaceAfter: number }) => {
     let receiver;
     try {
@@ -155,20 +176,21 @@ program
         headerTimeoutMs: opts.headerTimeout * 1000,
         displaceAfterMs: opts.displaceAfter * 1000,
         log: logLine,
+        lang,
       });
     } catch (err) {
-      fail(`cannot listen on ${opts.host}:${opts.port}: ${(err as Error).message}`);
+      fail(words('cannotListen', { host: opts.host, port: opts.port, message: (err as Error).message }));
     }
     const { address, port } = receiver.address;
-    logLine(`listening on ${address}:${port}; files go to ${path.resolve(opts.out)}${opts.capture ? `, captures to ${path.resolve(opts.captures)}` : ' (no captures)'}`);
-    logLine('stop with Ctrl+C');
+    logLine(words(opts.capture ? 'listening' : 'listeningNoCaptures', { address, port, out: path.resolve(opts.out), captures: path.resolve(opts.captures) }));
+    logLine(words('stopWith'));
     let stopping = false;
     const stop = (signal: string): void => {
       if (stopping) return;
       stopping = true;
-      logLine(`${signal}: closing; open transfers are recorded as interrupted`);
+      logLine(words('closing', { signal }));
       void receiver.close().then(() => {
-        logLine('closed, every capture flushed');
+        logLine(words('closed'));
         process.exit(EXIT.ok);
       });
     };
@@ -257,7 +279,7 @@ program
   .addOption(new Option('--by <how>', 'step by protocol field or by socket operation').choices(['field', 'op']).default('field'))
   .option('--step <n>', 'only this step (from 1)', integer(1))
   .option('--page <n>', 'page through the middle of a long step', integer(1))
-  .addOption(new Option('--lang <lang>', 'language of the explanations').choices(['en', 'pt']).default('en'))
+  .addOption(langOption('language of the explanations'))
   .action(async (ref: string, opts: { captures?: string; by: StepBy; step?: number; page?: number; lang: Lang }) => {
     const { StepRangeError, loadStep, renderProgramsText, renderStepText, statusText, stepCount, t } = await dumping();
     const reader = await openCapture(ref, opts.captures);
@@ -357,7 +379,7 @@ async function listenSite(host: string, port: number): Promise<{ server: Server;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, resolve);
-  }).catch((err: Error) => fail(`cannot listen on ${host}:${port}: ${err.message}`));
+  }).catch((err: Error) => fail(words('cannotListen', { host, port, message: err.message })));
   return { server, port: (server.address() as AddressInfo).port };
 }
 
@@ -396,8 +418,9 @@ program
   .option('--captures <dir>', 'a folder of captures (repeat for several)', collect)
   .option('--no-samples', 'do not list the bundled samples (the lessons still show them)')
   .option('--report <dir>', 'a grading report folder (wirestep check --report): shown at /report, its captures listed')
-  .action(async (opts: { host: string; port: number; captures?: string[]; samples: boolean; report?: string }) => {
-    const { createApp } = await site();
+  .addOption(langOption('language of what it prints'))
+  .action(async (opts: { host: string; port: number; captures?: string[]; samples: boolean; report?: string }, command: Command) => {
+    const { createApp, newTeacherToken } = await site();
     const samples = path.join(packageRoot(), 'samples');
     // A report's captures, and each check's folder of them (check server keeps them in captures/<check-id>/).
     const reportCaptures = opts.report === undefined ? [] : await (await import('../check/report/index.js')).reportCaptureRoots(opts.report);
@@ -408,12 +431,19 @@ program
     const { server, port } = await listenSite(opts.host, opts.port);
     const sharedAt = sharedUrls(opts.host, port);
     const shared = !isLoopback(opts.host);
-    const app = createApp({ store, shared, sharedAt, ...(opts.report === undefined ? {} : { reportDir: path.resolve(opts.report) }) });
+    // Without --host, a personal tool on this machine: whoever opens it is the teacher. With it, two roles, as in lab.
+    const token = command.getOptionValueSource('host') === 'cli' ? newTeacherToken() : undefined;
+    const app = createApp({ store, shared, sharedAt, ...(opts.report === undefined ? {} : { reportDir: path.resolve(opts.report) }), ...(token === undefined ? {} : { teacherToken: token }) });
     server.on('request', app);
-    const local = opts.host === '0.0.0.0' || opts.host === '::' ? '127.0.0.1' : opts.host;
-    logLine(`wirestep is showing the captures in ${dirs.map((d) => path.resolve(d)).join(', ')}`);
-    logLine(`open http://${local.includes(':') ? `[${local}]` : local}:${port}/${opts.report === undefined ? '' : 'report'}`);
-    if (shared) logLine(sharedAt.length > 0 ? `others on the network can open: ${sharedAt.join('  ')}` : 'open to the network, at this machine’s address');
+    const local = siteHost(opts.host);
+    const page = `http://${local}:${port}/${opts.report === undefined ? '' : 'report'}`;
+    logLine(words('showing', { dirs: dirs.map((d) => path.resolve(d)).join(', ') }));
+    if (token === undefined) logLine(words('open', { url: page }));
+    else {
+      logLine(words('studentsOpen', { urls: (sharedAt.length > 0 ? sharedAt : [`http://${local}:${port}/`]).join('  ') }));
+      logLine(words('teacherOpens', { url: `${page}?token=${token}` }));
+    }
+    if (shared && token === undefined) logLine(sharedAt.length > 0 ? words('othersCanOpen', { urls: sharedAt.join('  ') }) : words('openToNetwork'));
     const stop = (): void => {
       server.close();
       void app.closeCaptures().then(() => process.exit(EXIT.ok));
@@ -421,6 +451,12 @@ program
     process.on('SIGINT', stop);
     process.on('SIGTERM', stop);
   });
+
+/** The host part of this machine's own address of a site listening on `host`, brackets around IPv6. */
+function siteHost(host: string): string {
+  const local = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
+  return local.includes(':') ? `[${local}]` : local;
+}
 
 /** The addresses students should send to (IPv4 ones, as client.py connects over IPv4). */
 function studentHosts(host: string): string[] {
@@ -436,13 +472,14 @@ program
   .option('--web-port <port>', 'site port, for the projector and the students', integer(0, 65535), 3000)
   .option('--out <dir>', 'folder the received files are saved in', 'received')
   .option('--captures <dir>', 'folder for the captures', 'captures')
+  .addOption(langOption('language of what it prints'))
   .action(async (opts: { host: string; port: number; webPort: number; out: string; captures: string }) => {
-    const { LiveFeed, createApp } = await site();
+    const { LiveFeed, createApp, newTeacherToken } = await site();
     let receiver;
     try {
-      receiver = await startReceiver({ host: opts.host, port: opts.port, outDir: opts.out, capturesDir: opts.captures, log: logLine });
+      receiver = await startReceiver({ host: opts.host, port: opts.port, outDir: opts.out, capturesDir: opts.captures, log: logLine, lang });
     } catch (err) {
-      fail(`cannot listen on ${opts.host}:${opts.port}: ${(err as Error).message}`);
+      fail(words('cannotListen', { host: opts.host, port: opts.port, message: (err as Error).message }));
     }
     const live = new LiveFeed(receiver);
     // Programs traced into this captures folder tell /live what they do, over a socket there.
@@ -451,7 +488,7 @@ program
       inbox = await openLiveInbox(opts.captures);
       live.follow(inbox);
     } catch (err) {
-      logLine(`traced programs will not show on /live: ${(err as Error).message}`);
+      logLine(words('tracedWillNotShow', { message: (err as Error).message }));
     }
     const { server, port: webPort } = await listenSite(opts.host, opts.webPort);
     const hosts = studentHosts(opts.host);
@@ -464,30 +501,37 @@ program
     inbox?.on('live', (e: LiveEvent) => {
       if (e.type === 'done' && e.captureId) store.touch(path.join(opts.captures, e.captureId));
     });
+    // A lab always has both roles: the teacher's address carries this run's secret.
+    const token = newTeacherToken();
+    const sharedAt = sharedUrls(opts.host, webPort);
     const app = createApp({
       store,
       shared,
-      sharedAt: sharedUrls(opts.host, webPort),
+      sharedAt,
       live,
       lab: { port: receiver.address.port, hosts },
+      teacherToken: token,
     });
     server.on('request', app);
-    const local = opts.host === '0.0.0.0' || opts.host === '::' ? '127.0.0.1' : opts.host;
-    logLine(`receiver on ${receiver.address.address}:${receiver.address.port}; files go to ${path.resolve(opts.out)}, captures to ${path.resolve(opts.captures)}`);
-    logLine(`live page: http://${local}:${webPort}/live`);
-    for (const h of hosts) logLine(`students send with:  npx wirestep send --host ${h} --port ${receiver.address.port} FILES…`);
-    if (inbox) logLine(`programs traced into this lab's captures show on /live too:  npx wirestep trace --captures ${opts.captures} -- python3 server.py`);
-    if (!shared) logLine('only this machine can send and watch: start with --host 0.0.0.0 to open the lab to the classroom');
+    const local = siteHost(opts.host);
+    logLine(words('receiverOn', { address: receiver.address.address, port: receiver.address.port, out: path.resolve(opts.out), captures: path.resolve(opts.captures) }));
+    logLine(words('livePage', { url: `http://${local}:${webPort}/live` }));
+    logLine(words('studentsOpen', { urls: (sharedAt.length > 0 ? sharedAt : [`http://${local}:${webPort}/`]).join('  ') }));
+    // Printed once, here: never in a page, a link or a line the site shows.
+    logLine(words('teacherOpens', { url: `http://${local}:${webPort}/?token=${token}` }));
+    for (const h of hosts) logLine(words('studentsSend', { host: h, port: receiver.address.port }));
+    if (inbox) logLine(words('tracedShowToo', { captures: opts.captures }));
+    if (!shared) logLine(words('onlyThisMachine'));
     let stopping = false;
     const stop = (signal: string): void => {
       if (stopping) return;
       stopping = true;
-      logLine(`${signal}: closing; open transfers are recorded as interrupted`);
+      logLine(words('closing', { signal }));
       live.close();
       server.closeAllConnections();
       server.close();
       void Promise.all([receiver.close(), app.closeCaptures(), inbox?.close()]).then(() => {
-        logLine('closed, every capture flushed');
+        logLine(words('closed'));
         process.exit(EXIT.ok);
       });
     };
@@ -500,32 +544,31 @@ program
   .description('run a Python program (or --server and --client) with a socket tracer: one capture per TCP connection, with every call it made')
   .argument('[command...]', 'the program and its arguments, after --: wirestep trace -- python3 client.py')
   .option('--captures <dir>', 'folder for the captures', 'captures')
-  .addOption(new Option('--lang <lang>', 'language of what trace prints').choices(['en', 'pt']).default('en'))
+  .addOption(langOption('language of what trace prints'))
   .option('--port-map <from=to>', 'a connect or bind to port FROM uses port TO (repeat for several)', collect)
   .option('--server <command line>', 'a server to trace: split into words like a shell does, never run by one')
   .option('--client <command line>', 'with --server: the client to trace once the server listens ({port} becomes the port it listens on)')
   .option('--no-live', 'do not show the connections on the /live page of a wirestep lab recording into the same captures folder')
-  .action(async (command: string[], opts: { captures: string; lang: Lang; portMap?: string[]; server?: string; client?: string; live: boolean }) => {
+  .action(async (command: string[], opts: { captures: string; portMap?: string[]; server?: string; client?: string; live: boolean }) => {
     const { TraceArgumentError, connectLive, parsePortMap, splitCommandLine, startTraced, tracePair } = await import('../trace/index.js');
-    const pt = opts.lang === 'pt';
     let portMap: Map<number, number>;
     let pair: { server: string[]; client: string[] } | null = null;
     try {
       portMap = parsePortMap(opts.portMap ?? []);
-      if ((opts.server === undefined) !== (opts.client === undefined)) throw new TraceArgumentError('--server and --client go together');
-      if (opts.server !== undefined && command.length > 0) throw new TraceArgumentError('give either -- COMMAND or --server and --client');
+      if ((opts.server === undefined) !== (opts.client === undefined)) throw new TraceArgumentError(words('traceTogether'));
+      if (opts.server !== undefined && command.length > 0) throw new TraceArgumentError(words('traceEither'));
       if (opts.server !== undefined) pair = { server: splitCommandLine(opts.server), client: splitCommandLine(opts.client!) };
-      if (pair && (pair.server.length === 0 || pair.client.length === 0)) throw new TraceArgumentError('--server and --client need a command');
-      if (!pair && command.length === 0) throw new TraceArgumentError('nothing to trace: wirestep trace -- python3 client.py');
+      if (pair && (pair.server.length === 0 || pair.client.length === 0)) throw new TraceArgumentError(words('traceNeedCommand'));
+      if (!pair && command.length === 0) throw new TraceArgumentError(words('traceNothing'));
     } catch (err) {
       fail((err as Error).message, EXIT.usage);
     }
     // On stderr: the program's stdout stays its own, as if run directly.
     const note = (line: string): void => void process.stderr.write(`wirestep: ${escapeControls(line)}\n`);
-    const said = (dir: string): void => note(`${pt ? 'captura' : 'capture'} ${dir}`);
+    const said = (dir: string): void => note(words('traceCapture', { dir }));
     // A lab recording into the same folder shows the connections on /live as they happen.
     const publisher = opts.live ? await connectLive(opts.captures) : null;
-    if (publisher) note(pt ? `ao vivo na página /live do lab que grava em ${opts.captures}` : `live on the /live page of the lab recording into ${opts.captures}`);
+    if (publisher) note(words('traceLive', { dir: opts.captures }));
     const live = publisher ? { live: publisher.send } : {};
     const exit = async (code: number): Promise<never> => {
       await publisher?.close();
@@ -557,7 +600,7 @@ program
       // A program a signal ended exits as a shell reports it: 128 + the signal's number.
       await exit(r.exitCode ?? 128 + (r.signal ? (constants.signals[r.signal] ?? 0) : 0));
     } catch (err) {
-      fail(`cannot run ${command[0]}: ${(err as Error).message}`);
+      fail(words('cannotRun', { command: command[0] ?? '', message: (err as Error).message }));
     }
   });
 
@@ -581,7 +624,7 @@ interface CheckCliOptions {
 /** What every grading command offers: the language, the report folder and format, and a whole class with --each. */
 function gradingOptions(cmd: Command): Command {
   return cmd
-    .addOption(new Option('--lang <lang>', 'language of the report').choices(['en', 'pt']).default('en'))
+    .addOption(langOption('language of the report and of what it prints'))
     .option('--report <dir>', 'write report.html, report.json and each check’s captures (captures/<check-id>/) into this folder; with --each, the class table')
     .addOption(new Option('--format <format>', 'how the report is printed').choices([...REPORT_FORMATS]).default(REPORT_FORMATS[0]))
     .option('--each <pattern>', 'grade every hand-in matching this pattern, one at a time, {file} in the command replaced by its path (\'entregas/*/server.py\')')
@@ -599,14 +642,14 @@ async function runGrading(command: readonly string[], opts: CheckCliOptions, gra
   const stop = new AbortController();
   for (const sig of ['SIGINT', 'SIGTERM'] as const) {
     process.once(sig, () => {
-      process.stderr.write('wirestep: interrupted: stopping the hand-in\n');
+      process.stderr.write(`wirestep: ${words('checkStopping')}\n`);
       stop.abort();
       process.once(sig, () => process.exit(128 + (constants.signals[sig] ?? 0)));
     });
   }
-  const interrupted = (): never => fail('interrupted: no report written', 130);
+  const interrupted = (): never => fail(words('checkInterrupted'), 130);
   if (opts.each !== undefined) {
-    if (!command.some((a) => a.includes('{file}'))) fail('with --each, put {file} in the command where each hand-in’s path goes: -- python3 {file}', EXIT.usage);
+    if (!command.some((a) => a.includes('{file}'))) fail(words('checkEachFile'), EXIT.usage);
     const { gradeEach } = await import('../check/each.js');
     const dir = path.resolve(opts.report ?? 'wirestep-report');
     const table = await gradeEach({
@@ -623,7 +666,7 @@ async function runGrading(command: readonly string[], opts: CheckCliOptions, gra
       onGraded: (row) => logLine(`${row.student}: ${row.status === 'graded' ? `${row.score}/${row.maxScore ?? 0}` : row.status}${row.failed.length > 0 ? ` (${row.failed.join(' ')})` : ''}`),
     });
     if (stop.signal.aborted) interrupted();
-    if (table.rows.length === 0) fail(`no hand-in matches ${opts.each}`);
+    if (table.rows.length === 0) fail(words('checkNoMatch', { pattern: opts.each }));
     process.stdout.write(`${path.join(dir, 'class.html')}\n${path.join(dir, 'class.csv')}\n`);
     process.exit(table.rows.every((r) => r.status === 'graded' && r.failed.length === 0) ? EXIT.ok : EXIT.failed);
   }
@@ -633,14 +676,14 @@ async function runGrading(command: readonly string[], opts: CheckCliOptions, gra
     report = await grade(command, dir, stop.signal);
   } catch (err) {
     if (stop.signal.aborted) interrupted();
-    fail(`cannot grade: ${(err as Error).message}`);
+    fail(words('checkCannotGrade', { message: (err as Error).message }));
   }
   if (stop.signal.aborted) interrupted();
   if (dir) {
     try {
       await writeReportDir(dir, report, opts.lang);
     } catch (err) {
-      fail(`cannot write the report into ${dir}: ${(err as Error).message}`);
+      fail(words('checkCannotWrite', { dir, message: (err as Error).message }));
     }
   }
   process.stdout.write(renderReport(report, opts.format, opts.lang));
@@ -661,12 +704,12 @@ gradingOptions(
     .option('--stall-limit <seconds>', 'how long a silent client may be kept open before the server should close it', integer(1, 3600), 35)
     .option('--only <ids>', 'run only these checks, ids separated by commas (correct.ten-files,stream.one-byte-writes)', (v: string) => v.split(',').map((id) => id.trim()).filter((id) => id !== '')),
 ).action(async (command: string[], opts: CheckCliOptions & { port: number; connect?: { host: string; port: number }; serveLimit: number; stallLimit: number; only?: string[] }) => {
-  if (command.length === 0 && !opts.connect) fail('nothing to check: wirestep check server -- python3 server.py --port {port}', EXIT.usage);
-  if (command.length > 0 && opts.connect) fail('give either --connect HOST:PORT or -- COMMAND, not both', EXIT.usage);
-  if (opts.connect && opts.each !== undefined) fail('--each grades hand-ins it runs itself: it does not go with --connect', EXIT.usage);
+  if (command.length === 0 && !opts.connect) fail(words('checkNothingServer'), EXIT.usage);
+  if (command.length > 0 && opts.connect) fail(words('checkConnectOrCommand'), EXIT.usage);
+  if (opts.connect && opts.each !== undefined) fail(words('checkEachConnect'), EXIT.usage);
   const { SERVER_CASES } = await import('../check/server-cases.js');
   const unknown = (opts.only ?? []).filter((id) => !SERVER_CASES.some((c) => c.id === id));
-  if (opts.only && (opts.only.length === 0 || unknown.length > 0)) fail(`--only takes check ids separated by commas; unknown: ${unknown.join(', ') || '(none given)'}; known: ${SERVER_CASES.map((c) => c.id).join(', ')}`, EXIT.usage);
+  if (opts.only && (opts.only.length === 0 || unknown.length > 0)) fail(words('checkOnlyUnknown', { unknown: unknown.join(', ') || '—', known: SERVER_CASES.map((c) => c.id).join(', ') }), EXIT.usage);
   const { checkServer } = await import('../check/server.js');
   await runGrading(command, opts, (argv, reportDir, signal) =>
     checkServer({
@@ -691,7 +734,7 @@ gradingOptions(
     .option('--port <port>', 'the port a client with no {port} connects to (a Python client is redirected from it)', integer(1, 65535), 8181)
     .option('--time-limit <seconds>', 'each run of the client is stopped, with its process group, after this long', integer(1, 3600), 30),
 ).action(async (command: string[], opts: CheckCliOptions & { port: number; timeLimit: number }) => {
-  if (command.length === 0) fail('nothing to grade: wirestep check client -- python3 client.py --port {port} --folder {folder}', EXIT.usage);
+  if (command.length === 0) fail(words('checkNothingClient'), EXIT.usage);
   const { checkClient } = await import('../check/client.js');
   const { mkdtemp, rm } = await import('node:fs/promises');
   const { tmpdir } = await import('node:os');

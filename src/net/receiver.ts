@@ -12,6 +12,7 @@ import {
   type OutcomeStatus,
 } from '../capture/index.js';
 import {
+  type Lang,
   type Problem,
   type Reason,
   describeProblem,
@@ -23,6 +24,7 @@ import {
 import { FileSink } from './file-sink.js';
 import { clearLeftovers, temporaryName } from './leftovers.js';
 import { Recorder } from './recorder.js';
+import { type ReceiverWord, receiverLine } from './words.js';
 import { type HeldConnection, ReceiverSession, type SessionCommand, type SessionEvent, nextDisplaceableAt, pickDisplaced, pickWaitingEvicted } from './session.js';
 
 export type { LiveEvent } from '../capture/index.js';
@@ -63,6 +65,8 @@ export interface ReceiverOptions {
   readonly displaceAfterMs?: number;
   /** One line per event a teacher cares about. */
   readonly log?: (line: string) => void;
+  /** Language of the connections' log lines; default English. */
+  readonly lang?: Lang;
   /**
    * Records each connection into a capture made by the caller (the demo records both sides
    * into one); the caller then finishes it. Default: a new capture per connection in `capturesDir`.
@@ -196,6 +200,7 @@ function quoted(name: string): string {
 /** Starts a receiver: listens, and saves each connection's files and capture. */
 export async function startReceiver(options: ReceiverOptions): Promise<Receiver> {
   const log = options.log ?? (() => {});
+  const lang = options.lang ?? 'en';
   const outDir = path.resolve(options.outDir);
   await mkdir(outDir, { recursive: true });
   await clearLeftovers(outDir, options.recordInto ? null : options.capturesDir, log);
@@ -246,7 +251,7 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
     socket.on('error', () => {});
     const refuse = (s: net.Socket, why: string): void => {
       // Closed at once, with a FIN: the sender sees the connection end, not a hang.
-      log(`[${s.remoteAddress}:${s.remotePort}] refused: already ${active.size} connections (--max-connections ${maxConnections}) and ${waiting.length} waiting${why}`);
+      log(receiverLine(lang, 'refusedFull', { who: `[${s.remoteAddress}:${s.remotePort}]`, active: active.size, max: maxConnections, waiting: waiting.length, why }));
       s.end();
       // What it sends is dropped; one that never ends its side loses its descriptor anyway.
       s.resume();
@@ -260,7 +265,7 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
       const evict = pickWaitingEvicted(waiting.map((w) => w.remoteAddress ?? '?'), open, socket.remoteAddress ?? '?');
       if (evict === null) return refuse(socket, '');
       const [out] = waiting.splice(evict, 1);
-      refuse(out!, `; its address holds the most connections, so ${socket.remoteAddress}:${socket.remotePort} waits instead`);
+      refuse(out!, receiverLine(lang, 'evicted', { who: `${socket.remoteAddress}:${socket.remotePort}` }));
     }
     // Not read until admitted: its bytes wait in the system's buffers, and its sender in send().
     socket.pause();
@@ -269,7 +274,8 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
       const at = waiting.indexOf(socket);
       if (at >= 0) waiting.splice(at, 1);
     });
-    log(`${who} waiting: already ${active.size} connections (--max-connections ${maxConnections})${displaceAfter > 0 ? `; the slowest open over ${displaceAfter / 1000} s makes room (--displace-after)` : ''}`);
+    const displace = displaceAfter > 0 ? receiverLine(lang, 'displaceRoom', { seconds: displaceAfter / 1000 }) : '';
+    log(receiverLine(lang, 'waiting', { who, active: active.size, max: maxConnections, displace }));
     emitter.emit('waiting', endpoint(socket.remoteAddress, socket.remotePort));
     makeRoom();
   });
@@ -280,7 +286,7 @@ export async function startReceiver(options: ReceiverOptions): Promise<Receiver>
       resolve();
     });
   });
-  server.on('error', (err) => log(`server error: ${err.message}`));
+  server.on('error', (err) => log(receiverLine(lang, 'serverError', { message: err.message })));
   const addr = server.address() as net.AddressInfo;
   return Object.assign(emitter, {
     address: endpoint(addr.address, addr.port),
@@ -319,6 +325,7 @@ class Connection {
   readonly done: Promise<ConnectionResult>;
   readonly #socket: net.Socket;
   readonly #outDir: string;
+  readonly #lang: Lang;
   readonly #log: (line: string) => void;
   readonly #session: ReceiverSession;
   #recorder: Recorder;
@@ -346,6 +353,7 @@ class Connection {
     this.#names = names;
     this.#socket = socket;
     this.#outDir = outDir;
+    this.#lang = options.lang ?? 'en';
     this.client = endpoint(socket.remoteAddress, socket.remotePort);
     const who = `${this.client.address}:${this.client.port}`;
     // Names from the wire reach log lines: one escaping for every control character in them.
@@ -392,12 +400,12 @@ class Connection {
         this.#recorder = new Recorder(writer, 'receiver');
         this.#recorder.opened();
         this.#captureId = writer?.id ?? null;
-        this.#log(`connected${writer ? `, recording capture ${writer.id}` : ''}`);
+        this.#say(writer ? 'connectedRecording' : 'connected', { id: writer?.id ?? '' });
         this.#live({ type: 'open', key: this.#tag, client: this.client, captureId: this.#captureId });
         this.#startReading();
       },
       (err: Error) => {
-        this.#log(`cannot record a capture (${err.message}); receiving without one`);
+        this.#say('cannotRecord', { message: err.message });
         this.#recorder = new Recorder(null, 'receiver');
         this.#live({ type: 'open', key: this.#tag, client: this.client, captureId: null });
         this.#startReading();
@@ -455,7 +463,7 @@ class Connection {
   displace(nowMs: number, graceMs: number, waiting: net.Socket): void {
     const cut = this.#session.handle({ type: 'displaced', atMs: nowMs, graceMs });
     const abort = cut.find((c) => c.type === 'abort');
-    if (abort?.type === 'abort') this.#log(`displaced for ${waiting.remoteAddress}:${waiting.remotePort}, which was waiting: ${describeReason(abort.reason, 'en')}`);
+    if (abort?.type === 'abort') this.#say('displaced', { who: `${waiting.remoteAddress}:${waiting.remotePort}`, why: describeReason(abort.reason, this.#lang) });
     this.#socket.destroy();
   }
 
@@ -498,7 +506,7 @@ class Connection {
 
   #enqueue(task: () => Promise<void>): void {
     this.#queue = this.#queue.then(task).catch((err: Error) => {
-      this.#log(`internal error: ${err.message}`);
+      this.#say('internalError', { message: err.message });
       this.#now({ type: 'error', reason: { kind: 'text', text: `internal error: ${err.message}` }, byReceiver: true });
     });
   }
@@ -562,10 +570,10 @@ class Connection {
   async #run(c: SessionCommand): Promise<void> {
     switch (c.type) {
       case 'count':
-        this.#log(`count: ${formatInteger(c.count, 'en')} file${c.count === 1 ? '' : 's'} announced`);
+        this.#say('count', { n: this.#n(c.count) }, c.count);
         return;
       case 'open-file':
-        this.#log(`file ${c.file}: ${quoted(c.name)}, ${formatInteger(c.size, 'en')} bytes announced`);
+        this.#say('announced', { file: c.file, name: quoted(c.name), size: this.#n(c.size) });
         try {
           this.#sinks.set(c.file, await this.#createTemp(c.file));
         } catch (err) {
@@ -597,7 +605,7 @@ class Connection {
         this.#logFile(c.outcome);
         return;
       case 'trailing':
-        this.#log(`${formatInteger(c.length, 'en')} bytes after the last file: ignored`);
+        this.#say('trailing', { n: this.#n(c.length) });
         return;
       case 'abort':
         this.#socket.destroy();
@@ -608,21 +616,28 @@ class Connection {
     }
   }
 
+  /** Logs line `key` of the receiver's words, in the receiver's language. */
+  #say(key: ReceiverWord, values: Readonly<Record<string, string | number | bigint>>, count?: number | bigint): void {
+    this.#log(receiverLine(this.#lang, key, values, count));
+  }
+
+  #n(v: number | bigint): string {
+    return formatInteger(v, this.#lang);
+  }
+
   #logFile(f: FileOutcome): void {
-    const name = `${quoted(f.name)}${f.nameHex ? ` (bytes ${f.nameHex})` : ''}`;
-    const why = f.reason ? describeReason(f.reason, 'en') : '';
+    const name = f.nameHex ? receiverLine(this.#lang, 'nameBytes', { name: quoted(f.name), hex: f.nameHex }) : quoted(f.name);
+    const why = f.reason ? describeReason(f.reason, this.#lang) : '';
+    const values = { file: f.file, name, why, size: this.#n(BigInt(f.size)), path: path.join(this.#outDir, f.savedAs ?? '') };
     if (f.status === 'saved') {
-      const renamed = f.savedAs !== f.name ? ` (${name} already existed)` : '';
-      this.#log(`file ${f.file}: saved ${path.join(this.#outDir, f.savedAs ?? '')}, ${formatInteger(BigInt(f.size), 'en')} bytes${renamed}`);
+      this.#say(f.savedAs !== f.name ? 'savedRenamed' : 'saved', values);
     } else if (f.status === 'refused') {
-      const dropped = f.reason?.kind === 'name-unsafe' || f.reason?.kind === 'name-invalid-utf8' ? ` Its ${formatInteger(BigInt(f.size), 'en')} bytes are read and dropped.` : '';
-      this.#log(`file ${f.file}: refused ${name}: ${why}${dropped}`);
+      this.#say(f.reason?.kind === 'name-unsafe' || f.reason?.kind === 'name-invalid-utf8' ? 'refusedDropped' : 'refused', values);
     } else if (f.status === 'failed') {
       // After a short write or with no free name every byte had already come: nothing is left to drop.
-      const rest = f.reason?.kind === 'short-write' || f.reason?.kind === 'no-free-name' ? '' : ' Its remaining bytes are read and dropped.';
-      this.#log(`file ${f.file}: not saved: ${why}${rest}`);
+      this.#say(f.reason?.kind === 'short-write' || f.reason?.kind === 'no-free-name' ? 'notSaved' : 'notSavedDropped', values);
     } else {
-      this.#log(`file ${f.file}: incomplete, not saved: ${why}`);
+      this.#say('incomplete', values);
     }
   }
 
@@ -673,7 +688,7 @@ class Connection {
     for (const p of close?.errors ?? []) {
       // A stream the receiver cut is short because of the cut, which the closing line explains.
       if (close?.cutByReceiver && (p.kind === 'truncated' || p.kind === 'fewer-files-than-count')) continue;
-      this.#log(`problem: ${describeProblem(p, 'en')}`);
+      this.#say('problem', { problem: describeProblem(p, this.#lang) });
     }
     recorder.closed();
     const writer = recorder.writer;
@@ -682,14 +697,20 @@ class Connection {
       try {
         capture = await writer.finish(status, reason);
       } catch (err) {
-        this.#log(`capture ${writer.id} could not be finished: ${(err as Error).message}`);
+        this.#say('captureUnfinished', { id: writer.id, message: (err as Error).message });
       }
     }
     const files = this.#session.files;
     const saved = files.filter((f) => f.status === 'saved').length;
     const message = reason ? describeReason(reason, 'en') : undefined;
-    const by = close?.cutByReceiver ? ' by the receiver' : '';
-    this.#log(`closed${by}: ${status}${message ? ` (${message})` : ''}; ${saved} file${saved === 1 ? '' : 's'} saved, ${formatInteger(recorder.offset, 'en')} bytes${writer ? `, capture ${writer.dir}` : ''}`);
+    const said = reason ? describeReason(reason, this.#lang) : undefined;
+    this.#say(close?.cutByReceiver ? 'closedByReceiver' : 'closed', {
+      status,
+      reason: said ? ` (${said})` : '',
+      saved,
+      bytes: this.#n(recorder.offset),
+      capture: writer ? receiverLine(this.#lang, 'captureAt', { dir: writer.dir }) : '',
+    }, saved);
     this.#progress(true);
     this.#live({ type: 'done', key: this.#tag, status, reason: reason ?? null, bytes: recorder.offset, saved, files: files.length, captureId: this.#captureId });
     this.#resolve({

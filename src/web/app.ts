@@ -13,6 +13,8 @@ import { packageRoot } from './paths.js';
 import { type StepBy, StepRangeError, loadStep, stepCount } from './steps.js';
 import { toJson } from './json.js';
 import { ReportError, renderServedReport } from '../check/report/html.js';
+import { Roles, readCookie } from './roles.js';
+import { blindStep, quizVerdict } from './quiz.js';
 
 /** What the site is built on. */
 export interface AppOptions {
@@ -36,6 +38,13 @@ export interface AppOptions {
    * opening the steps of its captures, which the store must hold (`DIR/captures`).
    */
   readonly reportDir?: string;
+  /**
+   * The secret of the teacher's address (`?token=…`, 16 characters or more): the site then has two
+   * roles, and only the browser that opened that address sees the lessons' answers and `/report`.
+   * Absent, whoever opens the site is the teacher (`wirestep serve` on this machine only).
+   * Throws a TypeError for a shorter token.
+   */
+  readonly teacherToken?: string;
 }
 
 /** An error Express or its router raised for a bad request (status 4xx), such as a URIError. */
@@ -64,9 +73,23 @@ class HttpError extends Error {
   }
 }
 
+/** The cookie that keeps the language a reader chose with `?lang=` or the language links. */
+export const LANG_COOKIE = 'wirestep-lang';
+
+const isLang = (v: unknown): v is Lang => typeof v === 'string' && (LANGS as readonly string[]).includes(v);
+
+/** The language a request gets when its address does not say: the one chosen before (cookie), else the browser's (Accept-Language), else English. */
+function defaultLangOf(req: Request): Lang {
+  const chosen = readCookie(req.headers.cookie, LANG_COOKIE);
+  if (isLang(chosen)) return chosen;
+  const accepted = req.acceptsLanguages(...LANGS);
+  return isLang(accepted) && req.headers['accept-language'] !== undefined ? accepted : 'en';
+}
+
+/** The language of a page: `?lang=`, else {@link defaultLangOf}. */
 function langOf(req: Request): Lang {
   const q = req.query.lang;
-  return typeof q === 'string' && (LANGS as readonly string[]).includes(q) ? (q as Lang) : 'en';
+  return isLang(q) ? q : defaultLangOf(req);
 }
 
 function byOf(req: Request): StepBy {
@@ -99,13 +122,17 @@ function checkStep(n: number, total: number): void {
   if (n > total) throw new HttpError(404, 'error.stepOf', { n, total });
 }
 
-/** Links that keep the language. */
-/** Links that keep the language, and presenter mode (`present=1`), from page to page. */
-function urls(lang: Lang, present = false, quiz = false) {
+/**
+ * Links that keep the language, and presenter mode (`present=1`), from page to page. A link says
+ * `lang=` unless the language is English and the reader's default (`base`) is English too.
+ */
+function urls(lang: Lang, present = false, quiz = false, base: Lang = 'en') {
+  const langParam = (to: Lang): { lang?: Lang } => (to === 'en' && base === 'en' ? {} : { lang: to });
+  const langQuery = langParam(lang).lang === undefined ? '' : `&lang=${lang}`;
   const q = (params: Record<string, string | number | undefined>): string => {
     // A quiz goes on from field step to field step.
     const keepQuiz = quiz && params.by === 'field' && params.page === undefined;
-    const all = { ...params, ...(lang === 'en' ? {} : { lang }), ...(present ? { present: 1 } : {}), ...(keepQuiz ? { quiz: 1 } : {}) };
+    const all = { ...params, ...langParam(lang), ...(present ? { present: 1 } : {}), ...(keepQuiz ? { quiz: 1 } : {}) };
     const s = Object.entries(all)
       .filter(([, v]) => v !== undefined)
       .map(([k, v]) => `${k}=${encodeURIComponent(String(v))}`)
@@ -121,13 +148,17 @@ function urls(lang: Lang, present = false, quiz = false) {
     lesson: (slug: string) => `/lessons/${encodeURIComponent(slug)}${q({})}`,
     step: (id: string, n: number, by: StepBy, page?: number) => `/captures/${encodeURIComponent(id)}/steps/${n}${q({ by, page })}`,
     quiz: (id: string, n: number) => `/captures/${encodeURIComponent(id)}/steps/${n}${q({ by: 'field', quiz: 1 })}`,
-    answer: (id: string, n: number) => `/captures/${encodeURIComponent(id)}/steps/${n}?by=field${lang === 'en' ? '' : `&lang=${lang}`}${present ? '&present=1' : ''}`,
+    answer: (id: string, n: number) => `/captures/${encodeURIComponent(id)}/steps/${n}?by=field${langQuery}${present ? '&present=1' : ''}`,
+    /** `&lang=…` when links must say the language, else empty: for links a script makes. */
+    langQuery,
+    /** Where the quiz's script asks whether a byte is the answer (`&at=OFFSET` appended). */
+    quizAsk: (id: string, n: number) => `/api/captures/${encodeURIComponent(id)}/steps/${n}/quiz?lang=${lang}`,
     presenter: (id: string, n: number, by: StepBy, on: boolean) => {
-      const base = `/captures/${encodeURIComponent(id)}/steps/${n}?by=${by}${lang === 'en' ? '' : `&lang=${lang}`}`;
-      return on ? `${base}&present=1` : base;
+      const url = `/captures/${encodeURIComponent(id)}/steps/${n}?by=${by}${langQuery}`;
+      return on ? `${url}&present=1` : url;
     },
     lang: (path: string, to: Lang, params: Record<string, string | number | undefined> = {}) => {
-      const all = { ...params, ...(to === 'en' ? {} : { lang: to }) };
+      const all = { ...params, ...langParam(to) };
       const s = Object.entries(all).filter(([, v]) => v !== undefined).map(([k, v]) => `${k}=${encodeURIComponent(String(v))}`).join('&');
       return s ? `${path}?${s}` : path;
     },
@@ -186,12 +217,13 @@ export function createApp(options: AppOptions): express.Express & { closeCapture
   /** What every view is given: language, text and number helpers, links, the site's state. */
   const setLocals = (req: Request, res: Response): void => {
     const lang = langOf(req);
+    const base = defaultLangOf(req);
     res.locals.lang = lang;
     res.locals.t = (key: string, values: Record<string, string | number | bigint> = {}) => t(lang, key, values);
     res.locals.fmt = (n: number | bigint) => formatInteger(n, lang);
     res.locals.status = (s: string) => statusText(lang, s);
     res.locals.tn = (key: string, count: number, values: Record<string, string | number | bigint> = {}) => tn(lang, key, count, values);
-    res.locals.url = urls(lang, req.query.present === '1', req.query.quiz === '1');
+    res.locals.url = urls(lang, req.query.present === '1', req.query.quiz === '1', base);
     res.locals.path = req.path;
     res.locals.query = req.query;
     res.locals.shared = options.shared === true;
@@ -199,7 +231,10 @@ export function createApp(options: AppOptions): express.Express & { closeCapture
     res.locals.sharedAt = options.sharedAt ?? [];
     res.locals.hasLive = options.live !== undefined;
     res.locals.present = req.query.present === '1';
+    // Until the role check has run (an error page before it), nobody is the teacher.
+    res.locals.teacher ??= false;
   };
+  const roles = options.teacherToken === undefined ? null : new Roles(options.teacherToken);
   app.use('/static', express.static(path.join(root, 'views', 'static'), { maxAge: '1h', index: false }));
   app.use((req, res, next) => {
     // The site takes no request bodies.
@@ -207,9 +242,34 @@ export function createApp(options: AppOptions): express.Express & { closeCapture
       res.status(405).set('Allow', 'GET, HEAD').type('text/plain').send('Only GET and HEAD are served.');
       return;
     }
+    // The same address shows another page to the teacher and in another language: caches must not mix them.
+    res.vary('Cookie');
+    res.vary('Accept-Language');
+    // A language chosen in the address sticks: later pages without `?lang=` keep it.
+    if (isLang(req.query.lang) && readCookie(req.headers.cookie, LANG_COOKIE) !== req.query.lang) {
+      res.cookie(LANG_COOKIE, req.query.lang, { sameSite: 'lax', path: '/', maxAge: 365 * 24 * 3600 * 1000 });
+    }
+    const decision = roles ? roles.decide(req) : ({ kind: 'role', role: 'teacher' } as const);
+    if (decision.kind === 'sign-in') {
+      roles!.signIn(res);
+      res.set('Cache-Control', 'no-store');
+      res.redirect(303, decision.location);
+      return;
+    }
+    if (decision.kind === 'refuse') {
+      Roles.forget(res);
+      setLocals(req, res);
+      next(new HttpError(403, 'error.badTeacherPass'));
+      return;
+    }
+    res.locals.teacher = decision.role === 'teacher';
     setLocals(req, res);
     next();
   });
+  /** Refuses a student a teacher's page with a 403. */
+  const teacherOnly = (_req: Request, res: Response, next: NextFunction): void => {
+    next(res.locals.teacher === true ? undefined : new HttpError(403, 'error.teacherOnly'));
+  };
 
   const wrap = (fn: (req: Request, res: Response) => Promise<void>) => (req: Request, res: Response, next: NextFunction) => {
     fn(req, res).catch(next);
@@ -251,7 +311,21 @@ export function createApp(options: AppOptions): express.Express & { closeCapture
       checkStep(n, stepCount(reader, dissection, by));
       return loadStep(id, reader, dissection, by, n, lang, page, quiz ? QUIZ_CONTEXT : 0);
     });
-    res.render('step', { step, lesson: lessonFor(lessons, step, lang), quiz });
+    // A quiz's page holds the question, not the answer: the field's place stays here until asked.
+    if (quiz) res.render('step', { step: blindStep(step), lesson: null, quiz, quizTitle: step.fields[0]?.title ?? step.title });
+    else res.render('step', { step, lesson: lessonFor(lessons, step, lang), quiz });
+  }));
+
+  app.get('/api/captures/:id/steps/:n/quiz', wrap(async (req, res) => {
+    const n = positiveInt(req.params.n, 'step');
+    const at = typeof req.query.at === 'string' && /^[0-9]{1,15}$/.test(req.query.at) ? Number(req.query.at) : null;
+    if (at === null) throw new HttpError(400, 'error.quizAt');
+    const id = String(req.params.id);
+    const step = await cache.use(id, ({ reader, dissection }) => {
+      checkStep(n, stepCount(reader, dissection, 'field'));
+      return loadStep(id, reader, dissection, 'field', n, res.locals.lang as Lang, null);
+    });
+    res.type('application/json').send(toJson(quizVerdict(step, at)));
   }));
 
   app.get('/lessons', (_req, res) => {
@@ -262,7 +336,8 @@ export function createApp(options: AppOptions): express.Express & { closeCapture
     const lang = res.locals.lang as Lang;
     const lesson = findLesson(lessons, String(req.params.slug), lang);
     if (!lesson) throw new HttpError(404, 'error.no-lesson', { slug: String(req.params.slug) });
-    const parts = await renderLessonParts(cache, lesson, lang);
+    // A reader whose default is not English needs `lang=` in every link to keep English.
+    const parts = await renderLessonParts(cache, lesson, lang, res.locals.teacher === true, defaultLangOf(req) !== 'en');
     const list = lessonsIn(lessons, lesson.lang);
     const at = list.findIndex((l) => l.slug === lesson.slug);
     res.render('lesson', { lesson, parts, prev: list[at - 1] ?? null, next: list[at + 1] ?? null });
@@ -278,7 +353,7 @@ export function createApp(options: AppOptions): express.Express & { closeCapture
 
   const reportDir = options.reportDir;
   if (reportDir !== undefined) {
-    app.get('/report', wrap(async (req, res) => {
+    app.get('/report', teacherOnly, wrap(async (req, res) => {
       const lang = typeof req.query.lang === 'string' && (LANGS as readonly string[]).includes(req.query.lang) ? (req.query.lang as Lang) : null;
       try {
         res.type('html').send(await renderServedReport(reportDir, lang));
@@ -328,7 +403,7 @@ export function createApp(options: AppOptions): express.Express & { closeCapture
     const lang = langOf(req);
     if (err instanceof HttpError) {
       status = err.status;
-      kind = STEP_ERRORS.includes(err.key) ? 'no-step' : 'bad-request';
+      kind = STEP_ERRORS.includes(err.key) ? 'no-step' : status === 403 ? 'forbidden' : 'bad-request';
       // Pages speak their language; the API speaks English.
       message = req.path.startsWith('/api/') ? err.message : t(lang, err.key, err.values);
     } else if (isClientError(err)) {

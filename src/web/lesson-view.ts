@@ -38,8 +38,11 @@ async function embedStep(reader: CaptureReader, d: Dissection, request: EmbedReq
   return loadStep(request.capture, reader, d, 'op', (await reader.opIndex(e)) + 1, lang);
 }
 
-/** Renders a lesson with its facts filled and its embeds loaded from the captures. */
-export async function renderLessonParts(cache: ReaderCache, lesson: Lesson, lang: Lang): Promise<LessonViewPart[]> {
+/**
+ * Renders a lesson with its facts filled and its embeds loaded from the captures; the teacher's
+ * answers only when `answers` (default true); `langInLinks` puts `lang=` even in an English lesson's links.
+ */
+export async function renderLessonParts(cache: ReaderCache, lesson: Lesson, lang: Lang, answers = true, langInLinks = false): Promise<LessonViewPart[]> {
   const facts = new Map<string, string>();
   for (const [, capture, name] of lesson.body.matchAll(FACT)) {
     const key = `${capture}.${name}`;
@@ -47,7 +50,7 @@ export async function renderLessonParts(cache: ReaderCache, lesson: Lesson, lang
     const n = await cache.use(capture!, ({ reader, dissection }) => computeFact(reader, dissection, name as Fact));
     facts.set(key, formatInteger(n, lang));
   }
-  const parts = renderLesson(lesson, (capture, name) => facts.get(`${capture}.${name}`)!);
+  const parts = renderLesson(lesson, (capture, name) => facts.get(`${capture}.${name}`)!, { answers, langInLinks });
   const out: LessonViewPart[] = [];
   for (const part of parts) {
     if ('html' in part) {

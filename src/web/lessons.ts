@@ -117,13 +117,24 @@ export function parseEmbed(source: string, where: string): EmbedRequest {
   return { capture: raw.capture as string, by: key === 'step' ? 'field' : key, n: n as number };
 }
 
+/** The teacher's answers of a lesson: each `<details class="answers">` block, to its closing tag. */
+const ANSWERS = /<details\s+class="answers"\s*>[\s\S]*?<\/details>\s*/g;
+
+/** A lesson's Markdown without the teacher's answers, for a student's page. */
+export function withoutAnswers(body: string): string {
+  return body.replace(ANSWERS, '');
+}
+
 /**
  * Renders a lesson's Markdown to HTML parts, the ```wirestep embeds left for the caller to
  * render with the step view's own code. Facts (`{{id.fact}}`) are filled by `fact`; links to
  * pages of the site carry the language. Lessons are the project's own files: their HTML is trusted.
+ * The teacher's answers (`<details class="answers">` blocks) are left out when `options.answers` is false;
+ * `options.langInLinks` puts `lang=` in an English lesson's links too.
  */
-export function renderLesson(lesson: Lesson, fact: (capture: string, name: Fact) => string): LessonPart[] {
+export function renderLesson(lesson: Lesson, fact: (capture: string, name: Fact) => string, options: { readonly answers?: boolean; readonly langInLinks?: boolean } = {}): LessonPart[] {
   const md = new MarkdownIt({ html: true, linkify: false, typographer: false });
+  const langInLinks = options.langInLinks === true;
   const embeds: EmbedRequest[] = [];
   const where = `lessons/${lesson.slug}.${lesson.lang}.md`;
   const fence = md.renderer.rules.fence!;
@@ -137,13 +148,14 @@ export function renderLesson(lesson: Lesson, fact: (capture: string, name: Fact)
   md.renderer.rules.link_open = (tokens, idx, options, env, self) => {
     const token = tokens[idx]!;
     const href = String(token.attrGet('href') ?? '');
-    if (href?.startsWith('/') && !href.startsWith('//') && lesson.lang !== LANGS[0]) {
+    if (href?.startsWith('/') && !href.startsWith('//') && (lesson.lang !== LANGS[0] || langInLinks)) {
       const [pathPart, hash] = href.split('#', 2) as [string, string | undefined];
       token.attrSet('href', `${pathPart}${pathPart.includes('?') ? '&' : '?'}lang=${lesson.lang}${hash ? `#${hash}` : ''}`);
     }
     return linkOpen ? linkOpen(tokens, idx, options, env, self) : self.renderToken(tokens, idx, options);
   };
-  const body = lesson.body.replace(FACT, (_all, capture: string, name: Fact) => fact(capture, name));
+  const shown = options.answers === false ? withoutAnswers(lesson.body) : lesson.body;
+  const body = shown.replace(FACT, (_all, capture: string, name: Fact) => fact(capture, name));
   const html = md.render(body);
   const parts: LessonPart[] = [];
   for (const [i, piece] of html.split('\u0000').entries()) {

@@ -64,6 +64,8 @@ describe('the HTML grading report in Chromium', () => {
             }
           }
           // From the file, the cut payload's link opens step 4 of its capture on the site: the payload of file 1.
+          // (In a browser that has not chosen Portuguese on the site: that choice would stick.)
+          await context.clearCookies();
           await page.goto(pathToFileURL(path.join(dir, 'report.html')).href);
           await page.locator('[data-check="bad-input.cut-in-payload"] a.step-link').click();
           await page.waitForURL(/\/captures\/bad-input\.cut-in-payload\/steps\/4\?by=field$/);

@@ -78,22 +78,34 @@
     cursor = Math.max(0, Math.min(cells.length - 1, to));
     cells[cursor].classList.add('cursor');
   }
-  function choose(cell) {
+  // The page does not hold the answer: the server judges the chosen byte.
+  async function choose(cell) {
     if (!quiz || answered) return;
     answered = true;
-    const answer = Number(quiz.dataset.answer);
     const chosen = offsetOf(cell);
+    const showAnswer = quiz.querySelector('.noscript-answer');
+    let judged;
+    try {
+      const res = await fetch(`${quiz.dataset.ask}&at=${chosen}`, { headers: { accept: 'application/json' } });
+      if (!res.ok) throw new Error(String(res.status));
+      judged = await res.json();
+    } catch {
+      // Without the server's verdict the answer is still one link away.
+      answered = false;
+      if (showAnswer) showAnswer.hidden = false;
+      return;
+    }
+    const answer = judged.answer;
     const verdict = quiz.querySelector('.verdict');
-    const right = chosen === answer;
-    verdict.className = `verdict ${right ? 'right' : 'wrong'}`;
-    verdict.textContent = (right ? quiz.dataset.right : quiz.dataset.wrong).replace('{offset}', String(answer)).replace('{chosen}', String(chosen));
-    cell.classList.add(right ? 'answer' : 'chosen');
+    verdict.className = `verdict ${judged.right ? 'right' : 'wrong'}`;
+    verdict.textContent = (judged.right ? quiz.dataset.right : quiz.dataset.wrong).replace('{offset}', String(answer)).replace('{chosen}', String(chosen));
+    cell.classList.add(judged.right ? 'answer' : 'chosen');
     const correct = cells.find((c) => offsetOf(c) === answer);
     if (correct) correct.classList.add('answer');
     if (cursor >= 0) cells[cursor].classList.remove('cursor');
     document.body.classList.remove('quiz');
-    const noscript = quiz.querySelector('.noscript-answer');
-    if (noscript) noscript.remove();
+    // The whole step, labels and explanations, is the answer's page.
+    if (showAnswer) showAnswer.hidden = false;
   }
   function quizKey(ev) {
     const moves = { ArrowLeft: -1, ArrowRight: 1, ArrowUp: -16, ArrowDown: 16 };

@@ -64,7 +64,7 @@
     if (x.captureId && x.status !== 'receiving') {
       // A traced connection's two ends are joined into one capture: the link follows it.
       const a = link.querySelector('a') || link.appendChild(document.createElement('a'));
-      a.href = `/captures/${encodeURIComponent(x.captureId)}/steps/1?by=field${d.lang === 'pt' ? '&lang=pt' : ''}`;
+      a.href = `/captures/${encodeURIComponent(x.captureId)}/steps/1?by=field${d.langQuery}`;
       a.textContent = x.captureId;
     }
   }
