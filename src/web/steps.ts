@@ -29,6 +29,25 @@ export const SHOW_WHOLE = 1024;
 export const HEAD_TAIL = 256;
 /** Bytes per page when paging through the middle of a long range. */
 export const PAGE_SIZE = 4096;
+/** How much of a long focus range one page shows, in bytes. */
+export interface DumpLimits {
+  /** A range up to this long is shown whole. */
+  readonly showWhole: number;
+  /** Bytes shown at the head and at the tail of a longer range. */
+  readonly headTail: number;
+  /** Bytes per page when paging through its middle. */
+  readonly pageSize: number;
+}
+
+/** A laptop's screen: the sizes above. */
+export const SCREEN_LIMITS: DumpLimits = { showWhole: SHOW_WHOLE, headTail: HEAD_TAIL, pageSize: PAGE_SIZE };
+
+/**
+ * A 1280x720 projector in presenter mode: about nine rows of 16 bytes fit above the fold beside
+ * the explanation (a 128-byte name spans nine rows when it does not start a row).
+ */
+export const PRESENTER_LIMITS: DumpLimits = { showWhole: 144, headTail: 48, pageSize: 112 };
+
 /** Payloads up to this size are read to count their characters. */
 const TEXT_SCAN_LIMIT = 64 * 1024;
 /** Fields listed on an operation step at most. */
@@ -111,6 +130,8 @@ export interface ByteRun {
 /** One row of a step's dump. */
 export interface DumpRow {
   readonly address: string;
+  /** The address of the row's ninth byte (a phone shows 8 bytes a line), null when it has no ninth. */
+  readonly halfAddress: string | null;
   readonly offset: number;
   readonly cells: readonly ByteView[];
   readonly runs: readonly ByteRun[];
@@ -360,6 +381,7 @@ async function dumpRange(
   const problemRanges = entries.flatMap((e) => e.problems).filter((p) => p.length > 0);
   return hexRows(bytes, from).map((row) => withRuns(lang, {
     address: row.address,
+    halfAddress: row.halfAddress,
     offset: row.offset,
     cells: row.cells.map((cell): ByteView => {
       const i = fieldIndexAt(fields, cell.offset);
@@ -379,7 +401,7 @@ async function dumpRange(
   }));
 }
 
-function withRuns(lang: Lang, row: { address: string; offset: number; cells: ByteView[] }): DumpRow {
+function withRuns(lang: Lang, row: { address: string; halfAddress: string | null; offset: number; cells: ByteView[] }): DumpRow {
   const grouped: ByteView[][] = [];
   for (const c of row.cells) {
     const last = grouped.at(-1);
@@ -411,20 +433,21 @@ async function dumpFocus(
   focus: { offset: number; length: number },
   page: number | null,
   lang: Lang,
+  limits: DumpLimits,
 ): Promise<{ blocks: DumpBlock[]; paging: StepView['paging'] }> {
   const end = focus.offset + focus.length;
-  if (focus.length <= SHOW_WHOLE) {
+  if (focus.length <= limits.showWhole) {
     return { blocks: [{ rows: await dumpRange(reader, d, focus.offset, Math.max(end, focus.offset + 1), focus, lang), gapAfter: 0 }], paging: null };
   }
-  const pages = Math.ceil(focus.length / PAGE_SIZE);
+  const pages = Math.ceil(focus.length / limits.pageSize);
   if (page !== null) {
     const p = Math.min(Math.max(1, page), pages);
-    const from = focus.offset + (p - 1) * PAGE_SIZE;
-    const to = Math.min(end, from + PAGE_SIZE);
+    const from = focus.offset + (p - 1) * limits.pageSize;
+    const to = Math.min(end, from + limits.pageSize);
     return { blocks: [{ rows: await dumpRange(reader, d, from, to, focus, lang), gapAfter: 0 }], paging: { page: p, pages } };
   }
-  const headEnd = Math.ceil((focus.offset + HEAD_TAIL) / BYTES_PER_ROW) * BYTES_PER_ROW;
-  const tailStart = Math.floor((end - HEAD_TAIL) / BYTES_PER_ROW) * BYTES_PER_ROW;
+  const headEnd = Math.ceil((focus.offset + limits.headTail) / BYTES_PER_ROW) * BYTES_PER_ROW;
+  const tailStart = Math.floor((end - limits.headTail) / BYTES_PER_ROW) * BYTES_PER_ROW;
   return {
     blocks: [
       { rows: await dumpRange(reader, d, focus.offset, headEnd, focus, lang), gapAfter: tailStart - headEnd },
@@ -536,6 +559,7 @@ async function receiverState(d: Dissection, end: number, streamLength: number, l
 
 /**
  * One step of capture `captureId` (its folder name, which links use), `n` from 1. Reads only the bytes and events the step shows.
+ * `context` bytes before a field are shown too (a quiz); `limits` says how much of a long range one page shows.
  * Throws StepRangeError when there is no such step.
  */
 export async function loadStep(
@@ -547,6 +571,7 @@ export async function loadStep(
   lang: Lang,
   page: number | null = null,
   context = 0,
+  limits: DumpLimits = SCREEN_LIMITS,
 ): Promise<StepView> {
   const total = stepCount(reader, d, by);
   if (!Number.isInteger(n) || n < 1 || n > total) throw new StepRangeError(`step ${n} of ${total}`);
@@ -555,10 +580,10 @@ export async function loadStep(
     const { field, problems: own } = (await d.field(n - 1))!;
     const view = await fieldView(reader, d, field, own, lang);
     const focus = { offset: field.offset, length: field.length };
-    const { blocks, paging } = context > 0 && field.length <= SHOW_WHOLE
+    const { blocks, paging } = context > 0 && field.length <= limits.showWhole
       // A quiz shows bytes before the field too, so its start has to be found.
       ? { blocks: [{ rows: await dumpRange(reader, d, Math.max(0, field.offset - context), field.offset + Math.max(field.length, 1), focus, lang), gapAfter: 0 }], paging: null }
-      : await dumpFocus(reader, d, focus, page, lang);
+      : await dumpFocus(reader, d, focus, page, lang, limits);
     // An empty field has no bytes, so no write or read carried it.
     const carriers = field.length > 0 ? await carriersOf(reader, dataLanes(reader), field.offset, field.length, lang) : [];
     return {
@@ -605,7 +630,7 @@ export async function loadStep(
       const whole = from === f.offset && to === f.offset + f.length - 1;
       fields.push(whole ? view : { ...view, portion: { from, to, length: to - from + 1 } });
     }
-    ({ blocks, paging } = await dumpFocus(reader, d, focus, page, lang));
+    ({ blocks, paging } = await dumpFocus(reader, d, focus, page, lang, limits));
   }
   const stateAfter = e.side === 'receiver' && moved ? await receiverState(d, e.offset + inStream, reader.streamLength, lang) : null;
   // Beside a write or a read, the segments that carried its bytes; beside a segment, the writes and reads.

@@ -3,6 +3,7 @@
   'use strict';
   // ← → Home End follow the page's own first/prev/next/last links.
   const keys = { ArrowLeft: 'prev', ArrowRight: 'next', Home: 'first', End: 'last' };
+  const clickerKeys = { PageDown: 'next', ' ': 'next', ArrowDown: 'next', PageUp: 'prev', ArrowUp: 'prev' };
   const quiz = document.getElementById('quiz');
   let answered = false;
   document.addEventListener('keydown', (ev) => {
@@ -17,7 +18,9 @@
       return;
     }
     if (quiz && !answered && quizKey(ev)) return;
-    const rel = keys[ev.key];
+    // In presenter mode the page does not scroll: what clicker remotes send steps too.
+    const presenting = document.body.classList.contains('present') && !(ev.key === ' ' && target instanceof HTMLElement && target.closest('a, button'));
+    const rel = keys[ev.key] || (presenting ? clickerKeys[ev.key] : undefined);
     if (!rel) return;
     const link = document.querySelector(`link[rel="${rel}"]`);
     if (link) {

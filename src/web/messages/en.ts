@@ -163,6 +163,7 @@ export const en = {
   'quiz.how': 'With the keyboard: ← → move between bytes, ↑ ↓ move a row, Enter chooses.',
   'quiz.right': 'Right! It begins at offset {offset}.',
   'quiz.wrong': 'Not quite: you chose offset {chosen}; it begins at offset {offset}.',
+  'quiz.leave': 'Leave the quiz: show this step with its answer',
   'quiz.show': 'Show the answer',
   'step.crumb': 'step {n} of {total}',
   'step.nav': 'Steps',

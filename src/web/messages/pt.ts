@@ -165,6 +165,7 @@ export const pt: Readonly<Record<MessageKey, string>> = {
   'quiz.how': 'Pelo teclado: ← → andam entre os bytes, ↑ ↓ mudam de linha, Enter escolhe.',
   'quiz.right': 'Acertou! Começa no offset {offset}.',
   'quiz.wrong': 'Não foi dessa vez: você escolheu o offset {chosen}; o campo começa no offset {offset}.',
+  'quiz.leave': 'Sair do quiz e ver este passo com a resposta',
   'quiz.show': 'Mostrar a resposta',
   'step.crumb': 'passo {n} de {total}',
   'step.nav': 'Passos',
