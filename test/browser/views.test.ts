@@ -193,6 +193,7 @@ describe('the site on a 390x844 phone', () => {
       }
 
       await page.goto(`${site.url}/captures/demo-10-files/steps/2?by=field`);
+      await page.screenshot({ path: path.join(TEST_OUTPUT, 'phone-step.png') });
       const layout = await page.evaluate(() => {
         const row = document.querySelectorAll('.dump .row:not(.head)')[1]!;
         const hex = [...row.querySelectorAll('.hex i')].map((i) => i.getBoundingClientRect());
@@ -228,6 +229,27 @@ describe('the site on a 390x844 phone', () => {
       // The header wraps onto more lines instead of running off the screen.
       const header = await page.locator('header.top').evaluate((el) => ({ height: el.getBoundingClientRect().height, scrolls: el.scrollWidth > el.clientWidth }));
       expect(header.scrolls).toBe(false);
+    });
+  });
+});
+
+describe('wayfinding', () => {
+  it('shows the real place in breadcrumbs, links Captures from the header and says on the home page where to start', async () => {
+    await withPage(PROJECTOR, async (context) => {
+      const page = await context.newPage();
+      const crumbs = async (): Promise<string> => (await page.locator('nav.crumbs').innerText()).replace(/\s*›\s*/g, ' › ').replace(/\s+/g, ' ').trim();
+      await page.goto(`${site.url}/captures/demo-10-files/steps/2?by=field`);
+      expect(await crumbs()).toBe('Captures › demo-10-files › step 2 of 31');
+      await page.screenshot({ path: path.join(TEST_OUTPUT, 'wayfinding-step.png') });
+      await page.goto(`${site.url}/lessons/framing?lang=pt`);
+      expect(await crumbs()).toMatch(/^Aulas › \S/);
+      await page.locator('header.top').getByRole('link', { name: 'Capturas' }).click();
+      await page.waitForURL(/\/\?lang=pt$/);
+      const start = page.locator('section.start-here a');
+      expect(await start.evaluateAll((as) => as.map((a) => a.getAttribute('href')))).toEqual(['/captures/demo-10-files/steps/1?by=field&lang=pt', '/lessons?lang=pt']);
+      // The samples stay grouped as before, below.
+      expect(await page.locator('section.group h2').count()).toBeGreaterThan(1);
+      await page.screenshot({ path: path.join(TEST_OUTPUT, 'wayfinding-home.png') });
     });
   });
 });
