@@ -103,6 +103,13 @@ export interface ByteView extends HexCell {
   readonly kind: Field['kind'] | null;
   /** Offset of the byte within its field (within its file, for payload bytes). */
   readonly fieldOffset: number;
+  /** The field step (`?by=field`, from 1) of the field holding the byte; null outside any field. */
+  readonly fieldStep: number | null;
+  /**
+   * What the text column shows where UTF-8 gives a character hexy's ASCII column cannot: the
+   * character on the first byte of a two-byte sequence (é), '' on the second; null elsewhere.
+   */
+  readonly glyph: string | null;
   /** A space padding a name. */
   readonly padding: boolean;
   /** Part of what this step is about (the others are context on the same rows). */
@@ -124,6 +131,8 @@ export interface ByteRun {
   readonly offset: number;
   /** Offset of the run's first byte within its field. */
   readonly fieldOffset: number;
+  /** The field step of the run's field, which a click on its bytes opens; null outside any field. */
+  readonly step: number | null;
   readonly cells: readonly ByteView[];
 }
 
@@ -258,6 +267,11 @@ export interface StepView {
   /** For op steps: the event. */
   readonly event: EventView | null;
   /** For field steps: the writes and reads that carried the field. */
+  /**
+   * The step the other way of stepping lands on: for a field, the first write or read that
+   * carried it (`?by=op`); for a write or read, the first field it carried. 1 when there is none.
+   */
+  readonly switchStep: number;
   readonly carriers: readonly { readonly side: Lane; readonly events: readonly EventView[]; readonly total: number; readonly moreCount: number }[];
   /** For receiver reads: its state after the read. */
   readonly stateAfter: ReceiverState | null;
@@ -379,6 +393,7 @@ async function dumpRange(
   const entries = await d.fieldsIn(from, Math.max(to, from + 1));
   const fields = entries.map((e) => e.field);
   const problemRanges = entries.flatMap((e) => e.problems).filter((p) => p.length > 0);
+  const glyphs = utf8Glyphs(bytes);
   return hexRows(bytes, from).map((row) => withRuns(lang, {
     address: row.address,
     halfAddress: row.halfAddress,
@@ -388,8 +403,13 @@ async function dumpRange(
       const f = i >= 0 ? fields[i]! : null;
       const within = f ? cell.offset - f.offset : 0;
       const nameValue = f?.value?.kind === 'name' ? f.value.name : null;
+      // A character only inside a text field, both of its bytes in the field.
+      let glyph = f && (f.kind === 'name' || f.kind === 'payload') ? glyphs[cell.offset - from] ?? null : null;
+      if (glyph !== null && f && (glyph === '' ? cell.offset - 1 < f.offset : cell.offset + 1 >= f.offset + f.length)) glyph = null;
       return {
         ...cell,
+        glyph,
+        fieldStep: i >= 0 ? entries[i]!.index + 1 : null,
         field: f?.id ?? null,
         kind: f?.kind ?? null,
         fieldOffset: within,
@@ -421,9 +441,30 @@ function withRuns(lang: Lang, row: { address: string; halfAddress: string | null
       fieldFrom: n(first.fieldOffset),
       fieldTo: n(last.fieldOffset),
     });
-    return { field: first.field, title, label, kind: first.kind, inFocus: first.inFocus, offset: first.offset, fieldOffset: first.fieldOffset, cells };
+    return { field: first.field, title, label, kind: first.kind, inFocus: first.inFocus, offset: first.offset, fieldOffset: first.fieldOffset, step: first.fieldStep, cells };
   });
   return { ...row, runs, pad: BYTES_PER_ROW - row.cells.length };
+}
+
+/**
+ * The text-column character of each of `bytes` where UTF-8 has one and ASCII has not: a two-byte
+ * sequence for a Latin, Greek or Cyrillic letter (U+00A0 to U+04FF, leaving out the soft hyphen
+ * and U+0250 to U+036F, where the combining marks are) puts the character on its first byte and
+ * '' on its second. Null for every other byte; longer sequences keep hexy's dots (one column a byte).
+ */
+export function utf8Glyphs(bytes: Uint8Array): (string | null)[] {
+  const out: (string | null)[] = new Array<string | null>(bytes.length).fill(null);
+  for (let i = 0; i + 1 < bytes.length; i++) {
+    const lead = bytes[i]!;
+    const next = bytes[i + 1]!;
+    if (lead < 0xc2 || lead > 0xdf || (next & 0xc0) !== 0x80) continue;
+    const cp = ((lead & 0x1f) << 6) | (next & 0x3f);
+    if (cp < 0xa0 || cp === 0xad || cp > 0x4ff || (cp >= 0x250 && cp <= 0x36f)) continue;
+    out[i] = String.fromCharCode(cp);
+    out[i + 1] = '';
+    i++;
+  }
+  return out;
 }
 
 /** The dump blocks of a focus range: whole, head and tail, or one page of the middle. */
@@ -596,6 +637,8 @@ export async function loadStep(
       fieldsMore: false,
       event: null,
       carriers,
+      // The first write or read of the sides (not a segment, which has no step) that carried the field.
+      switchStep: carriers.flatMap((c) => c.events).find((e) => e.step !== null)?.step ?? 1,
       stateAfter: null,
       beyondStream: null,
       problems: [],
@@ -656,6 +699,7 @@ export async function loadStep(
     fieldsMore,
     event,
     carriers,
+    switchStep: carried.length > 0 ? carried[0]!.index + 1 : 1,
     stateAfter,
     beyondStream,
     problems,

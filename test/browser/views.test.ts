@@ -253,3 +253,138 @@ describe('wayfinding', () => {
     });
   });
 });
+
+/** Machado, Oliveira and Fernandes (2009) at full severity, on linear RGB. */
+const DEFICIENCIES = {
+  deuteranopia: [[0.367322, 0.860646, -0.227968], [0.280085, 0.672501, 0.047413], [-0.01182, 0.04294, 0.968881]],
+  protanopia: [[0.152286, 1.052583, -0.204868], [0.114503, 0.786281, 0.099216], [-0.003882, -0.048116, 1.051998]],
+  none: [[1, 0, 0], [0, 1, 0], [0, 0, 1]],
+} as const;
+
+/** `#rrggbb` as linear RGB from 0 to 1. */
+function linear(hex: string): number[] {
+  return [1, 3, 5].map((i) => {
+    const v = parseInt(hex.slice(i, i + 2), 16) / 255;
+    return v <= 0.04045 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4;
+  });
+}
+
+/** CIELAB (D65) of a linear RGB colour. */
+function cielab([r, g, b]: number[]): number[] {
+  const x = (0.4124 * r! + 0.3576 * g! + 0.1805 * b!) / 0.95047;
+  const y = 0.2126 * r! + 0.7152 * g! + 0.0722 * b!;
+  const z = (0.0193 * r! + 0.1192 * g! + 0.9505 * b!) / 1.08883;
+  const f = (t: number): number => (t > 0.008856 ? Math.cbrt(t) : 7.787 * t + 16 / 116);
+  return [116 * f(y) - 16, 500 * (f(x) - f(y)), 200 * (f(y) - f(z))];
+}
+
+/** WCAG contrast of two `#rrggbb` colours. */
+function contrastOf(a: string, b: string): number {
+  const lum = (c: number[]): number => 0.2126 * c[0]! + 0.7152 * c[1]! + 0.0722 * c[2]!;
+  const [hi, lo] = [lum(linear(a)), lum(linear(b))].sort((x, y) => y - x) as [number, number];
+  return (hi + 0.05) / (lo + 0.05);
+}
+
+describe('colour is never the only cue', () => {
+  it('keeps the field colours apart under simulated deuteranopia and protanopia, marks field starts with a bar and draws a 3:1 focus ring everywhere', async () => {
+    await withPage(PROJECTOR, async (context) => {
+      const page = await context.newPage();
+      await page.goto(`${site.url}/captures/demo-10-files/steps/3?by=field`);
+      const palette = await page.evaluate(() => {
+        const css = getComputedStyle(document.documentElement);
+        return Object.fromEntries(['count', 'name', 'size', 'payload', 'trailing'].map((k) => [k, [css.getPropertyValue(`--${k}`).trim(), css.getPropertyValue(`--${k}-bg`).trim()]]));
+      });
+      const kinds = Object.keys(palette);
+      for (const [deficiency, matrix] of Object.entries(DEFICIENCIES)) {
+        const seen = kinds.map((k) => cielab(matrix.map((row) => {
+          const c = linear(palette[k]![0]!);
+          return Math.min(1, Math.max(0, row[0] * c[0]! + row[1] * c[1]! + row[2] * c[2]!));
+        })));
+        for (let i = 0; i < kinds.length; i++) {
+          for (let j = i + 1; j < kinds.length; j++) {
+            const [a, b] = [seen[i]!, seen[j]!];
+            expect(Math.hypot(a[0]! - b[0]!, a[1]! - b[1]!, a[2]! - b[2]!), `${kinds[i]}/${kinds[j]} under ${deficiency}`).toBeGreaterThanOrEqual(15);
+          }
+        }
+      }
+      for (const [k, [fg, bg]] of Object.entries(palette)) {
+        expect(contrastOf(fg!, '#ffffff'), k).toBeGreaterThanOrEqual(4.5);
+        expect(contrastOf(fg!, bg!), `${k} on its tint`).toBeGreaterThanOrEqual(4.5);
+      }
+      // Each field's first byte has a bar before it, in the hex column: the size field starts at 132.
+      const bar = await page.locator('.dump .hex .run[data-start="132"]').evaluate((el) => getComputedStyle(el).boxShadow);
+      expect(bar).toMatch(/inset/);
+      // What a reader with deuteranopia or protanopia sees, to look at.
+      const cdp = await context.newCDPSession(page);
+      for (const type of ['deuteranopia', 'protanopia'] as const) {
+        await cdp.send('Emulation.setEmulatedVisionDeficiency', { type });
+        await page.screenshot({ path: path.join(TEST_OUTPUT, `colour-${type}.png`) });
+      }
+      await cdp.send('Emulation.setEmulatedVisionDeficiency', { type: 'none' });
+
+      // The focus ring: a black outline inside a yellow ring, so one of them keeps 3:1 on the dark header and on white.
+      for (const selector of ['header.top a.brand', 'nav.steps a[rel="next"]', '.dump']) {
+        await page.locator(selector).first().focus();
+        await page.keyboard.press('Shift+Tab');
+        await page.keyboard.press('Tab');
+        const ring = await page.evaluate(() => {
+          const el = document.activeElement!;
+          const style = getComputedStyle(el);
+          let bg = 'rgb(255, 255, 255)';
+          for (let at = el.parentElement; at; at = at.parentElement) {
+            const c = getComputedStyle(at).backgroundColor;
+            if (c !== 'rgba(0, 0, 0, 0)' && c !== 'transparent') {
+              bg = c;
+              break;
+            }
+          }
+          return { outline: style.outlineColor, width: parseFloat(style.outlineWidth), shadow: style.boxShadow, bg };
+        });
+        const hex = (rgb: string): string => `#${(rgb.match(/\d+/g) ?? []).slice(0, 3).map((v) => Number(v).toString(16).padStart(2, '0')).join('')}`;
+        const shadow = hex(ring.shadow);
+        expect(ring.width, selector).toBeGreaterThanOrEqual(2);
+        expect(Math.max(contrastOf(hex(ring.outline), hex(ring.bg)), contrastOf(shadow, hex(ring.bg))), selector).toBeGreaterThanOrEqual(3);
+      }
+    });
+  });
+});
+
+describe('the dump text column', () => {
+  it('shows é where C3 A9 decodes inside a payload, with both bytes still in the hex column', async () => {
+    await withPage(PHONE, async (context) => {
+      const page = await context.newPage();
+      await page.goto(`${site.url}/captures/demo-10-files/steps/4?by=field`);
+      const text = (await page.locator('.dump .row:not(.head) .txt .run:not(.ctx)').allTextContents()).join('');
+      expect(text).toBe('Este é o conteúdo do arquivo 1.');
+      const hex = (await page.locator('.dump .row:not(.head) .hex .run:not(.ctx) i').allTextContents()).join(' ');
+      expect(hex).toContain('20 C3 A9 20');
+      // One column a byte still: as many text cells as hex cells.
+      expect(await page.locator('.dump .row:not(.head) .txt .run:not(.ctx) i').count()).toBe(33);
+      await page.screenshot({ path: path.join(TEST_OUTPUT, 'utf8-text-column.png') });
+    });
+  });
+});
+
+describe('bytes and fields both ways', () => {
+  it('opens the field of a clicked byte, and switching field ↔ operation lands on the write that carried it and back', async () => {
+    await withPage(PROJECTOR, async (context) => {
+      const page = await context.newPage();
+      // Step 4 by operation is the write of file 1's name: a click on its 10th byte opens the name's field step.
+      await page.goto(`${site.url}/captures/demo-10-files/steps/4?by=op&present=1`);
+      await page.locator('.dump .hex .run.k-name:not(.ctx) i').nth(9).click();
+      await page.waitForURL(/steps\/2\?by=field&present=1$/);
+      expect(await page.locator('h1').textContent()).toBe('Name of file 1');
+      await page.screenshot({ path: path.join(TEST_OUTPUT, 'bytes-to-field.png') });
+      // By operation from the name lands on the write that carried it, not on step 1 …
+      await page.locator('a[data-key="switch"]').click();
+      await page.waitForURL(/steps\/4\?by=op&present=1$/);
+      // … and back by field lands on the first field that write carried.
+      await page.locator('a[data-key="switch"]').click();
+      await page.waitForURL(/steps\/2\?by=field&present=1$/);
+      // A byte of a neighbouring field, shown as context on the count's step, opens that field.
+      await page.goto(`${site.url}/captures/demo-10-files/steps/1?by=field`);
+      await page.locator('.dump .hex .run.k-name i').first().click();
+      await page.waitForURL(/steps\/2\?by=field$/);
+    });
+  });
+});

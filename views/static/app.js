@@ -71,6 +71,14 @@
     info.textContent = text;
   });
 
+  // Clicking a byte opens the step of the field that holds it (Wireshark's bytes pane does so too).
+  document.addEventListener('click', (ev) => {
+    if (quiz && !answered) return;
+    const cell = ev.target instanceof Element ? ev.target.closest('.dump .hex .run[data-href] i') : null;
+    if (!cell || ev.button !== 0 || ev.ctrlKey || ev.metaKey || ev.shiftKey) return;
+    window.location.href = cell.parentElement.dataset.href;
+  });
+
   // Predict, then reveal: the student picks the byte where the field starts.
   const cells = quiz ? [...document.querySelectorAll('.dump .hex .run i')] : [];
   const offsetOf = (cell) => Number(cell.parentElement.dataset.start) + Array.prototype.indexOf.call(cell.parentElement.children, cell);
