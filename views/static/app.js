@@ -73,7 +73,8 @@
 
   // Clicking a byte opens the step of the field that holds it (Wireshark's bytes pane does so too).
   document.addEventListener('click', (ev) => {
-    if (quiz && !answered) return;
+    // In a quiz a click is an answer, and the answer stays on screen.
+    if (quiz) return;
     const cell = ev.target instanceof Element ? ev.target.closest('.dump .hex .run[data-href] i') : null;
     if (!cell || ev.button !== 0 || ev.ctrlKey || ev.metaKey || ev.shiftKey) return;
     window.location.href = cell.parentElement.dataset.href;
