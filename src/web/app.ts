@@ -10,7 +10,7 @@ import { LANGS, type Lang, formatInteger } from '../protocol/index.js';
 import { statusText, t, tn } from './i18n.js';
 import { groupCaptures, homeOrder, loadOverview, summarize } from './overview.js';
 import { packageRoot } from './paths.js';
-import { type StepBy, StepRangeError, loadStep, stepCount } from './steps.js';
+import { PRESENTER_LIMITS, SCREEN_LIMITS, type StepBy, StepRangeError, loadStep, stepCount } from './steps.js';
 import { toJson } from './json.js';
 import { ReportError, renderServedReport } from '../check/report/html.js';
 import { Roles, readCookie } from './roles.js';
@@ -309,7 +309,9 @@ export function createApp(options: AppOptions): express.Express & { closeCapture
     const quiz = req.query.quiz === '1' && by === 'field';
     const step = await cache.use(id, ({ reader, dissection }) => {
       checkStep(n, stepCount(reader, dissection, by));
-      return loadStep(id, reader, dissection, by, n, lang, page, quiz ? QUIZ_CONTEXT : 0);
+      // Presenter mode pages long dumps so that a step fits a 1280x720 projector.
+      const limits = req.query.present === '1' ? PRESENTER_LIMITS : SCREEN_LIMITS;
+      return loadStep(id, reader, dissection, by, n, lang, page, quiz ? QUIZ_CONTEXT : 0, limits);
     });
     // A quiz's page holds the question, not the answer: the field's place stays here until asked.
     if (quiz) res.render('step', { step: blindStep(step), lesson: null, quiz, quizTitle: step.fields[0]?.title ?? step.title });

@@ -59,6 +59,11 @@ export interface HexRow {
   readonly address: string;
   /** Stream offset of the row's first byte. */
   readonly offset: number;
+  /**
+   * The address of the row's ninth byte, where a narrow screen wraps the row into two lines of
+   * 8 bytes; null when the row has 8 bytes or fewer.
+   */
+  readonly halfAddress: string | null;
   readonly cells: readonly HexCell[];
 }
 
@@ -79,6 +84,7 @@ export function hexRows(bytes: Uint8Array, start: number): HexRow[] {
       const char = byte === 0x7f ? '.' : text[j] ?? '.';
       cells.push({ offset: start + at + j, byte, hex: byte.toString(16).toUpperCase().padStart(2, '0'), char });
     }
-    return { address: line.slice(0, line.indexOf(':')), offset: start + at, cells };
+    const halfAddress = n > BYTES_PER_ROW / 2 ? address(start + at + BYTES_PER_ROW / 2) : null;
+    return { address: line.slice(0, line.indexOf(':')), offset: start + at, halfAddress, cells };
   });
 }

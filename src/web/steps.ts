@@ -29,6 +29,25 @@ export const SHOW_WHOLE = 1024;
 export const HEAD_TAIL = 256;
 /** Bytes per page when paging through the middle of a long range. */
 export const PAGE_SIZE = 4096;
+/** How much of a long focus range one page shows, in bytes. */
+export interface DumpLimits {
+  /** A range up to this long is shown whole. */
+  readonly showWhole: number;
+  /** Bytes shown at the head and at the tail of a longer range. */
+  readonly headTail: number;
+  /** Bytes per page when paging through its middle. */
+  readonly pageSize: number;
+}
+
+/** A laptop's screen: the sizes above. */
+export const SCREEN_LIMITS: DumpLimits = { showWhole: SHOW_WHOLE, headTail: HEAD_TAIL, pageSize: PAGE_SIZE };
+
+/**
+ * A 1280x720 projector in presenter mode: about nine rows of 16 bytes fit above the fold beside
+ * the explanation (a 128-byte name spans nine rows when it does not start a row).
+ */
+export const PRESENTER_LIMITS: DumpLimits = { showWhole: 144, headTail: 48, pageSize: 112 };
+
 /** Payloads up to this size are read to count their characters. */
 const TEXT_SCAN_LIMIT = 64 * 1024;
 /** Fields listed on an operation step at most. */
@@ -84,6 +103,13 @@ export interface ByteView extends HexCell {
   readonly kind: Field['kind'] | null;
   /** Offset of the byte within its field (within its file, for payload bytes). */
   readonly fieldOffset: number;
+  /** The field step (`?by=field`, from 1) of the field holding the byte; null outside any field. */
+  readonly fieldStep: number | null;
+  /**
+   * What the text column shows where UTF-8 gives a character hexy's ASCII column cannot: the
+   * character on the first byte of a two-byte sequence (é), '' on the second; null elsewhere.
+   */
+  readonly glyph: string | null;
   /** A space padding a name. */
   readonly padding: boolean;
   /** Part of what this step is about (the others are context on the same rows). */
@@ -105,12 +131,16 @@ export interface ByteRun {
   readonly offset: number;
   /** Offset of the run's first byte within its field. */
   readonly fieldOffset: number;
+  /** The field step of the run's field, which a click on its bytes opens; null outside any field. */
+  readonly step: number | null;
   readonly cells: readonly ByteView[];
 }
 
 /** One row of a step's dump. */
 export interface DumpRow {
   readonly address: string;
+  /** The address of the row's ninth byte (a phone shows 8 bytes a line), null when it has no ninth. */
+  readonly halfAddress: string | null;
   readonly offset: number;
   readonly cells: readonly ByteView[];
   readonly runs: readonly ByteRun[];
@@ -237,6 +267,11 @@ export interface StepView {
   /** For op steps: the event. */
   readonly event: EventView | null;
   /** For field steps: the writes and reads that carried the field. */
+  /**
+   * The step the other way of stepping lands on: for a field, the first write or read that
+   * carried it (`?by=op`); for a write or read, the first field it carried. 1 when there is none.
+   */
+  readonly switchStep: number;
   readonly carriers: readonly { readonly side: Lane; readonly events: readonly EventView[]; readonly total: number; readonly moreCount: number }[];
   /** For receiver reads: its state after the read. */
   readonly stateAfter: ReceiverState | null;
@@ -358,16 +393,23 @@ async function dumpRange(
   const entries = await d.fieldsIn(from, Math.max(to, from + 1));
   const fields = entries.map((e) => e.field);
   const problemRanges = entries.flatMap((e) => e.problems).filter((p) => p.length > 0);
+  const glyphs = utf8Glyphs(bytes);
   return hexRows(bytes, from).map((row) => withRuns(lang, {
     address: row.address,
+    halfAddress: row.halfAddress,
     offset: row.offset,
     cells: row.cells.map((cell): ByteView => {
       const i = fieldIndexAt(fields, cell.offset);
       const f = i >= 0 ? fields[i]! : null;
       const within = f ? cell.offset - f.offset : 0;
       const nameValue = f?.value?.kind === 'name' ? f.value.name : null;
+      // A character only inside a text field, both of its bytes in the field.
+      let glyph = f && (f.kind === 'name' || f.kind === 'payload') ? glyphs[cell.offset - from] ?? null : null;
+      if (glyph !== null && f && (glyph === '' ? cell.offset - 1 < f.offset : cell.offset + 1 >= f.offset + f.length)) glyph = null;
       return {
         ...cell,
+        glyph,
+        fieldStep: i >= 0 ? entries[i]!.index + 1 : null,
         field: f?.id ?? null,
         kind: f?.kind ?? null,
         fieldOffset: within,
@@ -379,7 +421,7 @@ async function dumpRange(
   }));
 }
 
-function withRuns(lang: Lang, row: { address: string; offset: number; cells: ByteView[] }): DumpRow {
+function withRuns(lang: Lang, row: { address: string; halfAddress: string | null; offset: number; cells: ByteView[] }): DumpRow {
   const grouped: ByteView[][] = [];
   for (const c of row.cells) {
     const last = grouped.at(-1);
@@ -399,9 +441,30 @@ function withRuns(lang: Lang, row: { address: string; offset: number; cells: Byt
       fieldFrom: n(first.fieldOffset),
       fieldTo: n(last.fieldOffset),
     });
-    return { field: first.field, title, label, kind: first.kind, inFocus: first.inFocus, offset: first.offset, fieldOffset: first.fieldOffset, cells };
+    return { field: first.field, title, label, kind: first.kind, inFocus: first.inFocus, offset: first.offset, fieldOffset: first.fieldOffset, step: first.fieldStep, cells };
   });
   return { ...row, runs, pad: BYTES_PER_ROW - row.cells.length };
+}
+
+/**
+ * The text-column character of each of `bytes` where UTF-8 has one and ASCII has not: a two-byte
+ * sequence for a Latin, Greek or Cyrillic letter (U+00A0 to U+04FF, leaving out the soft hyphen
+ * and U+0250 to U+036F, where the combining marks are) puts the character on its first byte and
+ * '' on its second. Null for every other byte; longer sequences keep hexy's dots (one column a byte).
+ */
+export function utf8Glyphs(bytes: Uint8Array): (string | null)[] {
+  const out: (string | null)[] = new Array<string | null>(bytes.length).fill(null);
+  for (let i = 0; i + 1 < bytes.length; i++) {
+    const lead = bytes[i]!;
+    const next = bytes[i + 1]!;
+    if (lead < 0xc2 || lead > 0xdf || (next & 0xc0) !== 0x80) continue;
+    const cp = ((lead & 0x1f) << 6) | (next & 0x3f);
+    if (cp < 0xa0 || cp === 0xad || cp > 0x4ff || (cp >= 0x250 && cp <= 0x36f)) continue;
+    out[i] = String.fromCharCode(cp);
+    out[i + 1] = '';
+    i++;
+  }
+  return out;
 }
 
 /** The dump blocks of a focus range: whole, head and tail, or one page of the middle. */
@@ -411,20 +474,21 @@ async function dumpFocus(
   focus: { offset: number; length: number },
   page: number | null,
   lang: Lang,
+  limits: DumpLimits,
 ): Promise<{ blocks: DumpBlock[]; paging: StepView['paging'] }> {
   const end = focus.offset + focus.length;
-  if (focus.length <= SHOW_WHOLE) {
+  if (focus.length <= limits.showWhole) {
     return { blocks: [{ rows: await dumpRange(reader, d, focus.offset, Math.max(end, focus.offset + 1), focus, lang), gapAfter: 0 }], paging: null };
   }
-  const pages = Math.ceil(focus.length / PAGE_SIZE);
+  const pages = Math.ceil(focus.length / limits.pageSize);
   if (page !== null) {
     const p = Math.min(Math.max(1, page), pages);
-    const from = focus.offset + (p - 1) * PAGE_SIZE;
-    const to = Math.min(end, from + PAGE_SIZE);
+    const from = focus.offset + (p - 1) * limits.pageSize;
+    const to = Math.min(end, from + limits.pageSize);
     return { blocks: [{ rows: await dumpRange(reader, d, from, to, focus, lang), gapAfter: 0 }], paging: { page: p, pages } };
   }
-  const headEnd = Math.ceil((focus.offset + HEAD_TAIL) / BYTES_PER_ROW) * BYTES_PER_ROW;
-  const tailStart = Math.floor((end - HEAD_TAIL) / BYTES_PER_ROW) * BYTES_PER_ROW;
+  const headEnd = Math.ceil((focus.offset + limits.headTail) / BYTES_PER_ROW) * BYTES_PER_ROW;
+  const tailStart = Math.floor((end - limits.headTail) / BYTES_PER_ROW) * BYTES_PER_ROW;
   return {
     blocks: [
       { rows: await dumpRange(reader, d, focus.offset, headEnd, focus, lang), gapAfter: tailStart - headEnd },
@@ -536,6 +600,7 @@ async function receiverState(d: Dissection, end: number, streamLength: number, l
 
 /**
  * One step of capture `captureId` (its folder name, which links use), `n` from 1. Reads only the bytes and events the step shows.
+ * `context` bytes before a field are shown too (a quiz); `limits` says how much of a long range one page shows.
  * Throws StepRangeError when there is no such step.
  */
 export async function loadStep(
@@ -547,6 +612,7 @@ export async function loadStep(
   lang: Lang,
   page: number | null = null,
   context = 0,
+  limits: DumpLimits = SCREEN_LIMITS,
 ): Promise<StepView> {
   const total = stepCount(reader, d, by);
   if (!Number.isInteger(n) || n < 1 || n > total) throw new StepRangeError(`step ${n} of ${total}`);
@@ -555,10 +621,10 @@ export async function loadStep(
     const { field, problems: own } = (await d.field(n - 1))!;
     const view = await fieldView(reader, d, field, own, lang);
     const focus = { offset: field.offset, length: field.length };
-    const { blocks, paging } = context > 0 && field.length <= SHOW_WHOLE
+    const { blocks, paging } = context > 0 && field.length <= limits.showWhole
       // A quiz shows bytes before the field too, so its start has to be found.
       ? { blocks: [{ rows: await dumpRange(reader, d, Math.max(0, field.offset - context), field.offset + Math.max(field.length, 1), focus, lang), gapAfter: 0 }], paging: null }
-      : await dumpFocus(reader, d, focus, page, lang);
+      : await dumpFocus(reader, d, focus, page, lang, limits);
     // An empty field has no bytes, so no write or read carried it.
     const carriers = field.length > 0 ? await carriersOf(reader, dataLanes(reader), field.offset, field.length, lang) : [];
     return {
@@ -571,6 +637,8 @@ export async function loadStep(
       fieldsMore: false,
       event: null,
       carriers,
+      // The first write or read of the sides (not a segment, which has no step) that carried the field.
+      switchStep: carriers.flatMap((c) => c.events).find((e) => e.step !== null)?.step ?? 1,
       stateAfter: null,
       beyondStream: null,
       problems: [],
@@ -605,7 +673,7 @@ export async function loadStep(
       const whole = from === f.offset && to === f.offset + f.length - 1;
       fields.push(whole ? view : { ...view, portion: { from, to, length: to - from + 1 } });
     }
-    ({ blocks, paging } = await dumpFocus(reader, d, focus, page, lang));
+    ({ blocks, paging } = await dumpFocus(reader, d, focus, page, lang, limits));
   }
   const stateAfter = e.side === 'receiver' && moved ? await receiverState(d, e.offset + inStream, reader.streamLength, lang) : null;
   // Beside a write or a read, the segments that carried its bytes; beside a segment, the writes and reads.
@@ -631,6 +699,7 @@ export async function loadStep(
     fieldsMore,
     event,
     carriers,
+    switchStep: carried.length > 0 ? carried[0]!.index + 1 : 1,
     stateAfter,
     beyondStream,
     problems,

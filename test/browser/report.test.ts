@@ -1,5 +1,3 @@
-import { createRequire } from 'node:module';
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
@@ -8,21 +6,19 @@ import { CaptureStore } from '../../src/capture/index.js';
 import { writeClassReport } from '../../src/check/each.js';
 import { writeReportDir } from '../../src/check/report/index.js';
 import { createApp } from '../../src/web/app.js';
+import { axeViolations as allViolations } from '../helpers/axe.js';
 import { TEST_OUTPUT, launchChromium, listen } from '../helpers/browser.js';
 import { withTempDir } from '../helpers/net.js';
 import { makeReportFolder } from '../check/report-fixture.js';
 
-const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
 const SIZES = [
   { name: 'projector', width: 1920, height: 1080 },
   { name: 'phone', width: 390, height: 844 },
 ] as const;
 
 let browser: Browser;
-let axeSource: string;
 
 beforeAll(async () => {
-  axeSource = await readFile(AXE, 'utf8');
   browser = await launchChromium();
 });
 
@@ -30,14 +26,9 @@ afterAll(async () => {
   await browser?.close();
 });
 
-/** axe-core's violations on the page as it is now: rule id and the first offending element. */
+/** axe-core's violations on the page as it is now, every impact: rule id and the first offending element. */
 async function axeViolations(page: Page): Promise<string[]> {
-  await page.addScriptTag({ content: axeSource });
-  const result = await page.evaluate(async () => {
-    const axe = (window as unknown as { axe: { run(): Promise<{ violations: { id: string; nodes: { html: string }[] }[] }> } }).axe;
-    return (await axe.run()).violations.map((v) => `${v.id}: ${v.nodes[0]?.html ?? ''}`);
-  });
-  return result;
+  return (await allViolations(page)).map((v) => `${v.id}: ${v.html}`);
 }
 
 describe('the HTML grading report in Chromium', () => {

@@ -3,6 +3,7 @@
   'use strict';
   // ← → Home End follow the page's own first/prev/next/last links.
   const keys = { ArrowLeft: 'prev', ArrowRight: 'next', Home: 'first', End: 'last' };
+  const clickerKeys = { PageDown: 'next', ' ': 'next', ArrowDown: 'next', PageUp: 'prev', ArrowUp: 'prev' };
   const quiz = document.getElementById('quiz');
   let answered = false;
   document.addEventListener('keydown', (ev) => {
@@ -17,7 +18,9 @@
       return;
     }
     if (quiz && !answered && quizKey(ev)) return;
-    const rel = keys[ev.key];
+    // In presenter mode the page does not scroll: what clicker remotes send steps too.
+    const presenting = document.body.classList.contains('present') && !(ev.key === ' ' && target instanceof HTMLElement && target.closest('a, button'));
+    const rel = keys[ev.key] || (presenting ? clickerKeys[ev.key] : undefined);
     if (!rel) return;
     const link = document.querySelector(`link[rel="${rel}"]`);
     if (link) {
@@ -66,6 +69,15 @@
       text += ' · ' + info.dataset.within.replace('{n}', String(within)).replace('{field}', hexRun.dataset.title || id);
     }
     info.textContent = text;
+  });
+
+  // Clicking a byte opens the step of the field that holds it (Wireshark's bytes pane does so too).
+  document.addEventListener('click', (ev) => {
+    // In a quiz a click is an answer, and the answer stays on screen.
+    if (quiz) return;
+    const cell = ev.target instanceof Element ? ev.target.closest('.dump .hex .run[data-href] i') : null;
+    if (!cell || ev.button !== 0 || ev.ctrlKey || ev.metaKey || ev.shiftKey) return;
+    window.location.href = cell.parentElement.dataset.href;
   });
 
   // Predict, then reveal: the student picks the byte where the field starts.
