@@ -8,7 +8,7 @@ function blindCell(cell: ByteView): ByteView {
 /** A row of a quiz's dump as one run: where fields start and end is the question, so the markup says nothing of it. */
 function blindRow(row: DumpRow): DumpRow {
   const cells = row.cells.map(blindCell);
-  const run: ByteRun = { field: null, title: null, label: '', kind: null, inFocus: true, offset: row.offset, fieldOffset: 0, cells };
+  const run: ByteRun = { field: null, title: null, label: '', kind: null, step: null, inFocus: true, offset: row.offset, fieldOffset: 0, cells };
   return { ...row, cells, runs: cells.length > 0 ? [run] : [] };
 }
 

@@ -62,8 +62,9 @@ async function withPage<T>(size: { width: number; height: number }, use: (contex
 }
 
 /** `url` with `lang=pt` added. */
-function inPortuguese(url: string): string {
-  return `${url}${url.includes('?') ? '&' : '?'}lang=pt`;
+/** `url` in `lang`, said in the address: the site keeps a chosen language in a cookie, so each visit names its own. */
+function inLanguage(url: string, lang: 'en' | 'pt'): string {
+  return `${url}${url.includes('?') ? '&' : '?'}lang=${lang}`;
 }
 
 describe('the site under axe-core in Chromium', () => {
@@ -74,7 +75,7 @@ describe('the site under axe-core in Chromium', () => {
         const found: string[] = [];
         for (const [name, url] of PAGES) {
           for (const lang of ['en', 'pt'] as const) {
-            await page.goto(site.url + (lang === 'en' ? url : inPortuguese(url)));
+            await page.goto(site.url + inLanguage(url, lang));
             await page.locator('h1').first().waitFor();
             for (const v of await seriousViolations(page)) found.push(`${name} ${lang}: ${v}`);
             if (lang === 'en') await page.screenshot({ path: path.join(TEST_OUTPUT, `views-${name}-${sizeName}.png`) });
@@ -172,10 +173,12 @@ describe('presenter mode on a 1280x720 projector', () => {
   it('leaves PageDown to scrolling outside presenter mode', async () => {
     await withPage(PROJECTOR, async (context) => {
       const page = await context.newPage();
-      await page.goto(`${site.url}/captures/demo-10-files/steps/2?by=field`);
+      // A payload page: far taller than the screen, so PageDown has somewhere to scroll.
+      await page.goto(`${site.url}/captures/binary-3mib/steps/4?by=field&page=3`);
+      expect(await page.evaluate(() => document.documentElement.scrollHeight)).toBeGreaterThan(PROJECTOR.height * 2);
       await page.keyboard.press('PageDown');
       await expect.poll(() => page.evaluate(() => window.scrollY)).toBeGreaterThan(0);
-      expect(page.url()).toMatch(/steps\/2\?by=field$/);
+      expect(page.url()).toMatch(/steps\/4\?by=field&page=3$/);
     });
   });
 });
@@ -186,13 +189,13 @@ describe('the site on a 390x844 phone', () => {
       const page = await context.newPage();
       for (const [name, url] of PAGES) {
         for (const lang of ['en', 'pt'] as const) {
-          await page.goto(site.url + (lang === 'en' ? url : inPortuguese(url)));
+          await page.goto(site.url + inLanguage(url, lang));
           expect(await page.evaluate(() => document.documentElement.scrollWidth), `${name} ${lang}`).toBeLessThanOrEqual(PHONE.width);
           if (lang === 'en') await page.screenshot({ path: path.join(TEST_OUTPUT, `phone-${name}.png`), fullPage: true });
         }
       }
 
-      await page.goto(`${site.url}/captures/demo-10-files/steps/2?by=field`);
+      await page.goto(`${site.url}/captures/demo-10-files/steps/2?by=field&lang=en`);
       await page.screenshot({ path: path.join(TEST_OUTPUT, 'phone-step.png') });
       const layout = await page.evaluate(() => {
         const row = document.querySelectorAll('.dump .row:not(.head)')[1]!;
