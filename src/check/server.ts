@@ -54,6 +54,8 @@ interface Verdict {
 }
 
 const POLL_MS = 25;
+/** Socket errors of a connect that are the server's doing: anything else is the grader's own failure. */
+const SERVER_REFUSALS = new Set(['ECONNREFUSED', 'ETIMEDOUT', 'ECONNRESET']);
 /** At most this many bytes of the server's stdout and of its stderr are kept. */
 const OUTPUT_CAP = 64 * 1024;
 /** How long files may take to reach the disk after the server closed the connection, in ms. */
@@ -69,10 +71,14 @@ async function until(test: () => Promise<boolean> | boolean, limitMs: number): P
   }
 }
 
-/** Whether something accepts a TCP connection at `port` on 127.0.0.1 now. */
-function listening(host: string, port: number): Promise<boolean> {
+/** Whether something accepts a TCP connection at `port` of `host` within `limitMs` ms (a listener whose queue is full drops the SYN: not accepting). */
+function listening(host: string, port: number, limitMs = 1000): Promise<boolean> {
   return new Promise((resolve) => {
     const s = net.connect({ host, port });
+    s.setTimeout(limitMs, () => {
+      s.destroy();
+      resolve(false);
+    });
     s.once('connect', () => {
       s.destroy();
       resolve(true);
@@ -305,11 +311,17 @@ class Grader {
     return { capture: path.relative(this.opts.reportDir, dir).split(path.sep).join('/'), ...(field ? { field } : {}), ...(offset === undefined ? {} : { offset }) };
   }
 
+  /**
+   * A connection to the server, recorded under the check `id`; null when the server does not take
+   * it (refused, reset, or not accepted within the serve limit). Throws the grader's own failures
+   * (a capture folder it cannot write), which are no fault of the server.
+   */
   async open(id: string, role: string): Promise<GraderConnection | null> {
     try {
-      return await GraderConnection.open(this.host, this.port, this.capturesRoot(id), { check: id, role });
-    } catch {
-      return null;
+      return await GraderConnection.open(this.host, this.port, this.serveLimit, this.capturesRoot(id), { check: id, role });
+    } catch (err) {
+      if (SERVER_REFUSALS.has((err as NodeJS.ErrnoException).code ?? '')) return null;
+      throw err;
     }
   }
 
@@ -436,7 +448,7 @@ class Grader {
     const savedWhole = (have: ReadonlyMap<string, number>): boolean => (have.get(name) ?? have.get(paddedUnder(have, name) ?? '')) === data.length;
     const conn = await this.open(id, 'probe');
     if (!conn) return { served: false, conn, wait: async () => false };
-    await conn.write([{ piece: encodeTransfer([{ name, data }]), pauseMs: 0 }]);
+    await conn.write([{ piece: encodeTransfer([{ name, data }]), pauseMs: 0 }], this.caseLimit);
     conn.end();
     const work = this.folders?.work;
     const wait = async (ms: number): Promise<boolean> =>
@@ -453,13 +465,13 @@ class Grader {
       conns.push(conn ?? undefined);
       if (!conn) break;
       if (c.resetAfter !== undefined) {
-        await conn.write([{ piece: bytes.subarray(0, c.resetAfter), pauseMs: 0 }]);
+        await conn.write([{ piece: bytes.subarray(0, c.resetAfter), pauseMs: 0 }], this.caseLimit);
         // Reset only once the server has read the header: a file (any name) open for it, else the limit.
         const work = this.folders?.work;
         if (work) await until(async () => (await filesIn(work)).size > 0, this.serveLimit);
         conn.reset();
       } else {
-        await conn.write(cutForPlan(bytes, c.plan));
+        await conn.write(cutForPlan(bytes, c.plan), this.caseLimit);
         conn.end();
       }
       await conn.waitClosed(this.caseLimit);
@@ -499,7 +511,7 @@ async function runStall(g: Grader, c: ServerCase): Promise<Verdict[]> {
   const started = Date.now();
   const silent = await g.open(c.id, 'silent');
   if (!silent) return STALL_CHECKS.map((id) => ({ id, finding: { kind: 'no-connection', values: { port: g.port } } }));
-  await silent.write([{ piece: c.transfers(g.folders?.ctx ?? { absoluteTarget: '' })[0]!, pauseMs: 0 }]);
+  await silent.write([{ piece: c.transfers(g.folders?.ctx ?? { absoluteTarget: '' })[0]!, pauseMs: 0 }], g.caseLimit);
   const probe = await g.probe(c.id, g.serveLimit);
   const closedInTime = await silent.waitClosed(Math.max(0, g.stallLimit - (Date.now() - started)));
   await silent.finish();
@@ -519,15 +531,15 @@ async function runTwoClients(g: Grader, c: ServerCase): Promise<Verdict[]> {
   const slow = await g.open(c.id, 'slow');
   if (!slow) return [{ id: c.id, finding: { kind: 'no-connection', values: { port: g.port } } }];
   const half = slowBytes.length - 500;
-  await slow.write([{ piece: slowBytes.subarray(0, half), pauseMs: 0 }]);
+  await slow.write([{ piece: slowBytes.subarray(0, half), pauseMs: 0 }], g.caseLimit);
   const fast = await g.open(c.id, 'fast');
   let served = false;
   if (fast) {
-    await fast.write([{ piece: fastBytes, pauseMs: 0 }]);
+    await fast.write([{ piece: fastBytes, pauseMs: 0 }], g.caseLimit);
     fast.end();
     served = g.folders ? await g.filesArrive([fastExp], g.serveLimit) : (await fast.waitClosed(g.serveLimit)) && fast.peer === 'end';
   }
-  await slow.write([{ piece: slowBytes.subarray(half), pauseMs: 0 }]);
+  await slow.write([{ piece: slowBytes.subarray(half), pauseMs: 0 }], g.caseLimit);
   slow.end();
   await slow.waitClosed(g.caseLimit);
   await fast?.waitClosed(g.caseLimit);
