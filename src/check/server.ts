@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import net from 'node:net';
 import { cp, mkdir, mkdtemp, readFile, readdir, rename, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -109,7 +109,9 @@ class ServerUnderTest {
   /** Capture folders already read for their endpoint. */
   readonly #seen = new Set<string>();
   port = 0;
+  /** How much of its stdout, and of its stderr, {@link newOutput} has already returned. */
   #printed = 0;
+  #printedErr = 0;
 
   /**
    * @param traceDir With a folder, a Python command is run under wirestep's tracer and each
@@ -122,7 +124,19 @@ class ServerUnderTest {
     private readonly env: NodeJS.ProcessEnv | undefined,
     private readonly startLimitMs: number,
     private readonly traceDir: string | null,
-  ) {}
+    private readonly signal?: AbortSignal,
+  ) {
+    // Aborting stops whatever run is current, also one started after the abort began.
+    signal?.addEventListener('abort', this.#onAbort, { once: true });
+  }
+
+  readonly #onAbort = (): void => void this.stop();
+
+  /** Stops it and forgets the abort signal (one signal may serve many gradings). */
+  async dispose(): Promise<void> {
+    this.signal?.removeEventListener('abort', this.#onAbort);
+    await this.stop();
+  }
 
   /** Whether its connections are traced. */
   get traced(): boolean {
@@ -139,24 +153,41 @@ class ServerUnderTest {
     const argv = (port: number): string[] => substitute(this.argv, { port, folder: this.cwd });
     const limits = { cwd: this.cwd, env: this.env, timeLimitMs: 30 * 60_000, outputCap: OUTPUT_CAP };
     this.#printed = 0;
+    this.#printedErr = 0;
+    if (this.signal?.aborted) return false;
+    let run: RunningProgram;
+    let listens: () => Promise<boolean> | boolean;
     if (this.traceDir === null) {
       this.port = takesPort ? await freePort() : this.fixedPort;
-      const run = startProgram({ ...limits, argv: argv(this.port) });
-      this.#run = run;
-      return until(async () => !run.running() || (await listening('127.0.0.1', this.port)), this.startLimitMs).then(() => run.running());
-    }
-    this.port = await freePort();
-    const portMap = takesPort ? undefined : new Map([[this.fixedPort, this.port]]);
-    let run: TracedProgram;
-    try {
-      run = startTracedProgram({ ...limits, argv: argv(this.port), capturesDir: this.traceDir, ...(portMap ? { portMap } : {}) });
-    } catch {
-      return false;
+      // Something already on the fixed port would be graded in the student's place.
+      if (!takesPort && (await listening('127.0.0.1', this.port))) throw new Error(`port ${this.port} is busy: another program already listens there`);
+      if (this.signal?.aborted) return false;
+      run = startProgram({ ...limits, argv: argv(this.port) });
+      listens = () => listening('127.0.0.1', this.port);
+    } else {
+      this.port = await freePort();
+      const portMap = takesPort ? undefined : new Map([[this.fixedPort, this.port]]);
+      let traced: TracedProgram;
+      try {
+        traced = startTracedProgram({ ...limits, argv: argv(this.port), capturesDir: this.traceDir, ...(portMap ? { portMap } : {}) });
+      } catch {
+        return false;
+      }
+      this.#recorders.push(traced.recorder);
+      run = traced;
+      // The tracer says when it listens: no probing connection, which would be one more capture.
+      listens = () => traced.recorder.listening?.port === this.port;
     }
     this.#run = run;
-    this.#recorders.push(run.recorder);
-    // The tracer says when it listens: no probing connection, which would be one more capture.
-    return until(() => !run.running() || run.recorder.listening?.port === this.port, this.startLimitMs).then(() => run.running());
+    if (this.signal?.aborted) {
+      await this.stop();
+      return false;
+    }
+    const ok = await until(async () => !run.running() || this.signal?.aborted === true || (await listens()), this.startLimitMs);
+    // A server that runs but never listens is not up: stopped, so that a retry starts afresh.
+    if (ok && run.running() && !this.signal?.aborted) return true;
+    await this.stop();
+    return false;
   }
 
   /**
@@ -185,13 +216,15 @@ class ServerUnderTest {
     return this.#run && !this.#run.running() ? this.#run.exited : null;
   }
 
-  /** What it printed since the last call (capped). */
+  /** What it printed since the last call, stdout then stderr, each from where the last call left it (capped). */
   newOutput(): string {
     if (!this.#run) return '';
     const { stdout, stderr } = this.#run.output();
-    const all = stdout + (stderr ? `\n${stderr}` : '');
-    const fresh = all.slice(this.#printed);
-    this.#printed = all.length;
+    const out = stdout.slice(this.#printed);
+    const err = stderr.slice(this.#printedErr);
+    this.#printed = stdout.length;
+    this.#printedErr = stderr.length;
+    const fresh = out + (out && err ? '\n' : '') + err;
     return fresh.length > 4000 ? `${fresh.slice(0, 4000)}\n[…]` : fresh;
   }
 
@@ -568,11 +601,12 @@ export async function checkServer(opts: ServerCheckOptions): Promise<CheckReport
   const asked = (c: ServerCase): boolean => !opts.only || opts.only.includes(c.id) || (c.id === STALL_CHECKS[0] && STALL_CHECKS.some((id) => opts.only!.includes(id)));
   const cases = SERVER_CASES.filter((c) => asked(c) && (!opts.connect || !c.needsFolder));
   const folders = opts.connect ? null : await makeFolders();
-  // The server runs in its own folder: a relative path to a file that exists here (server.py) is made absolute.
-  const argv = opts.command.map((a) => (!path.isAbsolute(a) && existsSync(a) ? path.resolve(a) : a));
+  // The server runs in its own folder: a relative path to a file that exists here (server.py) is
+  // made absolute; a folder's name (`--out recebidos`) is the server's business in its own folder.
+  const argv = opts.command.map((a) => (!path.isAbsolute(a) && statSync(a, { throwIfNoEntry: false })?.isFile() ? path.resolve(a) : a));
   // A Python server is traced, its captures kept apart until a failed check asks for them.
   const traceDir = folders && runsPython(argv) ? folders.trace : null;
-  const server = folders ? new ServerUnderTest(argv, folders.work, opts.port ?? 8181, opts.env, opts.startLimitMs ?? 15_000, traceDir) : null;
+  const server = folders ? new ServerUnderTest(argv, folders.work, opts.port ?? 8181, opts.env, opts.startLimitMs ?? 15_000, traceDir, opts.signal) : null;
   const g = new Grader(opts, folders, server);
   const results: CheckResult[] = [];
   const record = (c: ServerCase, v: Verdict, ms: number, output: string, error = false): void => {
@@ -592,22 +626,37 @@ export async function checkServer(opts: ServerCheckOptions): Promise<CheckReport
     results.push(r);
     opts.onCheck?.(r);
   };
-  const onAbort = (): void => void server?.stop();
-  opts.signal?.addEventListener('abort', onAbort, { once: true });
+  const aborted = (): boolean => opts.signal?.aborted === true;
   try {
-    let up = server && !opts.signal?.aborted ? await server.start() : !server;
+    // The grader's own trouble starting it (its port busy) is an error of every check, not the student's fault.
+    let startError: string | null = null;
+    const startOrError = async (start: () => Promise<boolean>): Promise<boolean> => {
+      try {
+        return await start();
+      } catch (err) {
+        startError = (err as Error).message;
+        return false;
+      }
+    };
+    let up = server && !aborted() ? await startOrError(() => server.start()) : !server;
     let retried = false;
     for (const c of cases) {
-      if (opts.signal?.aborted) break;
+      if (aborted()) break;
       if (c.behaviour === 'stall' && c.id !== STALL_CHECKS[0]) continue;
       const t0 = Date.now();
+      const ids = c.behaviour === 'stall' ? STALL_CHECKS : [c.id];
+      if (startError !== null) {
+        for (const id of ids) record(c, { id, finding: { kind: 'grader-error', values: { message: startError } } }, 0, '', true);
+        continue;
+      }
       if (!up) {
-        const fail: Finding = { kind: 'not-listening', values: { port: server?.port ?? 0, seconds: (opts.startLimitMs ?? 15_000) / 1000 } };
-        for (const id of c.behaviour === 'stall' ? STALL_CHECKS : [c.id]) record(c, { id, finding: fail }, 0, server?.newOutput() ?? '');
-        // One more start after a failed one; a server that fails twice stays down.
+        // One more start after the first failed one; a server that fails twice stays down, without more tries.
+        const values = { port: server?.port ?? 0, seconds: (opts.startLimitMs ?? 15_000) / 1000 };
+        const fail: Finding = { kind: retried ? 'server-down' : 'not-listening', values };
+        for (const id of ids) record(c, { id, finding: fail }, 0, server?.newOutput() ?? '');
         if (server && !retried) {
           retried = true;
-          up = await server.restart();
+          up = await startOrError(() => server.restart());
         }
         continue;
       }
@@ -625,7 +674,7 @@ export async function checkServer(opts: ServerCheckOptions): Promise<CheckReport
           await p.conn?.finish();
           if (!p.served) after = { kind: 'not-serving-next', values: { seconds: g.serveLimit / 1000 } };
         }
-        if (after) {
+        if (after && !aborted()) {
           verdicts = verdicts.map((v) => (v.finding ? v : { ...v, finding: after }));
           if (server) up = await server.restart();
         }
@@ -640,8 +689,7 @@ export async function checkServer(opts: ServerCheckOptions): Promise<CheckReport
       for (const v of verdicts) record(SERVER_CASES.find((x) => x.id === v.id) ?? c, v, Date.now() - t0, output);
     }
   } finally {
-    opts.signal?.removeEventListener('abort', onAbort);
-    await server?.stop();
+    await server?.dispose();
     if (folders) for (const dir of [folders.root, folders.trace]) await rm(dir, { recursive: true, force: true });
   }
   const { score, maxScore } = scoreOf(results);

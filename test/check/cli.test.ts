@@ -20,7 +20,7 @@ describe('wirestep check server', () => {
       const report = path.join(dir, 'rel');
       const r = await runToEnd(process.execPath, [MAIN, 'check', 'server', '--lang', 'pt', '--serve-limit', '2', '--stall-limit', '4', '--report', report, '--', PYTHON, ASSIGNMENT.server, '--port', '{port}', '--out', '{folder}']);
       expect(r.code).toBe(1);
-      expect(r.stdout).toContain('O servidor deixou truncado.txt com 400 bytes com o nome definitivo');
+      expect(r.stdout).toContain('O servidor deixou truncado.txt, com 400 bytes, sob o nome definitivo');
       const json = JSON.parse(await readFile(path.join(report, 'report.json'), 'utf8')) as { checks: { id: string; status: string; place?: { capture: string; field?: string; offset?: number } }[] };
       const cut = json.checks.find((c) => c.id === 'bad-input.cut-in-payload')!;
       expect(cut.status).toBe('fail');
