@@ -672,7 +672,8 @@ export async function checkServer(opts: ServerCheckOptions): Promise<CheckReport
         } else if (c.probe) {
           const p = await g.probe(c.id, g.serveLimit);
           await p.conn?.finish();
-          if (!p.served) after = { kind: 'not-serving-next', values: { seconds: g.serveLimit / 1000 } };
+          // Without its folder, served means the probe's connection closed cleanly; and nothing is restarted.
+          if (!p.served) after = { kind: server ? 'not-serving-next' : 'not-closing-next', values: { seconds: g.serveLimit / 1000 } };
         }
         if (after && !aborted()) {
           verdicts = verdicts.map((v) => (v.finding ? v : { ...v, finding: after }));
