@@ -58,8 +58,6 @@ const POLL_MS = 25;
 const SERVER_REFUSALS = new Set(['ECONNREFUSED', 'ETIMEDOUT', 'ECONNRESET']);
 /** At most this many bytes of the server's stdout and of its stderr are kept. */
 const OUTPUT_CAP = 64 * 1024;
-/** How long files may take to reach the disk after the server closed the connection, in ms. */
-const SETTLE_MS = 2000;
 
 /** Polls `test` every 25 ms until it holds or `limitMs` passed; returns whether it held. */
 async function until(test: () => Promise<boolean> | boolean, limitMs: number): Promise<boolean> {
@@ -525,9 +523,8 @@ async function runSendCase(g: Grader, c: ServerCase): Promise<Verdict[]> {
   if (conns.length < sent.length || conns.some((x) => x === undefined)) return [{ id: c.id, finding: { kind: 'no-connection', values: { port: g.port } } }];
   let verdict: Verdict | null = null;
   if (g.folders) {
-    // A server that closed every connection has read all it will: its files get a moment more, not the whole limit.
-    const allClosed = conns.every((x) => x!.peer !== 'open');
-    await g.filesArrive(exps, allClosed ? Math.min(g.caseLimit, SETTLE_MS) : g.caseLimit);
+    // Files may reach the folder after the server closed (a rename on a slow disk): the case's whole limit, ended by the files themselves.
+    await g.filesArrive(exps, g.caseLimit);
     const outside = await g.escapes(before);
     if (outside.length > 0) verdict = { id: c.id, finding: { kind: 'wrote-outside', values: { path: outside.find((p) => path.extname(p) !== '') ?? outside[0]! } }, place: g.place(conns[0], 'file[1].name', 4) };
     verdict ??= await g.judgeFolder(exps, judged, conns);
