@@ -14,8 +14,11 @@ import type { CheckReport } from '../../src/check/types.js';
 const MAIN = fileURLToPath(new URL('../../dist/src/cli/main.js', import.meta.url));
 const fixture = (name: string): string => fileURLToPath(new URL(`../fixtures/check/${name}`, import.meta.url));
 const ALL = SERVER_CASES.map((c) => c.id);
-/** Short limits: every wait ends on a condition first; a limit only ends a wait the server fails. */
-/** A missing file is waited for the whole case limit (a slow disk may rename late): a failing server takes minutes on busy cores. */
+/**
+ * Short limits: every wait ends on a condition first; a limit only ends a wait the server fails. A
+ * missing file is waited for the whole case limit (a slow disk may rename late), so a failing server
+ * takes minutes on busy cores.
+ */
 const LIMITS = { serveLimitMs: 3000, stallLimitMs: 6000, caseLimitMs: 8000 };
 
 const failed = (r: CheckReport): string[] => r.checks.filter((c) => c.status !== 'pass').map((c) => c.id).sort();
