@@ -337,6 +337,13 @@ async function partialSendIgnored(dir: string): Promise<{ offset: number; asked:
  * has its own working folder and time limit, and its process group is killed at the end.
  * Throws only when the grader itself cannot work (no free port, no room for its folders).
  */
+/** Why a client that never connected failed, as data: stopped at the time limit, killed by a signal, or ended with an exit code. */
+function noConnection(end: { code: number | null; signal: NodeJS.Signals | string | null; timedOut: boolean }, limitMs: number): Finding {
+  if (end.timedOut) return { kind: 'client-timeout-no-connection', values: { seconds: limitMs / 1000 } };
+  if (end.code === null && end.signal) return { kind: 'client-killed-no-connection', values: { signal: end.signal } };
+  return { kind: 'client-no-connection', values: { code: end.code ?? '?' } };
+}
+
 export async function checkClient(opts: ClientCheckOptions): Promise<CheckReport> {
   const started = Date.now();
   const lang = opts.lang ?? 'en';
@@ -349,6 +356,7 @@ export async function checkClient(opts: ClientCheckOptions): Promise<CheckReport
   const work = await mkdtemp(path.join(tmpdir(), 'wirestep-check-client-'));
   const checks: CheckResult[] = [];
   const tracedCaptures: string[] = [];
+  let connectedOnce = false;
   const done = (r: CheckResult): void => {
     checks.push(r);
     opts.onCheck?.(r);
@@ -371,8 +379,10 @@ export async function checkClient(opts: ClientCheckOptions): Promise<CheckReport
         tracedCaptures.push(...end.traced);
         const first = connections[0];
         let verdict: Verdict | null;
-        const refused = 'refusable' in c && c.refusable === true && end.code !== 0 && !end.timedOut;
-        if (!first?.captureDir) verdict = refused ? null : { finding: { kind: 'client-no-connection', values: { code: end.code ?? end.signal ?? '?' } } };
+        // A refusal counts only from a client that connected in an earlier case: one that crashes on every folder refuses nothing.
+        const refused = 'refusable' in c && c.refusable === true && end.code !== 0 && !end.timedOut && connectedOnce;
+        if (first?.captureDir) connectedOnce = true;
+        if (!first?.captureDir) verdict = refused ? null : { finding: noConnection(end, opts.timeLimitMs ?? 30_000) };
         else verdict = await judgeCapture(first.captureDir, withFolder ? { kind: 'folder', files } : await ownFilesSource(cwd));
         if (!verdict && connections.length > 1) verdict = { finding: { kind: 'client-several-connections', values: { count: connections.length } } };
         if (!verdict && end.timedOut) verdict = { finding: { kind: 'client-timeout', values: { seconds: (opts.timeLimitMs ?? 30_000) / 1000 } } };

@@ -42,24 +42,34 @@ export class GraderConnection {
   }
 
   /**
-   * Connects to `host:port`. Throws when nothing accepts the connection. With `capturesRoot`, a
-   * capture of what the grader sends is made in that folder (`options` stored in it).
+   * Connects to `host:port` within `limitMs` ms. Throws when nothing accepts the connection (the
+   * socket's error: `ECONNREFUSED`, or `ETIMEDOUT` after `limitMs`, e.g. a full accept queue that
+   * drops the SYNs). With `capturesRoot`, a capture of what the grader sends is made in that folder
+   * (`options` stored in it); when that fails, the connection is closed and the error thrown as is.
    */
-  static async open(host: string, port: number, capturesRoot: string | null, options: Readonly<Record<string, unknown>> = {}): Promise<GraderConnection> {
+  static async open(host: string, port: number, limitMs: number, capturesRoot: string | null, options: Readonly<Record<string, unknown>> = {}): Promise<GraderConnection> {
     const socket = net.connect({ host, port, noDelay: true });
+    // A SYN nobody answers is retried by the system for about two minutes: the limit ends it first.
+    socket.setTimeout(limitMs, () => socket.destroy(Object.assign(new Error(`no connection to ${host}:${port} within ${limitMs} ms`), { code: 'ETIMEDOUT' })));
     await new Promise<void>((resolve, reject) => {
       socket.once('connect', resolve);
       socket.once('error', reject);
     });
+    socket.setTimeout(0);
     let writer: CaptureWriter | null = null;
     if (capturesRoot !== null) {
-      writer = await CaptureWriter.create({
-        root: capturesRoot,
-        sides: ['sender'],
-        client: { address: socket.localAddress ?? '?', port: socket.localPort ?? 0 },
-        server: { address: socket.remoteAddress ?? '?', port: socket.remotePort ?? 0 },
-        options,
-      });
+      try {
+        writer = await CaptureWriter.create({
+          root: capturesRoot,
+          sides: ['sender'],
+          client: { address: socket.localAddress ?? '?', port: socket.localPort ?? 0 },
+          server: { address: socket.remoteAddress ?? '?', port: socket.remotePort ?? 0 },
+          options,
+        });
+      } catch (err) {
+        socket.destroy();
+        throw err;
+      }
     }
     return new GraderConnection(socket, writer);
   }
@@ -85,20 +95,34 @@ export class GraderConnection {
   }
 
   /**
-   * Writes `pieces` one by one, pausing `pauseMs` before each that asks for it. Stops without
-   * throwing when the server closed the connection; returns whether everything was written.
+   * Writes `pieces` one by one, pausing `pauseMs` before each that asks for it, all within
+   * `limitMs` ms. Stops without throwing when the server closed the connection; when the server
+   * stops reading and the limit passes, destroys the connection. Returns whether everything was written.
    */
-  async write(pieces: readonly { piece: Uint8Array; pauseMs: number }[]): Promise<boolean> {
-    for (const { piece, pauseMs } of pieces) {
-      if (pauseMs > 0) await sleep(pauseMs);
-      if (this.#socket.destroyed || this.#error || this.#peer !== 'open') return false;
-      this.#recorder.data(piece);
-      const ok = await new Promise<boolean>((resolve) => {
-        this.#socket.write(piece, (err) => resolve(!err));
-      });
-      if (!ok) return false;
+  async write(pieces: readonly { piece: Uint8Array; pauseMs: number }[], limitMs: number): Promise<boolean> {
+    const ac = new AbortController();
+    const late = sleep(limitMs, 'late' as const, { signal: ac.signal }).catch(() => 'aborted' as const);
+    try {
+      for (const { piece, pauseMs } of pieces) {
+        if (pauseMs > 0) await sleep(pauseMs);
+        if (this.#socket.destroyed || this.#error || this.#peer !== 'open') return false;
+        this.#recorder.data(piece);
+        // The callback comes only once the system took the bytes: a server that stops reading would hold it forever.
+        const taken = new Promise<boolean>((resolve) => {
+          this.#socket.write(piece, (err) => resolve(!err));
+        });
+        const ok = await Promise.race([taken, late]);
+        if (ok === 'late') {
+          this.#error ??= Object.assign(new Error(`write not taken within ${limitMs} ms`), { code: 'ETIMEDOUT' });
+          this.#socket.destroy();
+          return false;
+        }
+        if (ok !== true) return false;
+      }
+      return true;
+    } finally {
+      ac.abort();
     }
-    return true;
   }
 
   /** Ends the grader's side with a FIN. */

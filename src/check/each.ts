@@ -100,6 +100,7 @@ export async function gradeEach(options: EachOptions): Promise<ClassTable> {
   const files = (await glob(options.pattern, { cwd, onlyFiles: true, absolute: false, expandDirectories: false })).sort();
   const taken = new Set<string>();
   const rows: ClassRow[] = [];
+  const unsettled: Promise<unknown>[] = [];
   for (const file of files) {
     const rel = file.split(path.sep).join('/');
     const dir = path.posix.dirname(rel);
@@ -121,8 +122,10 @@ export async function gradeEach(options: EachOptions): Promise<ClassTable> {
       controller.abort();
       let settle: NodeJS.Timeout | undefined;
       // Waits for the grader to stop the hand-in's programs, but not forever.
-      await Promise.race([grading, new Promise((resolve) => { settle = setTimeout(resolve, options.settleMs ?? 10_000); })]);
+      const settled = await Promise.race([grading.then(() => true), new Promise<false>((resolve) => { settle = setTimeout(() => resolve(false), options.settleMs ?? 10_000); })]);
       clearTimeout(settle);
+      // Still running: kept, so that the class is not left with programs the caller's exit would orphan.
+      if (!settled) unsettled.push(grading);
     }
     const durationMs = Date.now() - started;
     let row: ClassRow;
@@ -157,6 +160,12 @@ export async function gradeEach(options: EachOptions): Promise<ClassTable> {
     rows: rows.map((r) => (r.maxScore === null ? { ...r, maxScore: max } : r)),
   };
   if (options.reportDir !== null) await writeClassReport(options.reportDir, table, options.lang);
+  // The gradings that did not stop when aborted get one more settle period, all together, before the caller may exit.
+  if (unsettled.length > 0) {
+    let last: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.allSettled(unsettled), new Promise((resolve) => { last = setTimeout(resolve, options.settleMs ?? 10_000); })]);
+    clearTimeout(last);
+  }
   return table;
 }
 

@@ -47,7 +47,7 @@ export interface ServerCase {
   readonly resetAfter?: number;
   /** After the case, a small correct transfer must still be saved (the server serves the next client). */
   readonly probe: boolean;
-  /** Whether judging needs the server's folder (false: `--connect` can run it, judging the connection only). */
+  /** Whether judging needs the server's folder (false: `--connect` can run it, judging only how the server ends the connections and serves the next client). */
   readonly needsFolder: boolean;
 }
 
@@ -87,7 +87,8 @@ const send = (id: string, group: CheckGroup, lesson: string, transfers: (ctx: Ca
   plan: { kind: 'whole' },
   behaviour: 'send',
   probe: group !== 'correct' && group !== 'stream',
-  needsFolder: group === 'security',
+  // Bad input is judged by what the server saved and refused: without its folder, nothing to judge.
+  needsFolder: group === 'security' || group === 'bad-input',
   ...more,
 });
 

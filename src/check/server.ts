@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import net from 'node:net';
 import { cp, mkdir, mkdtemp, readFile, readdir, rename, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -54,10 +54,10 @@ interface Verdict {
 }
 
 const POLL_MS = 25;
+/** Socket errors of a connect that are the server's doing: anything else is the grader's own failure. */
+const SERVER_REFUSALS = new Set(['ECONNREFUSED', 'ETIMEDOUT', 'ECONNRESET']);
 /** At most this many bytes of the server's stdout and of its stderr are kept. */
 const OUTPUT_CAP = 64 * 1024;
-/** How long files may take to reach the disk after the server closed the connection, in ms. */
-const SETTLE_MS = 2000;
 
 /** Polls `test` every 25 ms until it holds or `limitMs` passed; returns whether it held. */
 async function until(test: () => Promise<boolean> | boolean, limitMs: number): Promise<boolean> {
@@ -69,10 +69,14 @@ async function until(test: () => Promise<boolean> | boolean, limitMs: number): P
   }
 }
 
-/** Whether something accepts a TCP connection at `port` on 127.0.0.1 now. */
-function listening(host: string, port: number): Promise<boolean> {
+/** Whether something accepts a TCP connection at `port` of `host` within `limitMs` ms (a listener whose queue is full drops the SYN: not accepting). */
+function listening(host: string, port: number, limitMs = 1000): Promise<boolean> {
   return new Promise((resolve) => {
     const s = net.connect({ host, port });
+    s.setTimeout(limitMs, () => {
+      s.destroy();
+      resolve(false);
+    });
     s.once('connect', () => {
       s.destroy();
       resolve(true);
@@ -103,7 +107,9 @@ class ServerUnderTest {
   /** Capture folders already read for their endpoint. */
   readonly #seen = new Set<string>();
   port = 0;
+  /** How much of its stdout, and of its stderr, {@link newOutput} has already returned. */
   #printed = 0;
+  #printedErr = 0;
 
   /**
    * @param traceDir With a folder, a Python command is run under wirestep's tracer and each
@@ -116,7 +122,19 @@ class ServerUnderTest {
     private readonly env: NodeJS.ProcessEnv | undefined,
     private readonly startLimitMs: number,
     private readonly traceDir: string | null,
-  ) {}
+    private readonly signal?: AbortSignal,
+  ) {
+    // Aborting stops whatever run is current, also one started after the abort began.
+    signal?.addEventListener('abort', this.#onAbort, { once: true });
+  }
+
+  readonly #onAbort = (): void => void this.stop();
+
+  /** Stops it and forgets the abort signal (one signal may serve many gradings). */
+  async dispose(): Promise<void> {
+    this.signal?.removeEventListener('abort', this.#onAbort);
+    await this.stop();
+  }
 
   /** Whether its connections are traced. */
   get traced(): boolean {
@@ -133,24 +151,41 @@ class ServerUnderTest {
     const argv = (port: number): string[] => substitute(this.argv, { port, folder: this.cwd });
     const limits = { cwd: this.cwd, env: this.env, timeLimitMs: 30 * 60_000, outputCap: OUTPUT_CAP };
     this.#printed = 0;
+    this.#printedErr = 0;
+    if (this.signal?.aborted) return false;
+    let run: RunningProgram;
+    let listens: () => Promise<boolean> | boolean;
     if (this.traceDir === null) {
       this.port = takesPort ? await freePort() : this.fixedPort;
-      const run = startProgram({ ...limits, argv: argv(this.port) });
-      this.#run = run;
-      return until(async () => !run.running() || (await listening('127.0.0.1', this.port)), this.startLimitMs).then(() => run.running());
-    }
-    this.port = await freePort();
-    const portMap = takesPort ? undefined : new Map([[this.fixedPort, this.port]]);
-    let run: TracedProgram;
-    try {
-      run = startTracedProgram({ ...limits, argv: argv(this.port), capturesDir: this.traceDir, ...(portMap ? { portMap } : {}) });
-    } catch {
-      return false;
+      // Something already on the fixed port would be graded in the student's place.
+      if (!takesPort && (await listening('127.0.0.1', this.port))) throw new Error(`port ${this.port} is busy: another program already listens there`);
+      if (this.signal?.aborted) return false;
+      run = startProgram({ ...limits, argv: argv(this.port) });
+      listens = () => listening('127.0.0.1', this.port);
+    } else {
+      this.port = await freePort();
+      const portMap = takesPort ? undefined : new Map([[this.fixedPort, this.port]]);
+      let traced: TracedProgram;
+      try {
+        traced = startTracedProgram({ ...limits, argv: argv(this.port), capturesDir: this.traceDir, ...(portMap ? { portMap } : {}) });
+      } catch {
+        return false;
+      }
+      this.#recorders.push(traced.recorder);
+      run = traced;
+      // The tracer says when it listens: no probing connection, which would be one more capture.
+      listens = () => traced.recorder.listening?.port === this.port;
     }
     this.#run = run;
-    this.#recorders.push(run.recorder);
-    // The tracer says when it listens: no probing connection, which would be one more capture.
-    return until(() => !run.running() || run.recorder.listening?.port === this.port, this.startLimitMs).then(() => run.running());
+    if (this.signal?.aborted) {
+      await this.stop();
+      return false;
+    }
+    const ok = await until(async () => !run.running() || this.signal?.aborted === true || (await listens()), this.startLimitMs);
+    // A server that runs but never listens is not up: stopped, so that a retry starts afresh.
+    if (ok && run.running() && !this.signal?.aborted) return true;
+    await this.stop();
+    return false;
   }
 
   /**
@@ -179,13 +214,15 @@ class ServerUnderTest {
     return this.#run && !this.#run.running() ? this.#run.exited : null;
   }
 
-  /** What it printed since the last call (capped). */
+  /** What it printed since the last call, stdout then stderr, each from where the last call left it (capped). */
   newOutput(): string {
     if (!this.#run) return '';
     const { stdout, stderr } = this.#run.output();
-    const all = stdout + (stderr ? `\n${stderr}` : '');
-    const fresh = all.slice(this.#printed);
-    this.#printed = all.length;
+    const out = stdout.slice(this.#printed);
+    const err = stderr.slice(this.#printedErr);
+    this.#printed = stdout.length;
+    this.#printedErr = stderr.length;
+    const fresh = out + (out && err ? '\n' : '') + err;
     return fresh.length > 4000 ? `${fresh.slice(0, 4000)}\n[…]` : fresh;
   }
 
@@ -305,11 +342,17 @@ class Grader {
     return { capture: path.relative(this.opts.reportDir, dir).split(path.sep).join('/'), ...(field ? { field } : {}), ...(offset === undefined ? {} : { offset }) };
   }
 
+  /**
+   * A connection to the server, recorded under the check `id`; null when the server does not take
+   * it (refused, reset, or not accepted within the serve limit). Throws the grader's own failures
+   * (a capture folder it cannot write), which are no fault of the server.
+   */
   async open(id: string, role: string): Promise<GraderConnection | null> {
     try {
-      return await GraderConnection.open(this.host, this.port, this.capturesRoot(id), { check: id, role });
-    } catch {
-      return null;
+      return await GraderConnection.open(this.host, this.port, this.serveLimit, this.capturesRoot(id), { check: id, role });
+    } catch (err) {
+      if (SERVER_REFUSALS.has((err as NodeJS.ErrnoException).code ?? '')) return null;
+      throw err;
     }
   }
 
@@ -436,7 +479,7 @@ class Grader {
     const savedWhole = (have: ReadonlyMap<string, number>): boolean => (have.get(name) ?? have.get(paddedUnder(have, name) ?? '')) === data.length;
     const conn = await this.open(id, 'probe');
     if (!conn) return { served: false, conn, wait: async () => false };
-    await conn.write([{ piece: encodeTransfer([{ name, data }]), pauseMs: 0 }]);
+    await conn.write([{ piece: encodeTransfer([{ name, data }]), pauseMs: 0 }], this.caseLimit);
     conn.end();
     const work = this.folders?.work;
     const wait = async (ms: number): Promise<boolean> =>
@@ -453,13 +496,13 @@ class Grader {
       conns.push(conn ?? undefined);
       if (!conn) break;
       if (c.resetAfter !== undefined) {
-        await conn.write([{ piece: bytes.subarray(0, c.resetAfter), pauseMs: 0 }]);
+        await conn.write([{ piece: bytes.subarray(0, c.resetAfter), pauseMs: 0 }], this.caseLimit);
         // Reset only once the server has read the header: a file (any name) open for it, else the limit.
         const work = this.folders?.work;
         if (work) await until(async () => (await filesIn(work)).size > 0, this.serveLimit);
         conn.reset();
       } else {
-        await conn.write(cutForPlan(bytes, c.plan));
+        await conn.write(cutForPlan(bytes, c.plan), this.caseLimit);
         conn.end();
       }
       await conn.waitClosed(this.caseLimit);
@@ -480,9 +523,8 @@ async function runSendCase(g: Grader, c: ServerCase): Promise<Verdict[]> {
   if (conns.length < sent.length || conns.some((x) => x === undefined)) return [{ id: c.id, finding: { kind: 'no-connection', values: { port: g.port } } }];
   let verdict: Verdict | null = null;
   if (g.folders) {
-    // A server that closed every connection has read all it will: its files get a moment more, not the whole limit.
-    const allClosed = conns.every((x) => x!.peer !== 'open');
-    await g.filesArrive(exps, allClosed ? Math.min(g.caseLimit, SETTLE_MS) : g.caseLimit);
+    // Files may reach the folder after the server closed (a rename on a slow disk): the case's whole limit, ended by the files themselves.
+    await g.filesArrive(exps, g.caseLimit);
     const outside = await g.escapes(before);
     if (outside.length > 0) verdict = { id: c.id, finding: { kind: 'wrote-outside', values: { path: outside.find((p) => path.extname(p) !== '') ?? outside[0]! } }, place: g.place(conns[0], 'file[1].name', 4) };
     verdict ??= await g.judgeFolder(exps, judged, conns);
@@ -499,7 +541,7 @@ async function runStall(g: Grader, c: ServerCase): Promise<Verdict[]> {
   const started = Date.now();
   const silent = await g.open(c.id, 'silent');
   if (!silent) return STALL_CHECKS.map((id) => ({ id, finding: { kind: 'no-connection', values: { port: g.port } } }));
-  await silent.write([{ piece: c.transfers(g.folders?.ctx ?? { absoluteTarget: '' })[0]!, pauseMs: 0 }]);
+  await silent.write([{ piece: c.transfers(g.folders?.ctx ?? { absoluteTarget: '' })[0]!, pauseMs: 0 }], g.caseLimit);
   const probe = await g.probe(c.id, g.serveLimit);
   const closedInTime = await silent.waitClosed(Math.max(0, g.stallLimit - (Date.now() - started)));
   await silent.finish();
@@ -519,15 +561,15 @@ async function runTwoClients(g: Grader, c: ServerCase): Promise<Verdict[]> {
   const slow = await g.open(c.id, 'slow');
   if (!slow) return [{ id: c.id, finding: { kind: 'no-connection', values: { port: g.port } } }];
   const half = slowBytes.length - 500;
-  await slow.write([{ piece: slowBytes.subarray(0, half), pauseMs: 0 }]);
+  await slow.write([{ piece: slowBytes.subarray(0, half), pauseMs: 0 }], g.caseLimit);
   const fast = await g.open(c.id, 'fast');
   let served = false;
   if (fast) {
-    await fast.write([{ piece: fastBytes, pauseMs: 0 }]);
+    await fast.write([{ piece: fastBytes, pauseMs: 0 }], g.caseLimit);
     fast.end();
     served = g.folders ? await g.filesArrive([fastExp], g.serveLimit) : (await fast.waitClosed(g.serveLimit)) && fast.peer === 'end';
   }
-  await slow.write([{ piece: slowBytes.subarray(half), pauseMs: 0 }]);
+  await slow.write([{ piece: slowBytes.subarray(half), pauseMs: 0 }], g.caseLimit);
   slow.end();
   await slow.waitClosed(g.caseLimit);
   await fast?.waitClosed(g.caseLimit);
@@ -556,11 +598,12 @@ export async function checkServer(opts: ServerCheckOptions): Promise<CheckReport
   const asked = (c: ServerCase): boolean => !opts.only || opts.only.includes(c.id) || (c.id === STALL_CHECKS[0] && STALL_CHECKS.some((id) => opts.only!.includes(id)));
   const cases = SERVER_CASES.filter((c) => asked(c) && (!opts.connect || !c.needsFolder));
   const folders = opts.connect ? null : await makeFolders();
-  // The server runs in its own folder: a relative path to a file that exists here (server.py) is made absolute.
-  const argv = opts.command.map((a) => (!path.isAbsolute(a) && existsSync(a) ? path.resolve(a) : a));
+  // The server runs in its own folder: a relative path to a file that exists here (server.py) is
+  // made absolute; a folder's name (`--out recebidos`) is the server's business in its own folder.
+  const argv = opts.command.map((a) => (!path.isAbsolute(a) && statSync(a, { throwIfNoEntry: false })?.isFile() ? path.resolve(a) : a));
   // A Python server is traced, its captures kept apart until a failed check asks for them.
   const traceDir = folders && runsPython(argv) ? folders.trace : null;
-  const server = folders ? new ServerUnderTest(argv, folders.work, opts.port ?? 8181, opts.env, opts.startLimitMs ?? 15_000, traceDir) : null;
+  const server = folders ? new ServerUnderTest(argv, folders.work, opts.port ?? 8181, opts.env, opts.startLimitMs ?? 15_000, traceDir, opts.signal) : null;
   const g = new Grader(opts, folders, server);
   const results: CheckResult[] = [];
   const record = (c: ServerCase, v: Verdict, ms: number, output: string, error = false): void => {
@@ -580,22 +623,37 @@ export async function checkServer(opts: ServerCheckOptions): Promise<CheckReport
     results.push(r);
     opts.onCheck?.(r);
   };
-  const onAbort = (): void => void server?.stop();
-  opts.signal?.addEventListener('abort', onAbort, { once: true });
+  const aborted = (): boolean => opts.signal?.aborted === true;
   try {
-    let up = server && !opts.signal?.aborted ? await server.start() : !server;
+    // The grader's own trouble starting it (its port busy) is an error of every check, not the student's fault.
+    let startError: string | null = null;
+    const startOrError = async (start: () => Promise<boolean>): Promise<boolean> => {
+      try {
+        return await start();
+      } catch (err) {
+        startError = (err as Error).message;
+        return false;
+      }
+    };
+    let up = server && !aborted() ? await startOrError(() => server.start()) : !server;
     let retried = false;
     for (const c of cases) {
-      if (opts.signal?.aborted) break;
+      if (aborted()) break;
       if (c.behaviour === 'stall' && c.id !== STALL_CHECKS[0]) continue;
       const t0 = Date.now();
+      const ids = c.behaviour === 'stall' ? STALL_CHECKS : [c.id];
+      if (startError !== null) {
+        for (const id of ids) record(c, { id, finding: { kind: 'grader-error', values: { message: startError } } }, 0, '', true);
+        continue;
+      }
       if (!up) {
-        const fail: Finding = { kind: 'not-listening', values: { port: server?.port ?? 0, seconds: (opts.startLimitMs ?? 15_000) / 1000 } };
-        for (const id of c.behaviour === 'stall' ? STALL_CHECKS : [c.id]) record(c, { id, finding: fail }, 0, server?.newOutput() ?? '');
-        // One more start after a failed one; a server that fails twice stays down.
+        // One more start after the first failed one; a server that fails twice stays down, without more tries.
+        const values = { port: server?.port ?? 0, seconds: (opts.startLimitMs ?? 15_000) / 1000 };
+        const fail: Finding = { kind: retried ? 'server-down' : 'not-listening', values };
+        for (const id of ids) record(c, { id, finding: fail }, 0, server?.newOutput() ?? '');
         if (server && !retried) {
           retried = true;
-          up = await server.restart();
+          up = await startOrError(() => server.restart());
         }
         continue;
       }
@@ -611,9 +669,10 @@ export async function checkServer(opts: ServerCheckOptions): Promise<CheckReport
         } else if (c.probe) {
           const p = await g.probe(c.id, g.serveLimit);
           await p.conn?.finish();
-          if (!p.served) after = { kind: 'not-serving-next', values: { seconds: g.serveLimit / 1000 } };
+          // Without its folder, served means the probe's connection closed cleanly; and nothing is restarted.
+          if (!p.served) after = { kind: server ? 'not-serving-next' : 'not-closing-next', values: { seconds: g.serveLimit / 1000 } };
         }
-        if (after) {
+        if (after && !aborted()) {
           verdicts = verdicts.map((v) => (v.finding ? v : { ...v, finding: after }));
           if (server) up = await server.restart();
         }
@@ -628,8 +687,7 @@ export async function checkServer(opts: ServerCheckOptions): Promise<CheckReport
       for (const v of verdicts) record(SERVER_CASES.find((x) => x.id === v.id) ?? c, v, Date.now() - t0, output);
     }
   } finally {
-    opts.signal?.removeEventListener('abort', onAbort);
-    await server?.stop();
+    await server?.dispose();
     if (folders) for (const dir of [folders.root, folders.trace]) await rm(dir, { recursive: true, force: true });
   }
   const { score, maxScore } = scoreOf(results);

@@ -23,7 +23,7 @@ export interface Finding {
 export interface FindingPlace {
   /** The capture's folder, relative to the report's folder (`captures/<id>`). */
   readonly capture: string;
-  /** The field id where it went wrong (`file[0].payload`), when one field is to blame. */
+  /** The field id where it went wrong (`file[1].payload`; files are numbered from 1), when one field is to blame. */
   readonly field?: string;
   /** Stream offset in bytes where it went wrong. */
   readonly offset?: number;

@@ -20,7 +20,7 @@ describe('wirestep check server', () => {
       const report = path.join(dir, 'rel');
       const r = await runToEnd(process.execPath, [MAIN, 'check', 'server', '--lang', 'pt', '--serve-limit', '2', '--stall-limit', '4', '--report', report, '--', PYTHON, ASSIGNMENT.server, '--port', '{port}', '--out', '{folder}']);
       expect(r.code).toBe(1);
-      expect(r.stdout).toContain('O servidor deixou truncado.txt com 400 bytes com o nome definitivo');
+      expect(r.stdout).toContain('O servidor deixou truncado.txt, com 400 bytes, sob o nome definitivo');
       const json = JSON.parse(await readFile(path.join(report, 'report.json'), 'utf8')) as { checks: { id: string; status: string; place?: { capture: string; field?: string; offset?: number } }[] };
       const cut = json.checks.find((c) => c.id === 'bad-input.cut-in-payload')!;
       expect(cut.status).toBe('fail');
@@ -30,16 +30,16 @@ describe('wirestep check server', () => {
     });
   }, 90_000);
 
-  it('grades a server already running with --connect: the security checks are left out and every other is judged', async () => {
-    // wirestep's own receiver, started here; it closes a silent client after 1 s.
+  it('grades a server already running with --connect: the checks judged by its folder (bad input, security) are left out and every other is judged', async () => {
+    // wirestep's own receiver, started here; it closes a silent client after 5 s (the slow one of two clients may idle that long on busy cores).
     await withReceiver(async ({ port }) => {
-      const r = await runToEnd(process.execPath, [MAIN, 'check', 'server', '--connect', `127.0.0.1:${port}`, '--serve-limit', '3', '--stall-limit', '6', '--format', 'json']);
+      const r = await runToEnd(process.execPath, [MAIN, 'check', 'server', '--connect', `127.0.0.1:${port}`, '--serve-limit', '3', '--stall-limit', '10', '--format', 'json']);
       expect(r.code).toBe(0);
       const json = JSON.parse(r.stdout) as { checks: { id: string; status: string }[]; score: number; maxScore: number };
-      expect(json.checks.map((c) => c.id)).toEqual(SERVER_CASES.filter((c) => c.group !== 'security').map((c) => c.id));
+      expect(json.checks.map((c) => c.id)).toEqual(SERVER_CASES.filter((c) => c.group !== 'security' && c.group !== 'bad-input').map((c) => c.id));
       expect(json.checks.filter((c) => c.status !== 'pass')).toEqual([]);
       expect(json.score).toBe(json.maxScore);
-    }, { idleTimeoutMs: 1000 });
+    }, { idleTimeoutMs: 5000 });
   }, 90_000);
 
   it('refuses --only with a check id it does not know', async () => {

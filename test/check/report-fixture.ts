@@ -85,7 +85,7 @@ export async function makeReportFolder(dir: string): Promise<CheckReport> {
         maxPoints: 2,
         finding: { kind: 'unsafe-name-saved', values: { name: HOSTILE_NAME } },
         place: { capture: 'captures/../../etc', field: 'file[1].name' },
-        output: `saved ${HOSTILE_NAME}\n`,
+        output: `saved ${HOSTILE_NAME}\n\tgpj.\u202etxt\n`,
         durationMs: 200,
       },
       {

@@ -62,6 +62,9 @@ describe('a report folder', () => {
       expect(html).not.toContain('<script>');
       expect(html).toContain('&lt;script&gt;alert(');
       expect(html).toContain('\\x01\\x1b[2J');
+      // A program's output: a right-to-left override shown as its code, the tab kept.
+      expect(html).not.toContain('\u202e');
+      expect(html).toContain('\tgpj.\\u202etxt');
       expect(html).not.toContain('etc/');
       const security = html.slice(html.indexOf('data-check="security.html-name"'), html.indexOf('data-check="robustness.stall"'));
       expect(security).not.toContain('step-link');

@@ -154,8 +154,13 @@ export async function resolveSteps(dir: string, report: CheckReport): Promise<Ma
 
 /** A program's output with its control bytes shown as `\xNN`, keeping tabs and line feeds. */
 function showOutput(text: string): string {
-  // eslint-disable-next-line no-control-regex -- a terminal's escapes must not reach the page as they are
-  return text.replace(/\r\n/g, '\n').replace(/[\x00-\x08\x0b-\x1f\x7f-\x9f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+  // A terminal's escapes and text-direction controls must not reach the page as they are: each line
+  // escaped as a log line is, its tabs and the line breaks kept.
+  return text
+    .replace(/\r\n/g, '\n')
+    .split('\n')
+    .map((line) => line.split('\t').map(escapeControls).join('\t'))
+    .join('\n');
 }
 
 let lessonsLoaded: Lesson[] | null = null;

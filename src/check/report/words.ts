@@ -2,12 +2,6 @@ import type { Lang } from '../../protocol/index.js';
 import type { CheckResult, FindingPlace } from '../types.js';
 import { checkTitle, describeFailure, groupTitle, reportWord } from '../words.js';
 
-/** The capture id of a place (`captures/bad-input.cut-in-payload` → `bad-input.cut-in-payload`). */
-export function captureIdOf(place: FindingPlace): string {
-  const parts = place.capture.split('/');
-  return parts[parts.length - 1] ?? place.capture;
-}
-
 /** Where a check went wrong, in one sentence: its capture, and the field and byte when known. */
 export function describePlace(place: FindingPlace, lang: Lang): string {
   const values = { capture: place.capture, field: place.field ?? '', offset: place.offset ?? 0 };
