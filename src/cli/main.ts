@@ -643,6 +643,8 @@ async function runGrading(command: readonly string[], opts: CheckCliOptions, gra
   for (const sig of ['SIGINT', 'SIGTERM'] as const) {
     process.once(sig, () => {
       process.stderr.write(`wirestep: ${words('checkStopping')}\n`);
+      // However the grading ends from here (even with nothing left to wait on), it ends as interrupted.
+      process.exitCode = 130;
       stop.abort();
       process.once(sig, () => process.exit(128 + (constants.signals[sig] ?? 0)));
     });

@@ -30,7 +30,7 @@ const en = {
   traceLive: 'live on the /live page of the lab recording into {dir}',
   cannotRun: 'cannot run {command}: {message}',
   // check
-  checkStopping: 'interrupted: stopping the hand-in',
+  checkStopping: 'interrupted: stopping the hand-in; no report will be written',
   checkInterrupted: 'interrupted: no report written',
   checkEachFile: 'with --each, put {file} in the command where each hand-in’s path goes: -- python3 {file}',
   checkNoMatch: 'no hand-in matches {pattern}',
@@ -73,7 +73,7 @@ const pt: Readonly<Record<CliWord, string>> = {
   traceCapture: 'captura {dir}',
   traceLive: 'ao vivo na página /live do lab que grava em {dir}',
   cannotRun: 'não consegui rodar {command}: {message}',
-  checkStopping: 'interrompido: parando o programa do aluno',
+  checkStopping: 'interrompido: parando o programa do aluno; nenhum relatório será gravado',
   checkInterrupted: 'interrompido: nenhum relatório foi gravado',
   checkEachFile: 'com --each, ponha {file} no comando onde vai o caminho de cada entrega: -- python3 {file}',
   checkNoMatch: 'nenhuma entrega corresponde a {pattern}',

@@ -51,7 +51,7 @@ describe('wirestep check, interrupted', () => {
       child.kill('SIGINT');
       const [code] = await ended;
       expect(code).toBe(130);
-      await out.waitFor('interrupted: no report written');
+      await out.waitFor('interrupted: stopping the hand-in; no report will be written');
       // Never resolves, and the test times out, if the group was not killed.
       for (const pid of pids) await gone(pid);
       expect(await readFile(path.join(report, 'report.json'), 'utf8').catch(() => null)).toBeNull();
