@@ -19,17 +19,7 @@ export const PYTHON = process.env.PYTHON ?? 'python3';
 /** Python's environment: UTF-8 for the emoji and accents they print, and no stdout buffering. */
 export const PY_ENV = { ...process.env, PYTHONUTF8: '1', PYTHONIOENCODING: 'utf-8', PYTHONUNBUFFERED: '1' };
 
-/** A TCP port free on 127.0.0.1 right now, for a process that must be told its port. */
-export async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', resolve);
-  });
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
+export { freePort } from '../../src/net/ports.js';
 
 /**
  * Writes `pieces` to 127.0.0.1:`port` as separate writes, then ends (or resets, with `reset`).

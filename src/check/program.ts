@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { type TraceRecorder, startTraced } from '../trace/index.js';
+import { killGroup } from '../trace/run.js';
 
 /** How to run one hand-in: someone else's program, so always in its own folder and process group, with limits. */
 export interface ProgramOptions {
@@ -39,15 +40,6 @@ export interface RunningProgram {
 /** Replaces `{port}`, `{folder}`, `{file}` (and any other `{key}` given) in each argument. */
 export function substitute(argv: readonly string[], values: Readonly<Record<string, string | number>>): string[] {
   return argv.map((a) => a.replace(/\{([a-z]+)\}/g, (whole, k: string) => (k in values ? String(values[k]) : whole)));
-}
-
-function killGroup(pid: number | undefined, signal: NodeJS.Signals): void {
-  if (pid === undefined) return;
-  try {
-    process.kill(-pid, signal);
-  } catch {
-    // ESRCH: the group is gone already.
-  }
 }
 
 /** Keeps the first `cap` bytes of a stream and counts the rest. */

@@ -7,6 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { type Endpoint, readMeta } from '../capture/index.js';
 import { type Lang, dissect, encodeTransfer } from '../protocol/index.js';
 import { candidateName } from '../net/receiver.js';
+import { freePort } from '../net/ports.js';
 import type { TraceRecorder } from '../trace/index.js';
 import { runsPython } from './client.js';
 import { GraderConnection } from './connection.js';
@@ -83,18 +84,6 @@ function listening(host: string, port: number, limitMs = 1000): Promise<boolean>
     });
     s.once('error', () => resolve(false));
   });
-}
-
-/** A free port on 127.0.0.1 now. */
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', resolve);
-  });
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 /** The student's server: started in its folder, restarted when a case kills or wedges it; a Python one under the tracer. */

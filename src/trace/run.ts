@@ -62,7 +62,8 @@ function portMapText(map: ReadonlyMap<number, number> | undefined): string {
 /** How long the trace pipe may stay open after the program's process group is gone, in ms. */
 const PIPE_DRAIN_MS = 5000;
 
-function killGroup(pid: number | undefined, signal: NodeJS.Signals): void {
+/** Sends `signal` to the whole process group led by `pid`; nothing when it is gone already. */
+export function killGroup(pid: number | undefined, signal: NodeJS.Signals): void {
   if (pid === undefined) return;
   try {
     process.kill(-pid, signal);
