@@ -7,7 +7,7 @@ import { type ConnectionResult, referenceFiles, startReceiver } from '../net/ind
 import { Dissector, type Lang } from '../protocol/index.js';
 import { programName, startTraced } from '../trace/index.js';
 import { type ExpectedFile, type FileSource, StreamJudge, type Verdict } from './judge.js';
-import { startProgram, substitute } from './program.js';
+import { CappedText, startProgram, substitute } from './program.js';
 import { type CheckReport, type CheckResult, type Finding, scoreOf } from './types.js';
 
 /** How to grade one client. */
@@ -98,20 +98,6 @@ export function runsPython(argv: readonly string[]): boolean {
   return /^python[\d.]*$/.test(exe) || exe.endsWith('.py');
 }
 
-/** Keeps the first `cap` bytes of what a program printed, and says how much more there was. */
-class Kept {
-  #text = Buffer.alloc(0);
-  #dropped = 0;
-  push(b: Buffer): void {
-    const room = OUTPUT_CAP - this.#text.length;
-    if (room > 0) this.#text = Buffer.concat([this.#text, b.subarray(0, room)]);
-    this.#dropped += Math.max(0, b.length - Math.max(0, room));
-  }
-  text(): string {
-    return this.#text.toString('utf8') + (this.#dropped > 0 ? `\n[… ${this.#dropped} more bytes not kept]\n` : '');
-  }
-}
-
 /** How one run of the client ended. */
 interface RunEnd {
   readonly code: number | null;
@@ -140,7 +126,7 @@ async function runClient(argv: readonly string[], cwd: string, env: NodeJS.Proce
   } catch (err) {
     return { code: 127, signal: null, timedOut: false, output: `wirestep: cannot run ${argv[0]}: ${(err as Error).message}\n`, traced: [] };
   }
-  const kept = new Kept();
+  const kept = new CappedText(OUTPUT_CAP);
   run.child.stdout?.on('data', (b: Buffer) => kept.push(b));
   run.child.stderr?.on('data', (b: Buffer) => kept.push(b));
   let timedOut = false;

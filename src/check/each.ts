@@ -1,10 +1,10 @@
-import { copyFile, mkdir, rename } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import ejs from 'ejs';
 import { glob } from 'tinyglobby';
 import { LOCALES, type Lang, escapeControls, formatInteger } from '../protocol/index.js';
 import { packageRoot } from '../web/paths.js';
-import { REPORT_FILES, writeReportDir, writeWhole } from './report/html.js';
+import { REPORT_FILES, copyStylesheet, writeReportDir, writeWhole } from './report/html.js';
 import type { CheckReport, CheckTarget } from './types.js';
 import { checkTitle, reportWord } from './words.js';
 
@@ -246,8 +246,6 @@ export async function writeClassReport(dir: string, table: ClassTable, lang: Lan
   await mkdir(dir, { recursive: true });
   const html = await ejs.renderFile(path.join(packageRoot(), 'views', 'class.ejs'), { view: classView(table, lang) }, { cache: true, async: false });
   await writeWhole(path.join(dir, CLASS_FILES.csv), renderClassCsv(table));
-  const css = path.join(dir, REPORT_FILES.css);
-  await copyFile(path.join(packageRoot(), 'views', 'static', 'style.css'), `${css}.tmp`);
-  await rename(`${css}.tmp`, css);
+  await copyStylesheet(dir);
   await writeWhole(path.join(dir, CLASS_FILES.html), html);
 }

@@ -42,8 +42,8 @@ export function substitute(argv: readonly string[], values: Readonly<Record<stri
   return argv.map((a) => a.replace(/\{([a-z]+)\}/g, (whole, k: string) => (k in values ? String(values[k]) : whole)));
 }
 
-/** Keeps the first `cap` bytes of a stream and counts the rest. */
-class CappedText {
+/** Keeps the first `cap` bytes of what a program printed and says how many more there were. */
+export class CappedText {
   private readonly chunks: Buffer[] = [];
   private kept = 0;
   private dropped = 0;

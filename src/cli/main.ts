@@ -661,9 +661,8 @@ async function runGrading(command: readonly string[], opts: CheckCliOptions, gra
       lang: opts.lang,
       grade: async (file, ctx) => {
         if (stop.signal.aborted) throw new Error('interrupted');
-        const report = await grade(substitute(command, { file }), ctx.reportDir, AbortSignal.any([ctx.signal, stop.signal]));
-        if (ctx.reportDir) await writeReportDir(ctx.reportDir, report, opts.lang);
-        return report;
+        // gradeEach writes each hand-in's report folder itself.
+        return grade(substitute(command, { file }), ctx.reportDir, AbortSignal.any([ctx.signal, stop.signal]));
       },
       onGraded: (row) => logLine(`${row.student}: ${row.status === 'graded' ? `${row.score}/${row.maxScore ?? 0}` : row.status}${row.failed.length > 0 ? ` (${row.failed.join(' ')})` : ''}`),
     });

@@ -279,10 +279,15 @@ export async function writeReportDir(dir: string, report: CheckReport, lang: Lan
   const steps = await resolveSteps(dir, report);
   const html = await renderReportHtml(reportView(report, lang, { base, css: REPORT_FILES.css, steps, serveCommand: `wirestep serve --report ${dir}` }));
   await writeWhole(path.join(dir, REPORT_FILES.json), renderJson(report, lang));
+  await copyStylesheet(dir);
+  await writeWhole(path.join(dir, REPORT_FILES.html), html);
+}
+
+/** Copies the site's stylesheet to `dir/style.css`, whole or not at all, for reports opened as files. Throws on I/O errors. */
+export async function copyStylesheet(dir: string): Promise<void> {
   const css = path.join(dir, REPORT_FILES.css);
   await copyFile(path.join(packageRoot(), 'views', 'static', 'style.css'), `${css}.tmp`);
   await rename(`${css}.tmp`, css);
-  await writeWhole(path.join(dir, REPORT_FILES.html), html);
 }
 
 /** Thrown by {@link readReportDir} for a report.json that is missing, too large or not a report. */
