@@ -1,11 +1,13 @@
-import { execFileSync } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { execFile, execFileSync } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import request from 'supertest';
 import { afterAll, describe, expect, it } from 'vitest';
 import { type CaptureEvent, CaptureReader, CaptureStore, type Side } from '../../src/capture/index.js';
 import { referenceFiles } from '../../src/net/index.js';
+import { freePort } from '../../src/net/ports.js';
+import { protocolText } from '../../src/protocol/index.js';
 import { createApp } from '../../src/web/app.js';
 import { CATALOGS } from '../../src/web/i18n.js';
 import { LessonError, loadLessons, parseEmbed } from '../../src/web/lessons.js';
@@ -280,6 +282,64 @@ describe('the second edition’s corrections', () => {
       for (const word of ['--pcapng', 'Wireshark', 'PowerShell', '$HOME\\trabalho\\server.py --out', 'os.listdir()']) expect(l.body).toContain(word);
       expect(l.body).not.toMatch(/mkdir -p ~\/servidor && cd/);
     }
+  });
+
+  it('lessons 3 and 10 give the Windows stream length of Python 3.15, UTF-8 by default with CR LF still', () => {
+    let total = 4;
+    for (let n = 1; n <= 10; n++) total += 128 + 8 + Buffer.byteLength(`Este é o conteúdo do arquivo ${n}\r\n`);
+    expect(total).toBe(1705);
+    for (const l of [...both('framing'), ...both('lab')]) {
+      expect(l.body).toMatch(/\b1[,.]?705\b/);
+      expect(l.body).toContain('Python 3.15');
+    }
+    for (const l of both('framing')) expect(l.body).toContain('PEP 686');
+  });
+
+  it('quotes the shipped client.py and server.py line for line, not the course copy’s older names', async () => {
+    const client = await readFile(path.join(ROOT, 'assignment', 'client.py'), 'utf8');
+    const server = await readFile(path.join(ROOT, 'assignment', 'server.py'), 'utf8');
+    const quoted: readonly [string, string, string][] = [
+      ['framing', 'restantes = tamanho', server],
+      ['exact-reads', 'while restantes > 0:', server],
+      ['exact-reads', 'chunk = client_socket.recv(min(PIECE, restantes))', server],
+      ['exact-reads', 'destino.write(chunk)', server],
+      ['exact-reads', 'restantes -= len(chunk)', server],
+      ['trust', "with open(nome, 'wb') as destino:", server],
+      ['text-in-fields', "s.send(nome.encode().ljust(NAME_FIELD, b' '))", client],
+      ['byte-order', "struct.pack('!I', len(nomes))", client],
+    ];
+    for (const [slug, line, file] of quoted) {
+      expect(file, line).toContain(line);
+      for (const l of both(slug)) expect(l.body, `${slug}.${l.lang}`).toContain(line);
+    }
+    for (const l of lessons) for (const old of ['bytes_restantes', 'len(arquivos)', 'arquivo.encode', 'as f:']) expect(l.body, `${l.slug}.${l.lang}`).not.toContain(old);
+  });
+
+  it('lesson 1’s answer key quotes what wirestep send prints when nothing listens on the port', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'wirestep-refused-'));
+    try {
+      await writeFile(path.join(dir, 'notes.txt'), 'hello\n');
+      const port = await freePort();
+      const main = path.join(ROOT, 'dist', 'src', 'cli', 'main.js');
+      const { code, stderr } = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+        const child = execFile(process.execPath, [main, 'send', '--port', String(port), '--no-capture', 'notes.txt'], { cwd: dir }, (_err, _out, err) => resolve({ code: child.exitCode, stderr: err }));
+      });
+      expect(code).toBe(1);
+      const line = `wirestep: cannot connect to 127.0.0.1:${port}: connect ECONNREFUSED 127.0.0.1:${port}`;
+      expect(stderr).toContain(line);
+      expect(answers(lesson('sockets', 'en').body)).toContain(`\`${line.replaceAll(String(port), '8181')}\` and exits with code 1`);
+      expect(answers(lesson('sockets', 'pt').body)).toContain(`\`connect ECONNREFUSED 127.0.0.1:8181\`, e sai com código 1`);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('lesson 7’s answer keys quote the receiver’s and the sender’s own words for a silent sender and a reset', () => {
+    const en = answers(lesson('broken-streams', 'en').body);
+    expect(en).toContain(protocolText('en', 'cause.idle-timeout', { seconds: 10 }));
+    expect(en).toContain(protocolText('en', 'cause.peer-closed'));
+    expect(answers(lesson('broken-streams', 'pt').body)).toContain(protocolText('pt', 'cause.idle-timeout', { seconds: 10 }));
+    for (const l of both('broken-streams')) expect(l.body).toContain(protocolText('en', 'cause.socket-error', { code: 'ECONNRESET' }));
   });
 });
 
