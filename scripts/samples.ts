@@ -356,7 +356,7 @@ const ON_THE_WIRE = {
 const THREE_VIEWS: OnTheWire = {
   id: 'three-views',
   pcap: 'packets.pcapng',
-  sample: { category: 're-cut', lesson: 'byte-stream', expect: [] } as SampleInfo,
+  sample: { category: 're-cut', lesson: 'segments', expect: [] },
   description: {
     en: 'The assignment’s client.py sending its ten files plus a 200 KiB photo to server.py, both traced with wirestep trace while dumpcap captured the same transfer on loopback: client.py’s send() calls, the segments on the wire and server.py’s recv() calls, three cuts of the same bytes. The packet capture is in the sample’s folder, packets.pcapng.',
     pt: 'O client.py do trabalho enviando seus dez arquivos e mais uma foto de 200 KiB para o server.py, os dois rastreados com o wirestep trace enquanto o dumpcap capturava a mesma transferência no loopback: as chamadas send() do client.py, os segmentos na rede e as chamadas recv() do server.py, três cortes dos mesmos bytes. A captura de pacotes está na pasta da amostra, packets.pcapng.',
@@ -425,7 +425,7 @@ const SLOW_RECEIVER: OnTheWire = {
   },
   files: [{ name: 'dados.bin', data: Uint8Array.from({ length: 1024 * 1024 }, (_, i) => (i * 7 + (i >> 10)) & 0xff) }],
   server: path.join(PROGRAMS, 'slow_server.py'),
-  serverArgs: ['--rcvbuf', '8192', '--pause', '0.5', '--every', '128'],
+  serverArgs: ['--rcvbuf', '8192', '--pause', '0.5', '--every', '128', '--mss', '1460'],
   waitMs: 120_000,
 };
 

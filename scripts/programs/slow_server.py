@@ -4,7 +4,10 @@
 Same protocol and calls as assignment/server.py (count, then per file a 128-byte name, an 8-byte
 size and the payload, read with recv() of at most 1024 bytes), with two changes on purpose:
 - a small receive buffer (SO_RCVBUF, set before listen() so the accepted socket inherits it);
-- a pause after every few payload recv() calls, so the program reads slower than the client sends.
+- a pause after every few payload recv() calls, so the program reads slower than the client sends;
+- optionally a maximum segment size (TCP_MAXSEG, also before listen()), which the SYN-ACK
+  announces: 1460 makes loopback segments Ethernet-sized. Linux sizes a connection's first send
+  buffer from its segment size, so the client's send buffer is small too and fills quickly.
 The receive buffer fills, the window it advertises shrinks to zero, and the sender's send()
 calls block until the reader catches up. Sleeping is fine here: this program stages a slow
 reader for a recorded sample; no test runs it.
@@ -59,11 +62,14 @@ def main():
     parser.add_argument('--rcvbuf', type=int, default=8192, help="SO_RCVBUF in bytes, set before listen() (Linux doubles it)")
     parser.add_argument('--pause', type=float, default=0.05, help="seconds to sleep after every --every payload recv() calls")
     parser.add_argument('--every', type=int, default=8)
+    parser.add_argument('--mss', type=int, default=0, help="TCP_MAXSEG in bytes, set before listen(); 0 leaves it alone")
     args = parser.parse_args()
     os.makedirs(args.out, exist_ok=True)
     os.chdir(args.out)
     server_socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     server_socket.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, args.rcvbuf)
+    if args.mss > 0:
+        server_socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_MAXSEG, args.mss)
     server_socket.bind((args.host, args.port))
     server_socket.listen(5)
     port = server_socket.getsockname()[1]
