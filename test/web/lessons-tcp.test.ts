@@ -45,6 +45,14 @@ describe('lesson 12, segments, MSS and Nagle', () => {
     }
   });
 
+  it('embeds a 1024-byte send() whose step lists the one, larger segment that carried it', async () => {
+    const lesson = (await request(app).get('/lessons/segments').expect(200)).text;
+    expect(lesson).toContain('<a href="/captures/three-views/steps/67?by=op">');
+    const step = textOf((await request(app).get('/captures/three-views/steps/67?by=op').expect(200)).text);
+    expect(step).toContain('The sender wrote 1,024 bytes (stream bytes 7,975 to 8,998).');
+    expect(step).toContain('Carried by 1 TCP segment 32,768 bytes at offset 1,484');
+  });
+
   it('is linked from the steps and the segment table of its capture', async () => {
     const step = (await request(app).get('/captures/three-views/steps/1?by=op').expect(200)).text;
     expect(step).toMatch(/This capture was recorded for the lesson <a href="\/lessons\/segments">Segments, MSS and Nagle<\/a>/);

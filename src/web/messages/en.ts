@@ -271,7 +271,7 @@ export const en = {
   'state.done': 'After this read the receiver has every file the count announced.',
   'capture.wireTable': 'Every TCP segment, both directions: seq, ack, window ({n} segments)',
   'wire.title': 'TCP segments of {id}',
-  'wire.lead': 'Every segment the packet capture holds for this connection, in both directions and in the order captured, bare ACKs included. Sequence and acknowledgement numbers are relative, as Wireshark shows them: each direction counts from 0 at its SYN. The window is the receive window the sender of the segment advertised, in bytes, already multiplied by the window scale its SYN announced.',
+  'wire.lead': 'The segments the packet capture holds for this connection, in both directions and in the order captured, bare ACKs included, up to the one that closed it. Sequence and acknowledgement numbers are relative, as Wireshark shows them: each direction counts from 0 at its SYN. The window is the receive window the sender of the segment advertised, in bytes, already multiplied by the window scale its SYN announced.',
   'wire.summary': 'MSS announced in the SYNs: client {mssClient}, server {mssServer}. Window scale: client {scaleClient}, server {scaleServer}. Largest segment from the client: {largest} bytes. Smallest window the server advertised: {minServer} bytes.',
   'wire.summaryMarks': 'Zero windows: {zero}. Window probes: {probes}. Window updates: {updates}. Bare ACKs from the server: {acks}.',
   'wire.none': 'none',

@@ -273,7 +273,7 @@ export const pt: Readonly<Record<MessageKey, string>> = {
   'state.done': 'Depois desta leitura o servidor já tem todos os arquivos que a quantidade anunciou.',
   'capture.wireTable': 'Todos os segmentos TCP, nos dois sentidos: seq, ack, janela ({n} segmentos)',
   'wire.title': 'Segmentos TCP de {id}',
-  'wire.lead': 'Todos os segmentos que a captura de pacotes tem desta conexão, nos dois sentidos e na ordem em que foram capturados, incluindo os ACKs puros. Os números de sequência e de reconhecimento são relativos, como o Wireshark mostra: cada sentido conta a partir de 0 no seu SYN. A janela é a janela de recepção anunciada por quem enviou o segmento, em bytes, já multiplicada pela escala de janela que o SYN dele anunciou.',
+  'wire.lead': 'Os segmentos que a captura de pacotes tem desta conexão, nos dois sentidos e na ordem em que foram capturados, incluindo os ACKs puros, até o que a encerrou. Os números de sequência e de reconhecimento são relativos, como o Wireshark mostra: cada sentido conta a partir de 0 no seu SYN. A janela é a janela de recepção anunciada por quem enviou o segmento, em bytes, já multiplicada pela escala de janela que o SYN dele anunciou.',
   'wire.summary': 'MSS anunciado nos SYNs: cliente {mssClient}, servidor {mssServer}. Escala de janela: cliente {scaleClient}, servidor {scaleServer}. Maior segmento do cliente: {largest} bytes. Menor janela anunciada pelo servidor: {minServer} bytes.',
   'wire.summaryMarks': 'Janelas zeradas: {zero}. Sondas de janela: {probes}. Atualizações de janela: {updates}. ACKs puros do servidor: {acks}.',
   'wire.none': 'nenhuma',
