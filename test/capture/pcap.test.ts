@@ -308,19 +308,19 @@ describe('a wire lane added to a capture of the same transfer', () => {
     });
   });
 
-  it('gives the three-views sample the same lane again from its own pcapng', async () => {
+  it.each(['three-views', 'slow-receiver'])('gives the %s sample the same lane and detail again from its own pcapng', async (sample) => {
     await withTempDir(async (dir) => {
       const copy = path.join(dir, 'three');
-      await cp(path.join(SAMPLES, 'three-views'), copy, { recursive: true });
+      await cp(path.join(SAMPLES, sample), copy, { recursive: true });
       const meta = JSON.parse(await readFile(path.join(copy, 'capture.json'), 'utf8'));
       delete meta.wire;
       await writeFile(path.join(copy, 'capture.json'), JSON.stringify(meta));
       await rm(path.join(copy, 'wire.events'));
       await rm(path.join(copy, 'wire-detail.bin'));
       await addWireLane(path.join(copy, 'packets.pcapng'), copy);
-      expect((await readFile(path.join(copy, 'wire.events'))).equals(await readFile(path.join(SAMPLES, 'three-views', 'wire.events')))).toBe(true);
-      expect((await readFile(path.join(copy, 'wire-detail.bin'))).equals(await readFile(path.join(SAMPLES, 'three-views', 'wire-detail.bin')))).toBe(true);
-      expect(JSON.parse(await readFile(path.join(copy, 'capture.json'), 'utf8')).wire.detail).toEqual(JSON.parse(await readFile(path.join(SAMPLES, 'three-views', 'capture.json'), 'utf8')).wire.detail);
+      expect((await readFile(path.join(copy, 'wire.events'))).equals(await readFile(path.join(SAMPLES, sample, 'wire.events')))).toBe(true);
+      expect((await readFile(path.join(copy, 'wire-detail.bin'))).equals(await readFile(path.join(SAMPLES, sample, 'wire-detail.bin')))).toBe(true);
+      expect(JSON.parse(await readFile(path.join(copy, 'capture.json'), 'utf8')).wire.detail).toEqual(JSON.parse(await readFile(path.join(SAMPLES, sample, 'capture.json'), 'utf8')).wire.detail);
     });
   });
 });
