@@ -288,6 +288,7 @@ function tidyProgram(p: ProgramInfo, work: string): ProgramInfo {
     if (i === 0 && /python/.test(path.basename(a))) return 'python3';
     if (shipped.has(a)) return path.basename(a);
     if (sendFolders.has(a)) return 'arquivos_para_enviar';
+    if (a.startsWith(`${PROGRAMS}${path.sep}`)) return path.relative(packageRoot(), a);
     return a.startsWith(`${work}${path.sep}`) ? path.basename(a) : a;
   });
   return { name: p.name, via: p.via, ...(argv ? { argv } : {}), ...(p.runtime ? { runtime: p.runtime } : {}) };
@@ -352,14 +353,18 @@ const ON_THE_WIRE = {
 };
 
 /** The sample of client.py and server.py, both traced, while dumpcap captured the same transfer. */
-const THREE_VIEWS = {
+const THREE_VIEWS: OnTheWire = {
   id: 'three-views',
   pcap: 'packets.pcapng',
-  sample: { category: 're-cut', lesson: 'byte-stream', expect: [] } as SampleInfo,
+  sample: { category: 're-cut', lesson: 'segments', expect: [] },
   description: {
     en: 'The assignment’s client.py sending its ten files plus a 200 KiB photo to server.py, both traced with wirestep trace while dumpcap captured the same transfer on loopback: client.py’s send() calls, the segments on the wire and server.py’s recv() calls, three cuts of the same bytes. The packet capture is in the sample’s folder, packets.pcapng.',
     pt: 'O client.py do trabalho enviando seus dez arquivos e mais uma foto de 200 KiB para o server.py, os dois rastreados com o wirestep trace enquanto o dumpcap capturava a mesma transferência no loopback: as chamadas send() do client.py, os segmentos na rede e as chamadas recv() do server.py, três cortes dos mesmos bytes. A captura de pacotes está na pasta da amostra, packets.pcapng.',
   },
+  get files() {
+    return [...referenceFiles().map((r) => ({ name: r.name, data: te.encode(r.text) })), { name: 'foto.jpg', data: PHOTO }];
+  },
+  server: ASSIGNMENT.server,
 };
 
 /** The 200 KiB file both packet-capture samples send; deterministic, so recordings differ only where TCP and the clock do. */
@@ -392,18 +397,50 @@ async function keepPcap(pcap: string, sampleDir: string): Promise<void> {
   await chmod(kept, 0o644);
 }
 
+/** A sample of client.py sending to a traced server, both traced, while dumpcap captured the loopback. */
+interface OnTheWire {
+  readonly id: string;
+  readonly pcap: string;
+  readonly sample: SampleInfo;
+  readonly description: { readonly en: string; readonly pt: string };
+  readonly files: readonly { readonly name: string; readonly data: Uint8Array }[];
+  /** The server program and its arguments after `--port P --out DIR`. */
+  readonly server: string;
+  readonly serverArgs?: readonly string[];
+  /** Longest wait for the server to finish, in ms (tracePair's default is 30 s). */
+  readonly waitMs?: number;
+}
+
+/** A program under scripts/programs/, shipped for samples only. */
+const PROGRAMS = path.join(packageRoot(), 'scripts', 'programs');
+
+/** Flow control: client.py sending 1 MiB to slow_server.py, whose small receive buffer fills. */
+const SLOW_RECEIVER: OnTheWire = {
+  id: 'slow-receiver',
+  pcap: 'packets.pcapng',
+  sample: { category: 're-cut', lesson: 'flow-control', expect: [] },
+  description: {
+    en: 'The assignment’s client.py sending a 1 MiB file to slow_server.py (scripts/programs/), which speaks server.py’s protocol but sets a small receive buffer (SO_RCVBUF 8192, before listen()) and sleeps half a second after every 128 recv() calls. Both are traced, and dumpcap captured the loopback: the server’s window shrinks to zero, client.py’s kernel probes it, the server announces a window update when it has read, and client.py’s send() calls wait meanwhile. The packet capture is in the sample’s folder, packets.pcapng.',
+    pt: 'O client.py do trabalho enviando um arquivo de 1 MiB para o slow_server.py (scripts/programs/), que fala o protocolo do server.py, mas usa um buffer de recepção pequeno (SO_RCVBUF 8192, antes do listen()) e dorme meio segundo a cada 128 chamadas recv(). Os dois estão rastreados e o dumpcap capturou o loopback: a janela do servidor encolhe até zero, o kernel do client.py sonda essa janela, o servidor anuncia uma atualização de janela quando lê, e enquanto isso as chamadas send() do client.py esperam. A captura de pacotes está na pasta da amostra, packets.pcapng.',
+  },
+  files: [{ name: 'dados.bin', data: Uint8Array.from({ length: 1024 * 1024 }, (_, i) => (i * 7 + (i >> 10)) & 0xff) }],
+  server: path.join(PROGRAMS, 'slow_server.py'),
+  serverArgs: ['--rcvbuf', '8192', '--pause', '0.5', '--every', '128', '--mss', '1460'],
+  waitMs: 120_000,
+};
+
 /**
- * Records client.py sending to server.py, both traced, while dumpcap captures the loopback, then
- * adds the packets as the joined capture's wire lane. Skipped, keeping the sample there is, where
- * dumpcap or python3 cannot run.
+ * Records client.py sending to a server program, both traced, while dumpcap captures the
+ * loopback, then adds the packets as the joined capture's wire lane. Skipped, keeping the sample
+ * there is, where dumpcap or python3 cannot run.
  */
-async function recordThreeViews(root: string, captures: string, work: string): Promise<boolean> {
-  if (!runs('dumpcap', ['-v'], THREE_VIEWS.id) || !runs(PYTHON, ['--version'], THREE_VIEWS.id)) return false;
-  const dir = path.join(work, THREE_VIEWS.id);
+async function recordOnWire(root: string, captures: string, work: string, s: OnTheWire): Promise<boolean> {
+  if (!runs('dumpcap', ['-v'], s.id) || !runs(PYTHON, ['--version'], s.id)) return false;
+  const dir = path.join(work, s.id);
   await mkdir(dir, { recursive: true });
-  const folder = await folderListedInOrder(work, THREE_VIEWS.id, [...referenceFiles().map((r) => ({ name: r.name, data: te.encode(r.text) })), { name: 'foto.jpg', data: PHOTO }]);
-  const pcap = path.join(dir, THREE_VIEWS.pcap);
-  // dumpcap filters on the port, so server.py is told one; listening sends nothing before the client.
+  const folder = await folderListedInOrder(work, s.id, s.files);
+  const pcap = path.join(dir, s.pcap);
+  // dumpcap filters on the port, so the server is told one; listening sends nothing before the client.
   const port = await freePort();
   let joined: readonly string[] = [];
   await capturingLoopback(pcap, port, async () => {
@@ -411,14 +448,15 @@ async function recordThreeViews(root: string, captures: string, work: string): P
       capturesDir: captures,
       env: PY_ENV,
       stdio: 'ignore',
-      server: [PYTHON, ASSIGNMENT.server, '--port', String(port), '--out', path.join(dir, 'recebidos')],
+      server: [PYTHON, s.server, '--port', String(port), '--out', path.join(dir, 'recebidos'), ...(s.serverArgs ?? [])],
       client: [PYTHON, ASSIGNMENT.client, '--port', '{port}', '--folder', folder, '--no-test-files'],
+      ...(s.waitMs ? { waitMs: s.waitMs } : {}),
     });
-    if (r.client.exitCode !== 0) throw new Error(`samples/${THREE_VIEWS.id}: client.py exited with ${r.client.exitCode ?? r.client.signal}`);
+    if (r.client.exitCode !== 0) throw new Error(`samples/${s.id}: client.py exited with ${r.client.exitCode ?? r.client.signal}`);
     joined = r.captures;
   });
-  if (joined.length !== 1) throw new Error(`samples/${THREE_VIEWS.id}: expected one joined capture, found ${joined.length}`);
-  const target = await adoptAsSample(joined[0]!, root, work, THREE_VIEWS.id, { description: THREE_VIEWS.description, sample: THREE_VIEWS.sample });
+  if (joined.length !== 1) throw new Error(`samples/${s.id}: expected one joined capture, found ${joined.length}`);
+  const target = await adoptAsSample(joined[0]!, root, work, s.id, { description: s.description, sample: s.sample });
   await addWireLane(pcap, target);
   await keepPcap(pcap, target);
   return true;
@@ -477,8 +515,8 @@ try {
   if ((only.size === 0 || only.has(ON_THE_WIRE.id)) && (await recordOnTheWire(root, work))) {
     process.stdout.write(`recorded samples/${ON_THE_WIRE.id}\n`);
   }
-  if ((only.size === 0 || only.has(THREE_VIEWS.id)) && (await recordThreeViews(root, captures, work))) {
-    process.stdout.write(`recorded samples/${THREE_VIEWS.id}\n`);
+  for (const s of [THREE_VIEWS, SLOW_RECEIVER]) {
+    if ((only.size === 0 || only.has(s.id)) && (await recordOnWire(root, captures, work, s))) process.stdout.write(`recorded samples/${s.id}\n`);
   }
 } finally {
   await rm(captures, { recursive: true, force: true });

@@ -185,6 +185,7 @@ export function streamLane(sides: readonly Side[]): Lane {
 }
 
 import type { ConnectionProblem } from '../wire/connections.js';
+import type { DetailSummary } from '../wire/detail.js';
 import type { Reason } from '../protocol/reasons.js';
 import type { RecorderInfo } from './liveness.js';
 
@@ -232,6 +233,12 @@ export interface WireInfo {
   /** Segments that carried stream bytes (the others are a bare SYN, FIN or RST). */
   readonly carrying: number;
   readonly problems: readonly WireProblem[];
+  /**
+   * Present when the capture folder holds `wire-detail.bin` (src/capture/wire-detail.ts): every
+   * segment of both directions, bare ACKs included, and what was counted over them. Optional and
+   * additive: readers that do not know it ignore it.
+   */
+  readonly detail?: DetailSummary;
 }
 
 /** A network endpoint. */

@@ -1,5 +1,5 @@
 import { createReadStream } from 'node:fs';
-import { appendFile, lstat, mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
+import { appendFile, lstat, mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { type DissectEvent, Dissector, type Problem, type StreamOutcome, outcomeOf } from '../protocol/index.js';
 import { type ConnectionEvent, type ConnectionProblem, ConnectionTracker } from '../wire/connections.js';
@@ -23,6 +23,7 @@ import {
   unmapped,
 } from './format.js';
 import { CaptureReader, isData } from './reader.js';
+import { DETAIL_RECORD_SIZE, type SegmentDetail, WIRE_DETAIL_FILE, encodeDetail } from './wire-detail.js';
 import { type CaptureInit, CaptureWriter, writeCaptureMeta, writeWhole } from './writer.js';
 
 /** Options of {@link importPcap}. */
@@ -115,7 +116,12 @@ interface Pending {
   pieces: Uint8Array[];
   records: Uint8Array;
   used: number;
-  /** Bytes waiting in `pieces` and `records`. */
+  /** Detail records ({@link DETAIL_RECORD_SIZE} bytes each) waiting, as `records` wait. */
+  details: Uint8Array;
+  detailUsed: number;
+  /** Wire lane records made so far: the next one's index. */
+  lanes: number;
+  /** Bytes waiting in `pieces`, `records` and `details`. */
   buffered: number;
   spilled: boolean;
 }
@@ -203,14 +209,18 @@ export async function importPcap(file: string, options: ImportOptions): Promise<
     if (c.buffered === 0) return;
     const pieces = c.pieces;
     const records = c.records.subarray(0, c.used);
+    const details = c.details.subarray(0, c.detailUsed);
     buffered -= c.buffered;
     c.pieces = [];
     c.records = new Uint8Array(FIRST_RECORDS * EVENT_RECORD_SIZE);
     c.used = 0;
+    c.details = new Uint8Array(FIRST_RECORDS * DETAIL_RECORD_SIZE);
+    c.detailUsed = 0;
     c.buffered = 0;
     c.spilled = true;
     if (pieces.length > 0) await appendFile(path.join(staging, `${c.n}.stream`), Buffer.concat(pieces));
     if (records.length > 0) await appendFile(path.join(staging, `${c.n}.wire`), records);
+    if (details.length > 0) await appendFile(path.join(staging, `${c.n}.detail`), details);
   };
   const hold = async (c: Pending, bytes: number): Promise<void> => {
     c.buffered += bytes;
@@ -221,7 +231,12 @@ export async function importPcap(file: string, options: ImportOptions): Promise<
       grown.set(c.records);
       c.records = grown;
     }
-    if (c.buffered >= PENDING_BUFFER || c.used === c.records.length) await spill(c);
+    if (c.detailUsed === c.details.length && c.details.length < PENDING_RECORDS * DETAIL_RECORD_SIZE) {
+      const grown = new Uint8Array(c.details.length * 2);
+      grown.set(c.details);
+      c.details = grown;
+    }
+    if (c.buffered >= PENDING_BUFFER || c.used === c.records.length || c.detailUsed === c.details.length) await spill(c);
     if (buffered > PENDING_TOTAL) for (const other of open.values()) await spill(other);
   };
 
@@ -241,7 +256,8 @@ export async function importPcap(file: string, options: ImportOptions): Promise<
     } as const;
     open.set(e.id, {
       n: e.id, init, t0: e.timeUs, client: e.client, server: e.server, dissector: new Dissector(), outcome: 'complete', wireProblems: [],
-      pieces: [], records: new Uint8Array(FIRST_RECORDS * EVENT_RECORD_SIZE), used: 0, buffered: 0, spilled: false,
+      pieces: [], records: new Uint8Array(FIRST_RECORDS * EVENT_RECORD_SIZE), used: 0,
+      details: new Uint8Array(FIRST_RECORDS * DETAIL_RECORD_SIZE), detailUsed: 0, lanes: 0, buffered: 0, spilled: false,
     });
   };
 
@@ -253,7 +269,7 @@ export async function importPcap(file: string, options: ImportOptions): Promise<
   };
 
   /** Writes connection `c` as a capture in the staging folder, then renames it into place. */
-  const finish = async (c: Pending, how: WireInfo['close']): Promise<void> => {
+  const finish = async (c: Pending, how: WireInfo['close'], detail: NonNullable<WireInfo['detail']>): Promise<void> => {
     note(c, c.dissector.end());
     let id = idOf(c.n);
     if (!isCaptureId(id)) throw new Error(`not a valid capture id: ${JSON.stringify(id)}`);
@@ -280,7 +296,12 @@ export async function importPcap(file: string, options: ImportOptions): Promise<
       }
       for (const piece of c.pieces) if (!writer.appendStream(piece)) await writer.drain();
       segment(c.records.subarray(0, c.used));
-      writer.setWire({ close: how, problems: c.wireProblems });
+      // The detail records go into the capture folder whole: the spill file, moved, then the rest.
+      const spilledDetail = path.join(staging, `${c.n}.detail`);
+      const detailFile = path.join(writer.dir, WIRE_DETAIL_FILE);
+      if (c.spilled && (await exists(spilledDetail))) await rename(spilledDetail, detailFile);
+      await writeFile(detailFile, c.details.subarray(0, c.detailUsed), { flag: 'a' });
+      writer.setWire({ close: how, problems: c.wireProblems, detail });
     } catch (err) {
       await writer.finish('aborted').catch(() => {});
       throw err;
@@ -289,6 +310,7 @@ export async function importPcap(file: string, options: ImportOptions): Promise<
     buffered -= c.buffered;
     await rm(path.join(staging, `${c.n}.stream`), { force: true });
     await rm(path.join(staging, `${c.n}.wire`), { force: true });
+    await rm(path.join(staging, `${c.n}.detail`), { force: true });
     await rename(writer.dir, path.join(options.capturesDir, id));
     done.push({ n: c.n, connection: { id: meta.id, dir: path.join(options.capturesDir, id), client: c.client, server: c.server, meta } });
   };
@@ -303,8 +325,13 @@ export async function importPcap(file: string, options: ImportOptions): Promise<
         const { offset, length, flags, timeUs } = storableSegment(e.segment);
         encodeEvent(new DataView(c.records.buffer), c.used, 'segment', offset, length, Math.max(0, timeUs - c.t0), flags);
         c.used += EVENT_RECORD_SIZE;
+        c.lanes++;
         return hold(c, EVENT_RECORD_SIZE);
       }
+      case 'detail':
+        encodeDetail(new DataView(c.details.buffer), c.detailUsed, e.detail, Math.max(0, e.detail.timeUs - c.t0), e.lane ? c.lanes - 1 : null);
+        c.detailUsed += DETAIL_RECORD_SIZE;
+        return hold(c, DETAIL_RECORD_SIZE);
       case 'data':
         note(c, c.dissector.push(e.bytes));
         // A copy: the bytes may be a view into a whole read of the packet capture.
@@ -317,7 +344,7 @@ export async function importPcap(file: string, options: ImportOptions): Promise<
       }
       case 'close': {
         open.delete(c.n);
-        const p: Promise<void> = finish(c, e.how)
+        const p: Promise<void> = finish(c, e.how, e.detail)
           .catch((error: unknown) => {
             failure ??= { error };
           })
@@ -395,6 +422,9 @@ export async function addWireLane(file: string, captureDir: string): Promise<Wir
     let close: WireInfo['close'] = 'end-of-capture';
     let linkType = 'unknown';
     const segments: { timeUs: number; offset: number; length: number; flags: number }[] = [];
+    // Like the lane's records, the details wait for the clock shift, which needs every segment.
+    const details: { detail: SegmentDetail; lane: number | null }[] = [];
+    let summary: WireInfo['detail'];
     const problems: ConnectionProblem[] = [];
     let at = 0;
     const check = async (bytes: Uint8Array): Promise<void> => {
@@ -415,6 +445,8 @@ export async function addWireLane(file: string, captureDir: string): Promise<Wir
         continue;
       } else if (e.type === 'segment') {
         segments.push(storableSegment(e.segment));
+      } else if (e.type === 'detail') {
+        details.push({ detail: e.detail, lane: e.lane ? segments.length - 1 : null });
       } else if (e.type === 'data') {
         await check(e.bytes);
       } else if (e.type === 'problem') {
@@ -422,6 +454,7 @@ export async function addWireLane(file: string, captureDir: string): Promise<Wir
         if (stored) problems.push(stored);
       } else {
         close = e.how;
+        summary = e.detail;
       }
     }
     if (id === null) throw new WireLaneError(`no connection from ${client.address}:${client.port} to ${server.address}:${server.port} in ${path.basename(file)}`);
@@ -437,8 +470,12 @@ export async function addWireLane(file: string, captureDir: string): Promise<Wir
       index.add(s.offset, s.length);
     });
     const { blocks, carrying } = index;
-    const wire: WireInfo = { source: { file: path.basename(file), format: stats.format ?? 'pcap', linkType }, handshake, close, blocks, carrying, problems };
+    const detailRecords = new Uint8Array(details.length * DETAIL_RECORD_SIZE);
+    const detailView = new DataView(detailRecords.buffer);
+    details.forEach(({ detail, lane }, i) => encodeDetail(detailView, i * DETAIL_RECORD_SIZE, detail, Math.max(0, detail.timeUs + shiftUs), lane));
+    const wire: WireInfo = { source: { file: path.basename(file), format: stats.format ?? 'pcap', linkType }, handshake, close, blocks, carrying, problems, ...(summary ? { detail: summary } : {}) };
     await writeWhole(path.join(captureDir, CAPTURE_FILES.events.wire), records);
+    await writeWhole(path.join(captureDir, WIRE_DETAIL_FILE), detailRecords);
     await writeCaptureMeta(captureDir, { ...meta, version: CAPTURE_VERSION, wire });
     return { segments: segments.length, carrying, shiftUs };
   } finally {

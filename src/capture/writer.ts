@@ -375,7 +375,7 @@ export class CaptureWriter {
   }
 
   /** Sets what the import learnt about the wire: how the connection ended, its problems. */
-  setWire(update: Partial<Pick<WireInfo, 'close' | 'problems'>>): void {
+  setWire(update: Partial<Pick<WireInfo, 'close' | 'problems' | 'detail'>>): void {
     const wire = this.#meta.wire;
     if (wire) this.#meta = { ...this.#meta, wire: { ...wire, ...update } };
   }

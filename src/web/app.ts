@@ -12,6 +12,7 @@ import { groupCaptures, homeOrder, loadOverview, summarize } from './overview.js
 import { packageRoot } from './paths.js';
 import { PRESENTER_LIMITS, SCREEN_LIMITS, type StepBy, StepRangeError, loadStep, stepCount } from './steps.js';
 import { toJson } from './json.js';
+import { WirePageError, loadWirePage } from './wire.js';
 import { ReportError, renderServedReport } from '../check/report/html.js';
 import { Roles, readCookie } from './roles.js';
 import { blindStep, quizVerdict } from './quiz.js';
@@ -143,6 +144,7 @@ function urls(lang: Lang, present = false, quiz = false, base: Lang = 'en') {
     home: () => `/${q({})}`,
     homePage: (page: number) => `/${q(page === 1 ? {} : { page })}`,
     capture: (id: string) => `/captures/${encodeURIComponent(id)}${q({})}`,
+    wire: (id: string, page = 1) => `/captures/${encodeURIComponent(id)}/wire${q(page === 1 ? {} : { page })}`,
     lessons: () => `/lessons${q({})}`,
     live: () => `/live${q({})}`,
     lesson: (slug: string) => `/lessons/${encodeURIComponent(slug)}${q({})}`,
@@ -300,6 +302,21 @@ export function createApp(options: AppOptions): express.Express & { closeCapture
     res.render('capture', { view });
   }));
 
+  app.get('/captures/:id/wire', wrap(async (req, res) => {
+    const id = String(req.params.id);
+    const page = req.query.page === undefined ? 1 : positiveInt(req.query.page, 'page');
+    let sampleLesson: string | undefined;
+    const view = await cache.use(id, ({ reader }) => {
+      sampleLesson = reader.meta.sample?.lesson;
+      return loadWirePage(id, reader, page, res.locals.lang as Lang);
+    }).catch((err: unknown) => {
+      if (!(err instanceof WirePageError)) throw err;
+      throw err.kind === 'none' ? new HttpError(404, 'error.wireNone', { id }) : new HttpError(404, 'error.wirePage', { page, pages: err.pages });
+    });
+    const lesson = sampleLesson === undefined ? undefined : findLesson(lessons, sampleLesson, res.locals.lang as Lang);
+    res.render('wire', { view, lesson: lesson ? { slug: lesson.slug, title: lesson.title } : null });
+  }));
+
   app.get('/captures/:id/steps/:n', wrap(async (req, res) => {
     const by = byOf(req);
     const n = positiveInt(req.params.n, 'step');
@@ -307,7 +324,9 @@ export function createApp(options: AppOptions): express.Express & { closeCapture
     const id = String(req.params.id);
     const lang = res.locals.lang as Lang;
     const quiz = req.query.quiz === '1' && by === 'field';
+    let sampleLesson: string | undefined;
     const step = await cache.use(id, ({ reader, dissection }) => {
+      sampleLesson = reader.meta.sample?.lesson;
       checkStep(n, stepCount(reader, dissection, by));
       // Presenter mode pages long dumps so that a step fits a 1280x720 projector.
       const limits = req.query.present === '1' ? PRESENTER_LIMITS : SCREEN_LIMITS;
@@ -315,7 +334,12 @@ export function createApp(options: AppOptions): express.Express & { closeCapture
     });
     // A quiz's page holds the question, not the answer: the field's place stays here until asked.
     if (quiz) res.render('step', { step: blindStep(step), lesson: null, quiz, quizTitle: step.fields[0]?.title ?? step.title });
-    else res.render('step', { step, lesson: lessonFor(lessons, step, lang), quiz });
+    else {
+      const lesson = lessonFor(lessons, step, lang);
+      // The lesson the capture was recorded for, when it is not the one already linked.
+      const own = sampleLesson === undefined ? undefined : findLesson(lessons, sampleLesson, lang);
+      res.render('step', { step, lesson, sampleLesson: own && own.slug !== lesson?.slug ? { slug: own.slug, title: own.title } : null, quiz });
+    }
   }));
 
   app.get('/api/captures/:id/steps/:n/quiz', wrap(async (req, res) => {

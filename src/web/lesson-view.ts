@@ -1,5 +1,6 @@
 import type { CaptureReader, Dissection } from '../capture/index.js';
 import { type Lang, formatInteger } from '../protocol/index.js';
+import { readDetails } from '../capture/wire-detail.js';
 import type { ReaderCache } from './cache.js';
 import { type EmbedRequest, FACT, type Fact, type Lesson, renderLesson } from './lessons.js';
 import { type StepView, loadStep } from './steps.js';
@@ -24,6 +25,61 @@ async function computeFact(reader: CaptureReader, d: Dissection, fact: Fact): Pr
       return (await reader.eventsCovering('receiver', 0, reader.streamLength, 0)).total;
     case 'segments':
       return reader.meta.wire?.carrying ?? 0;
+    default:
+      return wireFact(reader, fact);
+  }
+}
+
+/** A fact of the wire detail or of the sides' timing; throws when the capture cannot say it (a lesson bug). */
+async function wireFact(reader: CaptureReader, fact: Fact): Promise<number> {
+  const detail = reader.meta.wire?.detail;
+  const need = <T>(v: T | null | undefined): T => {
+    if (v === null || v === undefined) throw new RangeError(`capture ${reader.meta.id} cannot say ${fact}`);
+    return v;
+  };
+  switch (fact) {
+    case 'mss':
+      return need(detail?.mss.client);
+    case 'server-mss':
+      return need(detail?.mss.server);
+    case 'largest-segment':
+      return need(detail).largest.client;
+    case 'zero-windows':
+      return need(detail).marks.zeroWindow;
+    case 'window-probes':
+      return need(detail).marks.windowProbe;
+    case 'window-updates':
+      return need(detail).marks.windowUpdate;
+    case 'server-acks':
+      return need(detail).bareAcks.server;
+    case 'server-syn-window': {
+      // The SYN-ACK comes among the first records.
+      const first = await readDetails(reader.dir, 0, Math.min(need(detail).records, 16));
+      return need(first.find((r) => !r.fromClient && r.flags & 0x02)).window;
+    }
+    case 'common-segment': {
+      const counts = new Map<number, number>();
+      for await (const e of reader.eachEvent('wire')) if (e.length > 0) counts.set(e.length, (counts.get(e.length) ?? 0) + 1);
+      return need([...counts].sort((a, b) => b[1] - a[1] || b[0] - a[0])[0])[0];
+    }
+    case 'write-wait-ms': {
+      let last: number | null = null;
+      let longest = 0;
+      for await (const e of reader.eachEvent('sender')) {
+        if (e.type !== 'write') continue;
+        if (last !== null) longest = Math.max(longest, e.timeUs - last);
+        last = e.timeUs;
+      }
+      return Math.round(longest / 1000);
+    }
+    case 'sender-done-ms':
+    case 'receiver-done-ms': {
+      const side = fact === 'sender-done-ms' ? 'sender' : 'receiver';
+      const n = reader.eventCount(side);
+      return Math.round(need((await reader.events(side, n - 1, 1))[0]).timeUs / 1000);
+    }
+    default:
+      throw new RangeError(`unknown fact ${fact}`);
   }
 }
 

@@ -1,3 +1,4 @@
+import { type TcpRowView, segmentDetail } from './wire.js';
 import { CALL_FLAGS, type CaptureEvent, type CaptureReader, type Dissection, type EventCall, LANES, type Lane, SEGMENT_FLAGS, isData } from '../capture/index.js';
 import {
   type Field,
@@ -275,6 +276,8 @@ export interface StepView {
   readonly carriers: readonly { readonly side: Lane; readonly events: readonly EventView[]; readonly total: number; readonly moreCount: number }[];
   /** For receiver reads: its state after the read. */
   readonly stateAfter: ReceiverState | null;
+  /** For a segment of a capture with wire detail: its TCP header in numbers, and the wire table page that lists it. */
+  readonly tcp: { readonly row: TcpRowView; readonly page: number } | null;
   /** For a segment past a hole of its packet capture: why its last bytes are not shown. */
   readonly beyondStream: string | null;
   /** Problems of this step not already shown on one of its fields. */
@@ -639,6 +642,7 @@ export async function loadStep(
       carriers,
       // The first write or read of the sides (not a segment, which has no step) that carried the field.
       switchStep: carriers.flatMap((c) => c.events).find((e) => e.step !== null)?.step ?? 1,
+      tcp: null,
       stateAfter: null,
       beyondStream: null,
       problems: [],
@@ -700,6 +704,7 @@ export async function loadStep(
     event,
     carriers,
     switchStep: carried.length > 0 ? carried[0]!.index + 1 : 1,
+    tcp: e.side === 'wire' ? await segmentDetail(reader, e.index, lang) : null,
     stateAfter,
     beyondStream,
     problems,

@@ -2,6 +2,7 @@
  * Groups TCP segments, in capture order, into connections, and rebuilds each connection's
  * client-to-server stream as events: open, lane segments, stream bytes, problems, close.
  */
+import { DetailTracker, type DetailSummary, type SegmentDetail } from './detail.js';
 import { StreamAssembler, type AssemblerOptions, type StreamProblem, type WireSegment } from './reassembly.js';
 import { TCP_FLAGS, type TcpSegment, type WireEndpoint } from './types.js';
 
@@ -20,11 +21,16 @@ export type ConnectionEvent =
   | { readonly type: 'open'; readonly id: number; readonly client: WireEndpoint; readonly server: WireEndpoint; readonly timeUs: number; readonly handshake: boolean }
   /** A client-to-server segment, as the lane shows it. */
   | { readonly type: 'segment'; readonly id: number; readonly segment: WireSegment }
+  /**
+   * Any segment of the connection, either direction, bare ACKs included, after the `segment` event
+   * it made if any (`lane`: whether it made one, so the two can be joined).
+   */
+  | { readonly type: 'detail'; readonly id: number; readonly detail: SegmentDetail; readonly lane: boolean }
   /** The next bytes of the client-to-server stream (may alias a segment's payload). */
   | { readonly type: 'data'; readonly id: number; readonly bytes: Uint8Array }
   | { readonly type: 'problem'; readonly id: number; readonly problem: ConnectionProblem }
   /** `timeUs`: the segment that closed it, or the connection's last segment at the end of the capture. */
-  | { readonly type: 'close'; readonly id: number; readonly timeUs: number; readonly how: CloseReason };
+  | { readonly type: 'close'; readonly id: number; readonly timeUs: number; readonly how: CloseReason; readonly detail: DetailSummary };
 
 interface Connection {
   readonly id: number;
@@ -33,6 +39,7 @@ interface Connection {
   readonly server: WireEndpoint;
   readonly clientKey: string;
   readonly assembler: StreamAssembler;
+  readonly detail: DetailTracker;
   /** Sequence number of the client's SYN, once seen. */
   clientIsn: number | null;
   clientFin: boolean;
@@ -191,6 +198,7 @@ export class ConnectionTracker {
       server,
       clientKey: endpointKey(client),
       assembler: new StreamAssembler(this.#options),
+      detail: new DetailTracker(),
       clientIsn: null,
       clientFin: false,
       serverFin: false,
@@ -206,13 +214,16 @@ export class ConnectionTracker {
   #route(conn: Connection, seg: TcpSegment, events: ConnectionEvent[]): void {
     const id = conn.id;
     conn.lastUs = seg.timeUs;
-    if (endpointKey(seg.src) === conn.clientKey) {
+    const fromClient = endpointKey(seg.src) === conn.clientKey;
+    if (fromClient) {
       const out = conn.assembler.push(seg);
       if (out.segment !== null) events.push({ type: 'segment', id, segment: out.segment });
+      events.push({ type: 'detail', id, detail: conn.detail.push(seg, true), lane: out.segment !== null });
       for (const bytes of out.data) events.push({ type: 'data', id, bytes });
       for (const problem of out.problems) events.push({ type: 'problem', id, problem });
       if (has(seg, TCP_FLAGS.fin)) conn.clientFin = true;
     } else {
+      events.push({ type: 'detail', id, detail: conn.detail.push(seg, false), lane: false });
       conn.serverBytes += carried(seg);
       if (has(seg, TCP_FLAGS.fin)) conn.serverFin = true;
     }
@@ -225,7 +236,7 @@ export class ConnectionTracker {
     conn.closed = true;
     for (const problem of conn.assembler.end().problems) events.push({ type: 'problem', id, problem });
     if (conn.serverBytes > 0) events.push({ type: 'problem', id, problem: { kind: 'server-data', bytes: conn.serverBytes } });
-    events.push({ type: 'close', id, timeUs, how });
+    events.push({ type: 'close', id, timeUs, how, detail: conn.detail.summary() });
     this.#slots.set(conn.key, { state: 'closed', clientKey: conn.clientKey, clientIsn: conn.clientIsn });
   }
 }

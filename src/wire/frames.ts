@@ -53,6 +53,8 @@ export function decodeTcp(packet: RawPacket): TcpSegment | Skipped {
   if (headerLength < 20 || at + headerLength > end) return { skipped: 'bad TCP data offset' };
   // A capture cut inside the options still holds every field: all of the payload is then cut.
   const start = Math.min(at + headerLength, held);
+  const flags = d[at + 13]!;
+  const options = (flags & 0x02) !== 0 ? synOptions(d, at + 20, Math.min(at + headerLength, held)) : {};
   return {
     frame: packet.frame,
     timeUs: packet.timeUs,
@@ -60,11 +62,37 @@ export function decodeTcp(packet: RawPacket): TcpSegment | Skipped {
     dst: { address: ip.dst, port: u16(d, at + 2) },
     seq: u32(d, at + 4),
     ack: u32(d, at + 8),
-    flags: d[at + 13]!,
+    flags,
     window: u16(d, at + 14),
     payload: d.subarray(start, held),
     cut: end - Math.max(held, at + headerLength),
+    ...options,
   };
+}
+
+/**
+ * The MSS (kind 2, length 4) and window scale (kind 3, length 3) options of a SYN, from `from`
+ * to `to`. Stops at end of option list (kind 0) or at a malformed length; never throws.
+ */
+function synOptions(d: Uint8Array, from: number, to: number): { mss?: number; windowScale?: number } {
+  const found: { mss?: number; windowScale?: number } = {};
+  let at = from;
+  while (at < to) {
+    const kind = d[at]!;
+    if (kind === 0) break;
+    if (kind === 1) {
+      at++;
+      continue;
+    }
+    if (at + 1 >= to) break;
+    const length = d[at + 1]!;
+    if (length < 2 || at + length > to) break;
+    if (kind === 2 && length === 4) found.mss = u16(d, at + 2);
+    // RFC 7323 §2.3: a shift above 14 is taken as 14.
+    if (kind === 3 && length === 3) found.windowScale = Math.min(14, d[at + 2]!);
+    at += length;
+  }
+  return found;
 }
 
 function linkLayer(packet: RawPacket): Network {

@@ -43,6 +43,10 @@ export interface TcpSegment {
   readonly payload: Uint8Array;
   /** Payload bytes the frame carried but the capture cut off (snapshot length); 0 normally. */
   readonly cut: number;
+  /** The MSS option's value (RFC 9293 §3.7.1), when a SYN carried one. */
+  readonly mss?: number;
+  /** The window scale option's shift count (RFC 7323 §2), when a SYN carried one. */
+  readonly windowScale?: number;
 }
 
 /** How a client-to-server segment relates to the bytes before it, as bits of one number. */

@@ -235,11 +235,14 @@ describe('the sample imported from a packet capture', () => {
   it('is what importing its own pcapng gives again, segments and bytes', async () => {
     await withTempDir(async (dir) => {
       const sample = path.join(SAMPLES, 'reference-on-the-wire');
-      const result = await importPcap(path.join(sample, 'reference.pcapng'), { capturesDir: dir });
+      // The packet capture also holds the short connections that told the recorder dumpcap was running: the sample is the server's port's.
+      const { port } = JSON.parse(await readFile(path.join(sample, 'capture.json'), 'utf8')).server as { port: number };
+      const result = await importPcap(path.join(sample, 'reference.pcapng'), { capturesDir: dir, port });
       expect(result.connections.length).toBe(1);
       const c = result.connections[0]!;
       expect((await streamOf(c.dir)).equals(await streamOf(sample))).toBe(true);
       expect((await readFile(path.join(c.dir, 'wire.events'))).equals(await readFile(path.join(sample, 'wire.events')))).toBe(true);
+      expect((await readFile(path.join(c.dir, 'wire-detail.bin'))).equals(await readFile(path.join(sample, 'wire-detail.bin')))).toBe(true);
       // The reference client's ten files, plus the big one, in the order its folder listed them.
       const reader = await CaptureReader.open(sample);
       try {
@@ -305,16 +308,19 @@ describe('a wire lane added to a capture of the same transfer', () => {
     });
   });
 
-  it('gives the three-views sample the same lane again from its own pcapng', async () => {
+  it.each(['three-views', 'slow-receiver'])('gives the %s sample the same lane and detail again from its own pcapng', async (sample) => {
     await withTempDir(async (dir) => {
       const copy = path.join(dir, 'three');
-      await cp(path.join(SAMPLES, 'three-views'), copy, { recursive: true });
+      await cp(path.join(SAMPLES, sample), copy, { recursive: true });
       const meta = JSON.parse(await readFile(path.join(copy, 'capture.json'), 'utf8'));
       delete meta.wire;
       await writeFile(path.join(copy, 'capture.json'), JSON.stringify(meta));
       await rm(path.join(copy, 'wire.events'));
+      await rm(path.join(copy, 'wire-detail.bin'));
       await addWireLane(path.join(copy, 'packets.pcapng'), copy);
-      expect((await readFile(path.join(copy, 'wire.events'))).equals(await readFile(path.join(SAMPLES, 'three-views', 'wire.events')))).toBe(true);
+      expect((await readFile(path.join(copy, 'wire.events'))).equals(await readFile(path.join(SAMPLES, sample, 'wire.events')))).toBe(true);
+      expect((await readFile(path.join(copy, 'wire-detail.bin'))).equals(await readFile(path.join(SAMPLES, sample, 'wire-detail.bin')))).toBe(true);
+      expect(JSON.parse(await readFile(path.join(copy, 'capture.json'), 'utf8')).wire.detail).toEqual(JSON.parse(await readFile(path.join(SAMPLES, sample, 'capture.json'), 'utf8')).wire.detail);
     });
   });
 });

@@ -26,7 +26,7 @@ describe('the sample library', () => {
       'absolute-name', 'accented-name', 'binary-3mib', 'count-larger-than-files', 'cut-in-count', 'cut-in-name',
       'cut-in-payload', 'cut-in-size', 'demo-10-files', 'empty-file', 'html-img-name', 'html-script-name',
       'invalid-utf8-name', 'long-name-derails', 'name-128-bytes', 'nul-in-name', 'path-traversal-name',
-      'recut-7-byte-writes', 'recut-write-per-field', 'reference-on-the-wire', 'size-max', 'slow-link', 'spaces-in-name',
+      'recut-7-byte-writes', 'recut-write-per-field', 'reference-on-the-wire', 'size-max', 'slow-link', 'slow-receiver', 'spaces-in-name',
       'three-views', 'trailing-bytes', 'zero-files',
     ]);
     for (const s of samples) {

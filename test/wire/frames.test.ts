@@ -243,7 +243,7 @@ describe('encodeTcpFrame', () => {
   it('round-trips every field through decodeTcp', () => {
     fc.assert(fc.property(frameFields, (f) => {
       const s = segment(decodeTcp(packet(LINK_TYPES.ethernet, encodeTcpFrame(f))));
-      expect(s).toEqual({ frame: 3, timeUs: 1_700_000_000_000_123, src: f.src, dst: f.dst, seq: f.seq, ack: f.ack, flags: f.flags, window: f.window, payload: f.payload, cut: 0 });
+      expect(s).toEqual({ frame: 3, timeUs: 1_700_000_000_000_123, src: f.src, dst: f.dst, seq: f.seq, ack: f.ack, flags: f.flags, window: f.window, payload: f.payload, cut: 0, ...(f.mss !== undefined && f.flags & 0x02 ? { mss: f.mss } : {}) });
     }), { numRuns: 300 });
   });
 

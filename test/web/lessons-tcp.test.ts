@@ -1,0 +1,109 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import request from 'supertest';
+import { afterAll, describe, expect, it } from 'vitest';
+import { CaptureReader, CaptureStore } from '../../src/capture/index.js';
+import { exportPcapng } from '../../src/capture/pcap-export.js';
+import { createApp } from '../../src/web/app.js';
+import { withTempDir } from '../helpers/net.js';
+
+const ROOT = path.resolve(import.meta.dirname, '../..');
+const SAMPLES = path.join(ROOT, 'samples');
+const app = createApp({ store: new CaptureStore([SAMPLES]) });
+
+afterAll(async () => {
+  await app.closeCaptures();
+});
+
+/** The text of a page, tags removed, spaces joined. */
+const textOf = (html: string): string => html.replace(/<[^>]+>/g, ' ').replace(/\s+/g, ' ');
+
+describe('lesson 12, segments, MSS and Nagle', () => {
+  it('reads its numbers from three-views and slow-receiver, in both languages', async () => {
+    const en = textOf((await request(app).get('/lessons/segments').expect(200)).text);
+    expect(en).toContain('On loopback each side announced 65,495 bytes.');
+    expect(en).toContain('In three-views it made 233 send() calls');
+    expect(en).toContain('the largest segment from the client carried 48,128 bytes');
+    expect(en).toContain('Its SYN-ACK announces 1,460 bytes');
+    expect(en).toContain('The most frequent segment payload in slow-receiver is 1,448 bytes, not 1460.');
+    expect(en).toContain('segments of 8,688 bytes in that table');
+    expect(en).toContain('draws exactly 233 segments with data');
+    const pt = textOf((await request(app).get('/lessons/segments?lang=pt').expect(200)).text);
+    expect(pt).toContain('No loopback cada lado anunciou 65.495 bytes.');
+    expect(pt).toContain('A carga útil mais frequente na slow-receiver é de 1.448 bytes, e não 1460.');
+  });
+
+  it('says what export --mss draws: one segment per write, cut at the MSS (233 with 1460, 433 with 1000)', async () => {
+    const reader = await CaptureReader.open(path.join(SAMPLES, 'three-views'));
+    try {
+      await withTempDir(async (dir) => {
+        expect((await exportPcapng(reader, path.join(dir, 'a.pcapng'), { mss: 1460 })).dataFrames).toBe(233);
+        expect((await exportPcapng(reader, path.join(dir, 'b.pcapng'), { mss: 1000 })).dataFrames).toBe(433);
+      });
+    } finally {
+      await reader.close();
+    }
+  });
+
+  it('embeds a 1024-byte send() whose step lists the one, larger segment that carried it', async () => {
+    const lesson = (await request(app).get('/lessons/segments').expect(200)).text;
+    expect(lesson).toContain('<a href="/captures/three-views/steps/67?by=op">');
+    const step = textOf((await request(app).get('/captures/three-views/steps/67?by=op').expect(200)).text);
+    expect(step).toContain('The sender wrote 1,024 bytes (stream bytes 7,975 to 8,998).');
+    expect(step).toContain('Carried by 1 TCP segment 32,768 bytes at offset 1,484');
+  });
+
+  it('is linked from the steps and the segment table of its capture', async () => {
+    const step = (await request(app).get('/captures/three-views/steps/1?by=op').expect(200)).text;
+    expect(step).toMatch(/This capture was recorded for the lesson <a href="\/lessons\/segments">Segments, MSS and Nagle<\/a>/);
+    const table = (await request(app).get('/captures/three-views/wire?lang=pt').expect(200)).text;
+    expect(table).toContain('href="/lessons/segments?lang=pt">Segmentos, MSS e Nagle</a>');
+  });
+});
+
+describe('lesson 13, flow control', () => {
+  it('reads its numbers from slow-receiver, in both languages', async () => {
+    const en = textOf((await request(app).get('/lessons/flow-control').expect(200)).text);
+    expect(en).toContain("The server's SYN-ACK offers 7,240 bytes.");
+    expect(en).toContain('the server advertised a zero window in 15 segments');
+    expect(en).toContain('There are 8 probes in this capture.');
+    expect(en).toContain('The table marks 9 of them. In total the server sent 310 bare ACKs');
+    expect(en).toContain('is 520 ms : the first of those two calls spent that time waiting');
+    expect(en).toContain("client.py 's last event came at 1,064 ms, slow_server.py 's at 4,133 ms");
+    const pt = textOf((await request(app).get('/lessons/flow-control?lang=pt').expect(200)).text);
+    expect(pt).toContain('O SYN-ACK do servidor oferece 7.240 bytes.');
+    expect(pt).toContain('é de 520 ms : a primeira das duas passou esse tempo esperando');
+  });
+
+  it('embeds the send() that waited: client.py’s write 898, which the next send() followed 520 ms later', async () => {
+    const reader = await CaptureReader.open(path.join(SAMPLES, 'slow-receiver'));
+    try {
+      const writes = [];
+      for await (const e of reader.eachEvent('sender')) if (e.type === 'write') writes.push(e);
+      expect(writes).toHaveLength(1027);
+      expect(writes[897]!.call?.name).toBe('send');
+      expect(Math.round((writes[898]!.timeUs - writes[897]!.timeUs) / 1000)).toBe(520);
+      expect(reader.meta.programs).toMatchObject({ sender: { name: 'client.py', via: 'trace' }, receiver: { name: 'slow_server.py', via: 'trace' } });
+    } finally {
+      await reader.close();
+    }
+    const page = (await request(app).get('/lessons/flow-control').expect(200)).text;
+    expect(page).toContain('href="/captures/slow-receiver/steps/');
+  });
+
+  it('answers exercise 1 with frames that are on page 2 of the table: closing 165, probe 166, still 0 in 167, update 168', async () => {
+    const page = (await request(app).get('/captures/slow-receiver/wire?page=2').expect(200)).text;
+    const row = (frame: number): string => textOf(new RegExp(`<tr class="[^"]*" data-frame="${frame}">([\\s\\S]*?)</tr>`).exec(page)![1]!);
+    expect(row(165)).toMatch(/server → client ACK 1 130,341 0 0 zero window/);
+    expect(row(166)).toMatch(/client → server ACK 130,340 1 65,536 0 window probe/);
+    expect(row(167)).toMatch(/server → client ACK 1 130,341 0 0 zero window/);
+    expect(row(168)).toMatch(/server → client ACK 1 130,341 8,688 0 window update/);
+    const lesson = await readFile(path.join(ROOT, 'lessons', 'flow-control.en.md'), 'utf8');
+    expect(lesson).toContain('closes at frame 165, the probe is frame 166 (answered by frame 167, still 0) and the update is frame 168');
+  });
+
+  it('is linked from the steps of its capture', async () => {
+    const step = (await request(app).get('/captures/slow-receiver/steps/2?by=op&lang=pt').expect(200)).text;
+    expect(step).toContain('Esta captura foi gravada para a aula <a href="/lessons/flow-control?lang=pt">Controle de fluxo</a>');
+  });
+});
