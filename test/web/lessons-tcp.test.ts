@@ -23,7 +23,7 @@ describe('lesson 12, segments, MSS and Nagle', () => {
     const en = textOf((await request(app).get('/lessons/segments').expect(200)).text);
     expect(en).toContain('On loopback each side announced 65,495 bytes.');
     expect(en).toContain('In three-views it made 233 send() calls');
-    expect(en).toContain('the largest segment from the client carried 48,128 bytes');
+    expect(en).toContain('the largest segment from the client carried 47,104 bytes');
     expect(en).toContain('Its SYN-ACK announces 1,460 bytes');
     expect(en).toContain('The most frequent segment payload in slow-receiver is 1,448 bytes, not 1460.');
     expect(en).toContain('segments of 8,688 bytes in that table');
@@ -47,10 +47,10 @@ describe('lesson 12, segments, MSS and Nagle', () => {
 
   it('embeds a 1024-byte send() whose step lists the one, larger segment that carried it', async () => {
     const lesson = (await request(app).get('/lessons/segments').expect(200)).text;
-    expect(lesson).toContain('<a href="/captures/three-views/steps/67?by=op">');
-    const step = textOf((await request(app).get('/captures/three-views/steps/67?by=op').expect(200)).text);
+    expect(lesson).toContain('<a href="/captures/three-views/steps/42?by=op">');
+    const step = textOf((await request(app).get('/captures/three-views/steps/42?by=op').expect(200)).text);
     expect(step).toContain('The sender wrote 1,024 bytes (stream bytes 7,975 to 8,998).');
-    expect(step).toContain('Carried by 1 TCP segment 32,768 bytes at offset 1,484');
+    expect(step).toContain('Carried by 1 TCP segment 32,768 bytes at offset 977');
   });
 
   it('is linked from the steps and the segment table of its capture', async () => {
