@@ -59,6 +59,8 @@ export interface PayloadRange {
   readonly size?: number;
   readonly mtimeNs?: string;
   readonly ino?: string;
+  /** The sender's file changed while it was being sent: its bytes may not be the ones that went. */
+  readonly changed?: true;
 }
 
 /**

@@ -201,6 +201,7 @@ function validatePayloads(list: unknown, bad: (what: string) => never): void {
     if (sealed !== 0 && !(sealed === 3 && isCount(p.size) && /^\d+$/.test(String(p.mtimeNs)) && /^\d+$/.test(String(p.ino)))) {
       bad(`"payloads"[${i}] has not all of size, mtimeNs and ino as numbers`);
     }
+    if (p.changed !== undefined && p.changed !== true) bad(`"payloads"[${i}] has a "changed" that is not true`);
     if (p.offset < end || names.has(p.file)) bad(`"payloads"[${i}] overlaps an earlier range or repeats its file`);
     if (!Number.isSafeInteger(p.offset + p.length)) bad(`"payloads"[${i}] ends past 2^53`);
     end = p.offset + p.length;
@@ -288,17 +289,20 @@ async function mapStream(dir: string, payloads: readonly PayloadRange[], binLeng
     binAt += before;
     pos = range.offset;
     if (range.length === 0) continue;
-    const problem = await checkPayload(path.join(dir, range.file), range);
-    if (problem) problems.push({ kind: problem, offset: range.offset, length: range.length });
-    pieces.push({ start: pos, length: range.length, binAt, range, ...(problem ? { damaged: true } : {}) });
-    pos += range.length;
+    const { problem, size } = await checkPayload(path.join(dir, range.file), range);
+    // A recorder killed mid-file: the file may hold less than listed, and nothing comes after it.
+    const length = range.ino === undefined && binAt === binLength && problem === 'payload-missing' ? size : range.length;
+    const damaged = problem !== null && length === range.length;
+    if (damaged) problems.push({ kind: problem, offset: range.offset, length });
+    if (length > 0) pieces.push({ start: pos, length, binAt, range, ...(damaged ? { damaged: true } : {}) });
+    pos += length;
   }
   if (binAt < binLength) pieces.push({ start: pos, length: binLength - binAt, binAt });
   return { pieces, length: pos + Math.max(0, binLength - binAt), problems };
 }
 
-/** Whether payload file `file` still holds range `r` as recorded; the problem when it does not. */
-async function checkPayload(file: string, r: PayloadRange): Promise<PayloadProblem['kind'] | null> {
+/** Whether payload file `file` still holds range `r` as recorded (the problem when it does not), and its size now. */
+async function checkPayload(file: string, r: PayloadRange): Promise<{ problem: PayloadProblem['kind'] | null; size: number }> {
   let st;
   try {
     const fh = await openNoFollow(file);
@@ -308,11 +312,12 @@ async function checkPayload(file: string, r: PayloadRange): Promise<PayloadProbl
       await fh.close();
     }
   } catch {
-    return 'payload-missing';
+    return { problem: 'payload-missing', size: 0 };
   }
-  if (r.ino === undefined) return st.size < r.length ? 'payload-missing' : null;
-  if (st.size !== r.size || st.mtimeNs !== r.mtimeNs || st.ino !== r.ino) return 'payload-changed';
-  return st.size < r.length ? 'payload-missing' : null;
+  const short = st.size < r.length ? 'payload-missing' : null;
+  if (r.changed) return { problem: 'payload-changed', size: st.size };
+  if (r.ino !== undefined && (st.size !== r.size || st.mtimeNs !== r.mtimeNs || st.ino !== r.ino)) return { problem: 'payload-changed', size: st.size };
+  return { problem: short, size: st.size };
 }
 
 /**

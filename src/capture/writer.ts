@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { type WriteStream, createWriteStream } from 'node:fs';
-import { link, mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { type WriteStream, constants, createWriteStream } from 'node:fs';
+import { copyFile, link, mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import {
   CALL_RECORD_SIZE,
@@ -108,6 +108,7 @@ interface LinkedRange {
   readonly offset: number;
   readonly declared: number;
   stat?: { size: number; mtimeNs: string; ino: string };
+  changed?: true;
 }
 
 /** The call that made an event: its name, what it asked (`null`: no size) and {@link CALL_FLAGS}. */
@@ -472,20 +473,31 @@ export class CaptureWriter {
 
   /**
    * Stores file `file`'s payload, stream bytes `offset` to `offset + size - 1`, as a hard link
-   * (`payload-N.bin`) to `source`, the file the receiver is writing them to, instead of copying
-   * them into `stream.bin`. Only for a receiver's own capture, before those bytes are recorded,
-   * and for payloads of at least {@link LINK_MIN_BYTES}. Returns false, and the bytes are copied
-   * as usual, where it cannot: linking is off, or the link failed (another file system: EXDEV;
-   * links not supported). Call {@link sealPayload} once the file is complete or cut. Does not throw.
+   * (`payload-N.bin`) to `source` instead of copying them into `stream.bin`: for the receiver, the
+   * file it is writing them to; for the sender, the file it sends (with `clone`, a copy-on-write
+   * clone where the file system makes one, else a link). Only for the side whose bytes the
+   * stream holds, before those bytes are recorded, and for payloads of at least
+   * {@link LINK_MIN_BYTES}. Returns false, and the bytes are copied as usual, where it cannot:
+   * linking is off, or the link failed (another file system: EXDEV; links not allowed). Call
+   * {@link sealPayload} once the file is done with. Does not throw.
    */
-  async linkPayload(file: number, source: string, offset: number, size: number): Promise<boolean> {
+  async linkPayload(side: Side, file: number, source: string, offset: number, size: number, opts: { clone?: boolean } = {}): Promise<boolean> {
     const last = this.#payloads[this.#payloads.length - 1];
-    if (!this.#linkPayloads || this.#finished || this.#meta.streamSide !== 'receiver' || size < LINK_MIN_BYTES) return false;
+    if (!this.#linkPayloads || this.#finished || this.#meta.streamSide !== side || size < LINK_MIN_BYTES) return false;
     if (offset < this.#streamBytes || (last && offset < last.offset + last.declared)) return false;
+    const target = path.join(this.dir, payloadFileName(file));
     try {
-      await this.#link(source, path.join(this.dir, payloadFileName(file)));
+      if (opts.clone) await copyFile(source, target, constants.COPYFILE_FICLONE_FORCE);
+      else await this.#link(source, target);
     } catch {
-      return false;
+      try {
+        // No clone here (ext4, tmpfs): a link, which the sender checks before and after sending.
+        if (!opts.clone) return false;
+        await rm(target, { force: true });
+        await this.#link(source, target);
+      } catch {
+        return false;
+      }
     }
     // Nothing was recorded meanwhile: the receiver records a chunk only after handling it.
     if (offset < this.#streamBytes) return false;
@@ -495,12 +507,15 @@ export class CaptureWriter {
   }
 
   /**
-   * Notes what file `file`'s payload file holds now that the receiver is done with it (saved,
-   * cut or failed): its size, modification time and inode, which a reader checks. Throws on I/O errors.
+   * Notes what file `file`'s payload file holds now that its side is done with it (saved, sent,
+   * cut or failed): its size, modification time and inode, which a reader checks. `changed`: the
+   * file changed while it was being sent, so its bytes may not be the ones that went; the range
+   * is then shown as damaged. Throws on I/O errors.
    */
-  async sealPayload(file: number): Promise<void> {
+  async sealPayload(file: number, opts: { changed?: boolean } = {}): Promise<void> {
     const r = this.#payloads.find((p) => p.file === file);
     if (!r) return;
+    if (opts.changed) r.changed = true;
     const st = await stat(path.join(this.dir, payloadFileName(file)), { bigint: true });
     r.stat = { size: Number(st.size), mtimeNs: String(st.mtimeNs), ino: String(st.ino) };
     this.#metaDirty = true;
@@ -623,6 +638,7 @@ export class CaptureWriter {
       // What has passed of it: a range cut short ends where the stream did.
       length: Math.min(r.declared, Math.max(0, this.#streamBytes - r.offset)),
       ...r.stat,
+      ...(r.changed ? { changed: true as const } : {}),
     }));
     const meta = payloads.length > 0 ? { ...this.#meta, payloads } : this.#meta;
     return {

@@ -94,6 +94,7 @@ interface SendCommandOptions {
   delayMs: number;
   captures: string;
   capture: boolean;
+  captureCopy?: boolean;
   jitterMs?: number;
   writePerField?: boolean;
   stopAfter?: number;
@@ -209,7 +210,8 @@ const send = program
   .addOption(senderOption('chunk'))
   .addOption(senderOption('delayMs'))
   .option('--captures <dir>', 'folder for the capture', 'captures')
-  .option('--no-capture', 'record nothing');
+  .option('--no-capture', 'record nothing')
+  .option('--capture-copy', 'copy each payload into the capture instead of cloning or linking the file sent');
 for (const spec of SENDER_OPTIONS) if (spec.fault) send.addOption(senderOption(spec.key));
 send
   .action(async (paths: string[], opts: SendCommandOptions) => {
@@ -234,6 +236,7 @@ send
         port: opts.port,
         files,
         capturesDir: opts.capture ? opts.captures : null,
+        captureCopy: opts.captureCopy === true,
         ...senderSettings(opts),
         ...(bar ? { onProgress: (written: number) => bar.update(written) } : {}),
       });

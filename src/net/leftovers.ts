@@ -115,7 +115,9 @@ async function interruptOrphans(capturesDir: string): Promise<string[]> {
     const dir = path.join(capturesDir, id);
     const meta = await readMeta(dir).catch(() => null);
     if (meta?.outcome.status !== 'recording' || !meta.recorder || !(await recorderGone(meta.recorder))) continue;
-    const streamBytes = await stat(path.join(dir, CAPTURE_FILES.stream)).then((s) => s.size, () => 0);
+    // The stream is stream.bin's bytes and the payload ranges' (version 5).
+    const linked = (meta.payloads ?? []).reduce((n, p) => n + p.length, 0);
+    const streamBytes = linked + (await stat(path.join(dir, CAPTURE_FILES.stream)).then((s) => s.size, () => 0));
     await writeCaptureMeta(dir, {
       ...meta,
       outcome: { status: 'interrupted', reason: { kind: 'recorder-gone', pid: meta.recorder.pid } },

@@ -598,7 +598,7 @@ class Connection {
           await this.#feed({ type: 'write-failed', file: c.file, reason: writeFailure(err as Error) });
           return;
         }
-        if (await this.#recorder.writer?.linkPayload(c.file, this.#temps.get(c.file)!, c.offset, Number(c.size))) this.#linked.add(c.file);
+        if (await this.#recorder.writer?.linkPayload('receiver', c.file, this.#temps.get(c.file)!, c.offset, Number(c.size))) this.#linked.add(c.file);
         return;
       case 'write': {
         const sink = this.#sinks.get(c.file);

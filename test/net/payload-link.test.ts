@@ -1,13 +1,15 @@
 import { execFile } from 'node:child_process';
+import { writeSync, openSync, closeSync } from 'node:fs';
 import { chmod, cp, mkdir, open, readFile, readdir, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { CaptureError, CaptureReader, type CaptureMeta, LINK_MIN_BYTES } from '../../src/capture/index.js';
+import { CaptureError, CaptureReader, type CaptureMeta, CaptureWriter, LINK_MIN_BYTES } from '../../src/capture/index.js';
 import { exportPcapng } from '../../src/capture/pcap-export.js';
 import { encodeTransfer } from '../../src/protocol/index.js';
 import { loadStep, stepCount } from '../../src/web/steps.js';
 import { renderStepText } from '../../src/cli/render.js';
+import { type FileToSend, sendFiles } from '../../src/net/index.js';
 import { type ReceiverFixture, sendRaw, withReceiver, withTempDir } from '../helpers/net.js';
 
 const te = new TextEncoder();
@@ -198,6 +200,88 @@ describe('payloads stored by link', () => {
   });
 });
 
+/** FILES written into `folder`, as the sender sends them. */
+async function filesIn(folder: string): Promise<FileToSend[]> {
+  await mkdir(folder, { recursive: true });
+  const out: FileToSend[] = [];
+  for (const f of FILES) {
+    const p = path.join(folder, f.name);
+    await writeFile(p, f.data);
+    out.push({ name: f.name, path: p, size: f.data.length });
+  }
+  return out;
+}
+
+describe('the sender’s payloads by reference', () => {
+  it('keeps each file it sends by clone or link instead of a copy, and its capture reads the stream sent', async () => {
+    await withReceiver(async (r) => {
+      const files = await filesIn(path.join(r.root, 'send'));
+      const sent = await sendFiles({ port: r.port, files, capturesDir: path.join(r.root, 'sent') });
+      expect(sent.status).toBe('complete');
+      await r.nextResult();
+      const meta = JSON.parse(await readFile(path.join(sent.captureDir!, 'capture.json'), 'utf8')) as CaptureMeta;
+      expect(meta.version).toBe(5);
+      expect(meta.payloads?.map((p) => [p.file, p.length, p.changed])).toEqual([['payload-2.bin', EVERY_BYTE.length, undefined], ['payload-3.bin', MIDDLE.length, undefined]]);
+      expect((await stat(path.join(sent.captureDir!, 'stream.bin'))).size).toBe(STREAM.length - EVERY_BYTE.length - MIDDLE.length);
+      const { bytes, reader } = await readAll(sent.captureDir!);
+      try {
+        expect(reader.payloadProblems).toEqual([]);
+        expect(bytes.equals(Buffer.from(STREAM))).toBe(true);
+      } finally {
+        await reader.close();
+      }
+    });
+  });
+
+  it('shows a file that changed while it was being sent as damaged on its range, and the receiver’s capture as what came', async () => {
+    await withReceiver(async (r) => {
+      const files = await filesIn(path.join(r.root, 'send'));
+      const big = files[1]!;
+      const start = STREAM.length - EVERY_BYTE.length - MIDDLE.length - 136;
+      let edited = false;
+      const sent = await sendFiles({
+        port: r.port,
+        files,
+        capturesDir: path.join(r.root, 'sent'),
+        onProgress: (written) => {
+          // Halfway through the big file, its last bytes are rewritten before they are read.
+          if (edited || written < start + EVERY_BYTE.length / 2) return;
+          edited = true;
+          const fd = openSync(big.path, 'r+');
+          writeSync(fd, new Uint8Array(16).fill(0xee), 0, 16, EVERY_BYTE.length - 16);
+          closeSync(fd);
+        },
+      });
+      expect(sent.status).toBe('complete');
+      expect(edited).toBe(true);
+      const received = await r.nextResult();
+      const meta = JSON.parse(await readFile(path.join(sent.captureDir!, 'capture.json'), 'utf8')) as CaptureMeta;
+      const range = meta.payloads!.find((p) => p.file === 'payload-2.bin')!;
+      expect(range.changed).toBe(true);
+      const mine = await readAll(sent.captureDir!);
+      const theirs = await readAll(received.captureDir!);
+      try {
+        expect(mine.reader.payloadProblems).toEqual([{ kind: 'payload-changed', offset: range.offset, length: range.length }]);
+        // The receiver saved what came, the edited bytes included, and its capture vouches for it.
+        expect(theirs.reader.payloadProblems).toEqual([]);
+        expect(theirs.bytes.subarray(range.offset + range.length - 16, range.offset + range.length).every((b) => b === 0xee)).toBe(true);
+      } finally {
+        await mine.reader.close();
+        await theirs.reader.close();
+      }
+    });
+  });
+
+  it('copies what it sends with --capture-copy', async () => {
+    await withReceiver(async (r) => {
+      const files = await filesIn(path.join(r.root, 'send'));
+      const sent = await sendFiles({ port: r.port, files, capturesDir: path.join(r.root, 'sent'), captureCopy: true });
+      await r.nextResult();
+      expect((await readFile(path.join(sent.captureDir!, 'stream.bin'))).equals(Buffer.from(STREAM))).toBe(true);
+    });
+  });
+});
+
 describe('payloads copied', () => {
   const EXDEV = async (): Promise<void> => {
     throw Object.assign(new Error('EXDEV: cross-device link not permitted, link'), { code: 'EXDEV' });
@@ -237,6 +321,35 @@ describe('payloads copied', () => {
 });
 
 describe('payload ranges in capture.json', () => {
+  it('reads a capture whose recorder stopped mid-file up to what its payload file holds', async () => {
+    await withTempDir(async (root) => {
+      const payload = Uint8Array.from({ length: 10_000 }, (_, i) => i & 0xff);
+      const stream = encodeTransfer([{ name: 'a.bin', data: payload }]);
+      const start = stream.length - payload.length;
+      const temp = path.join(root, 'a.part');
+      // The receiver's file got 6,000 bytes to disk; 8,000 had come (the rest still queued).
+      await writeFile(temp, payload.subarray(0, 6000));
+      const w = await CaptureWriter.create({ root, id: 'killed', sides: ['receiver'] });
+      expect(await w.linkPayload('receiver', 1, temp, start, payload.length)).toBe(true);
+      w.record('receiver', 'accept', 0, 0);
+      w.record('receiver', 'read', 0, start + 8000, stream.subarray(0, start + 8000));
+      w.flush();
+      // capture.json is rewritten while recording; wait until it lists the range.
+      const file = path.join(root, 'killed', 'capture.json');
+      while (!JSON.parse(await readFile(file, 'utf8')).payloads) await new Promise((r) => setTimeout(r, 20));
+      while ((await stat(path.join(root, 'killed', 'stream.bin'))).size < start) await new Promise((r) => setTimeout(r, 20));
+      const { bytes, reader } = await readAll(path.join(root, 'killed'));
+      try {
+        expect(reader.meta.outcome.status).toBe('recording');
+        expect(reader.payloadProblems).toEqual([]);
+        expect(bytes.equals(Buffer.from(stream.subarray(0, start + 6000)))).toBe(true);
+      } finally {
+        await reader.close();
+        await w.finish('interrupted');
+      }
+    });
+  });
+
   it('refuses a range naming a file outside the capture, or ranges that overlap', async () => {
     await withReceiver(async (r) => {
       const { dir } = await transfer(r, STREAM);
