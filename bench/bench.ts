@@ -133,7 +133,9 @@ async function wirestep(work: string, file: string, capture: boolean): Promise<T
   receiver.kill('SIGTERM');
   await once(receiver, 'exit');
   const captures = capture ? (await readdir(path.join(dir, 'captures'))).map((c) => path.join(dir, 'captures', c)) : [];
-  const disk = await diskBytes(dir);
+  // The file sent is not the transfer's: a sender's payload linked to it costs nothing more.
+  const source = await stat(file);
+  const disk = await diskBytes(dir, new Set([`${source.dev}:${source.ino}`]));
   // The received file is not needed once measured; a capture's payload link keeps its bytes.
   await rm(path.join(dir, 'out'), { recursive: true, force: true });
   return { seconds, sender: senderUsage(), receiver: receiverUsage(), captures, disk };
@@ -571,6 +573,10 @@ try {
     ...indexLines(index),
     ...traceLines(trace),
   );
+  // The profile section is written by hand (perf is not run here): kept from the last file.
+  const old = await readFile(path.join(ROOT, 'docs', 'benchmarks.md'), 'utf8').catch(() => '');
+  const profile = old.indexOf('\n## Profile');
+  if (profile >= 0) lines.push(old.slice(profile + 1).trimEnd(), '');
   await writeFile(path.join(ROOT, 'docs', 'benchmarks.md'), lines.join('\n'));
   process.stdout.write(`${lines.join('\n')}\nwritten to docs/benchmarks.md\n`);
 } finally {
