@@ -461,7 +461,7 @@ describe('tool version', () => {
     expect(TOOL.version).toBe(pkg.version);
   });
 
-  it('reads a version 3 capture as version 4, its events without calls', async () => {
+  it('reads a version 3 capture as the current version, its events without calls', async () => {
     // test/fixtures/capture-v3 is a receiver's capture cut by --max-files 2 as version 3 wrote it; it must stay so.
     const dir = path.resolve('test/fixtures/capture-v3');
     const raw = JSON.parse(await readFile(path.join(dir, 'capture.json'), 'utf8'));
