@@ -225,6 +225,8 @@ async function record(root: string, work: string, s: Sample): Promise<void> {
     id: s.id,
     description: { en: s.en, pt: s.pt },
     sample: { category: s.category, lesson: s.lesson, expect: s.expect },
+    // Samples live in git, which keeps no inodes: every byte in stream.bin.
+    captureCopy: true,
     options: s.raw ? { raw: true } : storedSenderOptions(senderOptions),
     send: (port, writer) =>
       s.raw
@@ -331,7 +333,7 @@ async function recordTraced(captures: string, work: string, s: Sample): Promise<
       ...common,
       server,
       connect: async (port) => {
-        const sent = await sendFiles({ port, files, capturesDir: captures, joinable: true, ...s.send });
+        const sent = await sendFiles({ port, files, capturesDir: captures, joinable: true, captureCopy: true, ...s.send });
         return sent.captureDir ? [sent.captureDir] : [];
       },
     });

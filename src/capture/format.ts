@@ -1,7 +1,10 @@
 /**
- * The capture format, version 4: a folder holding
+ * The capture format, version 5: a folder holding
  * - `capture.json`: metadata ({@link CaptureMeta}), rewritten whole (write then rename) when it changes;
- * - `stream.bin`: the client-to-server bytes, byte `i` of the stream at file offset `i`;
+ * - `stream.bin`: the client-to-server bytes not held by a payload file, in stream order (without
+ *   payload files, byte `i` of the stream at file offset `i`);
+ * - `payload-N.bin`: file `N`'s payload, a hard link to the file the receiver saved, for each
+ *   range in `payloads` ({@link PayloadRange});
  * - `sender.events`, `receiver.events`: one file per side that recorded, of fixed-size
  *   {@link EVENT_RECORD_SIZE}-byte records in time order, so event `n` is at `n * 24`;
  * - `sender.calls`, `receiver.calls`: for each side in `calls`, one {@link CALL_RECORD_SIZE}-byte
@@ -13,7 +16,8 @@
  * Version 2 added the wire lane; a version 1 capture is a version 2 capture without one.
  * Version 3 stores outcomes, errors and file refusals as {@link Reason} kinds with their
  * numbers instead of English sentences. Version 4 adds the calls files and `programs`; an older
- * capture has neither.
+ * capture has neither. Version 5 adds `payloads`: stream ranges held by payload files instead of
+ * `stream.bin`; an older capture has none (all its bytes are in `stream.bin`).
  *
  * Everything is appended as bytes flow: a recording cut short leaves a readable capture of what
  * came. Documented for people in docs/capture-format.md.
@@ -22,7 +26,7 @@
 /** The format name stored in `capture.json`. */
 export const CAPTURE_FORMAT = 'wirestep-capture';
 /** The version this code writes; readers migrate older versions and refuse newer ones. */
-export const CAPTURE_VERSION = 4;
+export const CAPTURE_VERSION = 5;
 /** Bytes per event record. */
 export const EVENT_RECORD_SIZE = 24;
 /** File names inside a capture folder. */
@@ -32,6 +36,44 @@ export const CAPTURE_FILES = {
   events: { sender: 'sender.events', receiver: 'receiver.events', wire: 'wire.events' },
   calls: { sender: 'sender.calls', receiver: 'receiver.calls' },
 } as const;
+
+/** The name of file `file`'s payload file inside a capture folder: `payload-3.bin`. */
+export function payloadFileName(file: number): string {
+  return `payload-${file}.bin`;
+}
+
+/** What a payload file may be called: anything else in `payloads` is damage. */
+export const PAYLOAD_FILE = /^payload-[1-9]\d{0,9}\.bin$/;
+
+/**
+ * A stream range held by a payload file instead of `stream.bin` (version 5): bytes `offset` to
+ * `offset + length - 1` of the stream are bytes 0 to `length - 1` of `file`. `size`, `mtimeNs`
+ * and `ino` are the file's size in bytes, modification time (ns since the epoch, decimal
+ * string) and inode number (decimal string) once the receiver was done with it; a range without
+ * them was still being written when the capture was last saved (the recorder was killed).
+ */
+export interface PayloadRange {
+  readonly file: string;
+  readonly offset: number;
+  readonly length: number;
+  readonly size?: number;
+  readonly mtimeNs?: string;
+  readonly ino?: string;
+  /** The sender's file changed while it was being sent: its bytes may not be the ones that went. */
+  readonly changed?: true;
+}
+
+/**
+ * A payload range the reader cannot vouch for, in numbers: `payload-changed`, its file is not
+ * the one recorded (size, modification time or inode differ: edited in place, replaced);
+ * `payload-missing`, its file is gone or holds fewer bytes than the range (a failed write).
+ * The bytes `offset` to `offset + length - 1` are shown as damaged, never as recorded.
+ */
+export interface PayloadProblem {
+  readonly kind: 'payload-changed' | 'payload-missing';
+  readonly offset: number;
+  readonly length: number;
+}
 
 /** Bytes per call record. */
 export const CALL_RECORD_SIZE = 8;
@@ -344,6 +386,8 @@ export interface CaptureMeta {
    * puts two captures of one connection, traced by two processes of this host, on one clock.
    */
   readonly startNs?: string;
+  /** Stream ranges held by payload files, in stream order, not overlapping (version 5 on). */
+  readonly payloads?: readonly PayloadRange[];
 }
 
 const TWO_32 = 2 ** 32;

@@ -103,6 +103,8 @@ const MIGRATIONS: Readonly<Record<number, Migration>> = {
   2: reasonsAsKinds,
   // Version 4 added calls files and programs, both optional: an older capture has none.
   3: (meta) => meta,
+  // Version 5 added payload files; an older capture keeps every byte in stream.bin.
+  4: (meta) => meta,
 };
 
 /**

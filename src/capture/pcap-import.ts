@@ -476,7 +476,8 @@ export async function addWireLane(file: string, captureDir: string): Promise<Wir
     const wire: WireInfo = { source: { file: path.basename(file), format: stats.format ?? 'pcap', linkType }, handshake, close, blocks, carrying, problems, ...(summary ? { detail: summary } : {}) };
     await writeWhole(path.join(captureDir, CAPTURE_FILES.events.wire), records);
     await writeWhole(path.join(captureDir, WIRE_DETAIL_FILE), detailRecords);
-    await writeCaptureMeta(captureDir, { ...meta, version: CAPTURE_VERSION, wire });
+    // Version 4 describes everything but payload files, which need 5.
+    await writeCaptureMeta(captureDir, { ...meta, version: (meta.payloads?.length ?? 0) > 0 ? CAPTURE_VERSION : 4, wire });
     return { segments: segments.length, carrying, shiftUs };
   } finally {
     await reader.close();

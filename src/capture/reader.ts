@@ -11,6 +11,9 @@ import {
   type CaptureMeta,
   EVENT_RECORD_SIZE,
   type Lane,
+  PAYLOAD_FILE,
+  type PayloadProblem,
+  type PayloadRange,
   SIDES,
   type Side,
   WIRE_BLOCK,
@@ -159,6 +162,7 @@ function validateMeta(raw: unknown, file: string): CaptureMeta {
     }
   }
   if (meta.startNs !== undefined && !(typeof meta.startNs === 'string' && /^\d+$/.test(meta.startNs))) return bad('"startNs" is not a decimal string');
+  if (meta.payloads !== undefined) validatePayloads(meta.payloads as unknown, bad);
   if (meta.sample !== undefined) {
     const s = meta.sample as unknown;
     if (!isObject(s) || typeof s.category !== 'string' || typeof s.lesson !== 'string' || !Array.isArray(s.expect)) return bad('"sample" is not { category, lesson, expect }');
@@ -181,6 +185,28 @@ function validateWire(w: unknown, bad: (what: string) => never): void {
   if (!Array.isArray(w.problems) || !w.problems.every((p: unknown) => isObject(p) && typeof p.kind === 'string' && Object.entries(p).every(([k, v]) => k === 'kind' || isCount(v)))) {
     return bad('"wire.problems" is not a list of { kind, numbers }');
   }
+}
+
+/** Payload ranges: known file names, whole numbers, in stream order without overlap. */
+function validatePayloads(list: unknown, bad: (what: string) => never): void {
+  if (!Array.isArray(list)) return bad('"payloads" is not a list');
+  let end = 0;
+  const names = new Set<string>();
+  list.forEach((r: unknown, i) => {
+    if (!isObject(r) || typeof r.file !== 'string' || !PAYLOAD_FILE.test(r.file) || !isCount(r.offset) || !isCount(r.length)) {
+      bad(`"payloads"[${i}] is not { file: "payload-N.bin", offset, length }`);
+    }
+    const p = r as unknown as PayloadRange;
+    const sealed = [p.size, p.mtimeNs, p.ino].filter((v) => v !== undefined).length;
+    if (sealed !== 0 && !(sealed === 3 && isCount(p.size) && /^\d+$/.test(String(p.mtimeNs)) && /^\d+$/.test(String(p.ino)))) {
+      bad(`"payloads"[${i}] has not all of size, mtimeNs and ino as numbers`);
+    }
+    if (p.changed !== undefined && p.changed !== true) bad(`"payloads"[${i}] has a "changed" that is not true`);
+    if (p.offset < end || names.has(p.file)) bad(`"payloads"[${i}] overlaps an earlier range or repeats its file`);
+    if (!Number.isSafeInteger(p.offset + p.length)) bad(`"payloads"[${i}] ends past 2^53`);
+    end = p.offset + p.length;
+    names.add(p.file);
+  });
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {
@@ -228,14 +254,87 @@ async function loadMeta(dir: string): Promise<CaptureMeta> {
 }
 
 /**
+ * One piece of the stream as the reader maps it: bytes `start` to `start + length - 1` are in
+ * `stream.bin` from `binAt`, or in payload file `range.file`; `damaged` when that file is not
+ * the one recorded (its bytes are never shown).
+ */
+interface StreamPiece {
+  readonly start: number;
+  readonly length: number;
+  readonly binAt: number;
+  readonly range?: PayloadRange;
+  readonly damaged?: boolean;
+}
+
+/** What a payload file is now, as stat says: the numbers a {@link PayloadRange} records. */
+function payloadStamp(st: { size: bigint; mtimeNs: bigint; ino: bigint }): { size: number; mtimeNs: string; ino: string } {
+  return { size: Number(st.size), mtimeNs: String(st.mtimeNs), ino: String(st.ino) };
+}
+
+/**
+ * Checks each payload file against its range and lays the stream out: `stream.bin`'s bytes with
+ * the payload ranges between them. A file that changed, went missing or is short makes a
+ * {@link PayloadProblem} on its range. A range past what `stream.bin` reaches (a recording killed
+ * before its bytes were written) ends the stream there.
+ */
+async function mapStream(dir: string, payloads: readonly PayloadRange[], binLength: number): Promise<{ pieces: StreamPiece[]; length: number; problems: PayloadProblem[] }> {
+  const pieces: StreamPiece[] = [];
+  const problems: PayloadProblem[] = [];
+  let pos = 0;
+  let binAt = 0;
+  for (const range of payloads) {
+    const before = range.offset - pos;
+    if (binAt + before > binLength) break;
+    if (before > 0) pieces.push({ start: pos, length: before, binAt });
+    binAt += before;
+    pos = range.offset;
+    if (range.length === 0) continue;
+    const { problem, size } = await checkPayload(path.join(dir, range.file), range);
+    // A recorder killed mid-file: the file may hold less than listed, and nothing comes after it.
+    const length = range.ino === undefined && binAt === binLength && problem === 'payload-missing' ? size : range.length;
+    const damaged = problem !== null && length === range.length;
+    if (damaged) problems.push({ kind: problem, offset: range.offset, length });
+    if (length > 0) pieces.push({ start: pos, length, binAt, range, ...(damaged ? { damaged: true } : {}) });
+    pos += length;
+  }
+  if (binAt < binLength) pieces.push({ start: pos, length: binLength - binAt, binAt });
+  return { pieces, length: pos + Math.max(0, binLength - binAt), problems };
+}
+
+/** Whether payload file `file` still holds range `r` as recorded (the problem when it does not), and its size now. */
+async function checkPayload(file: string, r: PayloadRange): Promise<{ problem: PayloadProblem['kind'] | null; size: number }> {
+  let st;
+  try {
+    const fh = await openNoFollow(file);
+    try {
+      st = payloadStamp(await fh.stat({ bigint: true }));
+    } finally {
+      await fh.close();
+    }
+  } catch {
+    return { problem: 'payload-missing', size: 0 };
+  }
+  const short = st.size < r.length ? 'payload-missing' : null;
+  if (r.changed) return { problem: 'payload-changed', size: st.size };
+  if (r.ino !== undefined && (st.size !== r.size || st.mtimeNs !== r.mtimeNs || st.ino !== r.ino)) return { problem: 'payload-changed', size: st.size };
+  return { problem: short, size: st.size };
+}
+
+/**
  * Reads a capture folder with random access: metadata at open, then only the events and stream
  * bytes asked for. Throws {@link CaptureError} for a missing, foreign, newer or damaged capture.
  */
 export class CaptureReader {
   readonly dir: string;
   readonly meta: CaptureMeta;
-  /** Bytes in `stream.bin` (the truth, even when a recording was cut before its metadata was final). */
+  /**
+   * Bytes in the stream: `stream.bin`'s and the payload ranges' (the truth, even when a recording
+   * was cut before its metadata was final).
+   */
   readonly streamLength: number;
+  /** Payload ranges whose files are not as recorded: their bytes read as zeros and are not to be shown. */
+  readonly payloadProblems: readonly PayloadProblem[];
+  readonly #pieces: readonly StreamPiece[];
   readonly #stream: FileHandle;
   readonly #events: ReadonlyMap<Lane, { handle: FileHandle; count: number; calls?: { handle: FileHandle; count: number } }>;
   /**
@@ -245,11 +344,13 @@ export class CaptureReader {
   readonly #opLanes: readonly Lane[];
   #dissection: Promise<Dissection> | null = null;
 
-  private constructor(dir: string, meta: CaptureMeta, stream: FileHandle, streamLength: number, events: Map<Lane, { handle: FileHandle; count: number; calls?: { handle: FileHandle; count: number } }>) {
+  private constructor(dir: string, meta: CaptureMeta, stream: FileHandle, map: { pieces: StreamPiece[]; length: number; problems: PayloadProblem[] }, events: Map<Lane, { handle: FileHandle; count: number; calls?: { handle: FileHandle; count: number } }>) {
     this.dir = dir;
     this.meta = meta;
     this.#stream = stream;
-    this.streamLength = streamLength;
+    this.streamLength = map.length;
+    this.#pieces = map.pieces;
+    this.payloadProblems = map.problems;
     this.#events = events;
     this.#opLanes = meta.sides.length > 0 ? SIDES : ['wire'];
   }
@@ -261,7 +362,7 @@ export class CaptureReader {
     try {
       const stream = await openNoFollow(path.join(dir, CAPTURE_FILES.stream));
       handles.push(stream);
-      const streamLength = (await stream.stat()).size;
+      const map = await mapStream(dir, meta.payloads ?? [], (await stream.stat()).size);
       const events = new Map<Lane, { handle: FileHandle; count: number; calls?: { handle: FileHandle; count: number } }>();
       for (const side of [...meta.sides, ...(meta.wire ? (['wire'] as const) : [])]) {
         const handle = await openNoFollow(path.join(dir, CAPTURE_FILES.events[side]));
@@ -276,7 +377,7 @@ export class CaptureReader {
         }
         events.set(side, { handle, count, ...(calls ? { calls } : {}) });
       }
-      return new CaptureReader(dir, meta, stream, streamLength, events);
+      return new CaptureReader(dir, meta, stream, map, events);
     } catch (err) {
       await Promise.all(handles.map((h) => h.close()));
       if (err instanceof CaptureError) throw err;
@@ -489,8 +590,53 @@ export class CaptureReader {
   async readInto(into: Uint8Array, offset: number): Promise<Uint8Array> {
     const start = Math.max(0, Math.min(offset, this.streamLength));
     const buf = into.subarray(0, Math.max(0, Math.min(into.length, this.streamLength - start)));
-    await this.#readFully(this.#stream, buf, start);
+    if (this.#pieces.length <= 1 && !this.#pieces[0]?.range) {
+      await this.#readFully(this.#stream, buf, start);
+      return buf;
+    }
+    // The piece holding `start`, then on through the pieces until `buf` is full.
+    let lo = 0;
+    let hi = this.#pieces.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (this.#pieces[mid]!.start <= start) lo = mid;
+      else hi = mid - 1;
+    }
+    let done = 0;
+    for (let i = lo; done < buf.length && i < this.#pieces.length; i++) {
+      const p = this.#pieces[i]!;
+      const from = start + done - p.start;
+      const part = buf.subarray(done, done + Math.min(buf.length - done, p.length - from));
+      if (!p.range) await this.#readFully(this.#stream, part, p.binAt + from);
+      else if (p.damaged) part.fill(0);
+      else await this.#readPayload(p.range, part, from);
+      done += part.length;
+    }
     return buf;
+  }
+
+  /** Whether any of stream bytes `offset` to `offset + length - 1` is in a damaged payload range. */
+  isDamaged(offset: number, length: number): boolean {
+    return this.payloadProblems.some((p) => p.offset < offset + length && offset < p.offset + p.length);
+  }
+
+  /**
+   * Reads payload bytes from their file, checking it is still the one recorded: a file changed
+   * since the capture was opened is a CaptureError 'damaged', never wrong bytes.
+   */
+  async #readPayload(r: PayloadRange, into: Uint8Array, at: number): Promise<void> {
+    const fh = await openNoFollow(path.join(this.dir, r.file)).catch((err: unknown) => {
+      throw new CaptureError('damaged', `${r.file} of capture ${this.meta.id} cannot be read`, { cause: err });
+    });
+    try {
+      const now = payloadStamp(await fh.stat({ bigint: true }));
+      if (r.ino !== undefined && (now.size !== r.size || now.mtimeNs !== r.mtimeNs || now.ino !== r.ino)) {
+        throw new CaptureError('damaged', `${r.file} of capture ${this.meta.id} changed after it was recorded`);
+      }
+      await this.#readFully(fh, into, at);
+    } finally {
+      await fh.close();
+    }
   }
 
   /**

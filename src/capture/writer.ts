@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { type WriteStream, createWriteStream } from 'node:fs';
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { type WriteStream, constants, createWriteStream } from 'node:fs';
+import { copyFile, link, mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import {
   CALL_RECORD_SIZE,
@@ -15,6 +15,7 @@ import {
   type FileOutcome,
   type Lane,
   type OutcomeStatus,
+  type PayloadRange,
   type ProgramInfo,
   type SampleInfo,
   type Side,
@@ -23,6 +24,7 @@ import {
   encodeCall,
   encodeEvent,
   isCaptureId,
+  payloadFileName,
   streamLane,
 } from './format.js';
 import { currentRecorder } from './liveness.js';
@@ -32,10 +34,11 @@ import type { Reason } from '../protocol/reasons.js';
 /**
  * The lowest version that describes a capture, so that an older wirestep still opens what it
  * can: 1 without a wire lane or a reason, 2 with a wire lane, 3 once it stores a reason, 4 with
- * calls or programs.
+ * calls or programs, 5 with payload files.
  */
 function lowestVersion(meta: CaptureMeta, files: readonly FileOutcome[]): number {
-  if ((meta.calls?.length ?? 0) > 0 || meta.programs) return CAPTURE_VERSION;
+  if ((meta.payloads?.length ?? 0) > 0) return CAPTURE_VERSION;
+  if ((meta.calls?.length ?? 0) > 0 || meta.programs) return 4;
   if (meta.outcome.reason || meta.errors.length > 0 || files.some((f) => f.reason || f.nameHex)) return 3;
   return meta.wire ? 2 : 1;
 }
@@ -84,6 +87,28 @@ export interface CaptureInit {
    */
   readonly startNs?: bigint;
   readonly clock?: Clock;
+  /**
+   * Whether a received file's payload may be stored as a hard link to it ({@link CaptureWriter.linkPayload})
+   * instead of a copy in `stream.bin`; default true. `--capture-copy` sets false.
+   */
+  readonly linkPayloads?: boolean;
+  /**
+   * Makes the hard link (default `fs.promises.link`): a test passes one that fails with EXDEV to
+   * take the path of a capture folder on another file system than the received files.
+   */
+  readonly link?: (existing: string, newPath: string) => Promise<void>;
+}
+
+/** Payloads smaller than this stay in `stream.bin`: a link would cost an inode and a disk block to save a few bytes. */
+export const LINK_MIN_BYTES = 4096;
+
+/** A payload range as the writer keeps it: its end is known once its bytes have passed. */
+interface LinkedRange {
+  readonly file: number;
+  readonly offset: number;
+  readonly declared: number;
+  stat?: { size: number; mtimeNs: string; ino: string };
+  changed?: true;
 }
 
 /** The call that made an event: its name, what it asked (`null`: no size) and {@link CALL_FLAGS}. */
@@ -235,8 +260,22 @@ export class CaptureWriter {
   #lastUs = 0;
   #finished = false;
   #streamError: Error | null = null;
+  readonly #linkPayloads: boolean;
+  readonly #link: (existing: string, newPath: string) => Promise<void>;
+  /** Stream ranges held by payload files, in stream order. */
+  readonly #payloads: LinkedRange[] = [];
+  /** The first range whose bytes have not all passed. */
+  #rangeAt = 0;
+  /** A range ended and no capture.json giving its whole length is on disk yet. */
+  #rangeUnlisted = false;
+  /** The next flush of stream.bin must wait for capture.json to list the ranges before its bytes. */
+  #barrier = false;
+  /** stream.bin writes waiting behind a capture.json write, in order; null when none waits. */
+  #held: Promise<void> | null = null;
 
-  private constructor(dir: string, meta: CaptureMeta, clock: Clock) {
+  private constructor(dir: string, meta: CaptureMeta, clock: Clock, init: Pick<CaptureInit, 'linkPayloads' | 'link'>) {
+    this.#linkPayloads = init.linkPayloads ?? true;
+    this.#link = init.link ?? link;
     this.id = meta.id;
     this.dir = dir;
     this.#meta = meta;
@@ -292,7 +331,7 @@ export class CaptureWriter {
       errors: [],
       files: [],
     };
-    const writer = new CaptureWriter(dir, meta, init.clock ?? hrtime);
+    const writer = new CaptureWriter(dir, meta, init.clock ?? hrtime, init);
     try {
       await writer.#writeMeta();
     } catch (err) {
@@ -387,8 +426,38 @@ export class CaptureWriter {
    */
   appendStream(bytes: Uint8Array): boolean {
     if (this.#finished || bytes.length === 0) return true;
+    const from = this.#streamBytes;
     this.#streamBytes += bytes.length;
-    if (this.#streamError || this.#stream.destroyed) return true;
+    if (this.#rangeAt === this.#payloads.length) return this.#toStreamFile(bytes);
+    // Bytes inside a linked range are in its payload file already: only the rest goes to stream.bin.
+    let room = true;
+    let at = 0;
+    while (at < bytes.length) {
+      const r = this.#payloads[this.#rangeAt];
+      const pos = from + at;
+      if (!r || pos < r.offset) {
+        const k = r ? Math.min(bytes.length - at, r.offset - pos) : bytes.length - at;
+        room = this.#toStreamFile(bytes.subarray(at, at + k)) && room;
+        at += k;
+        continue;
+      }
+      at += Math.min(bytes.length - at, r.offset + r.declared - pos);
+      if (from + at >= r.offset + r.declared) {
+        this.#rangeAt++;
+        this.#rangeUnlisted = true;
+      }
+    }
+    return room;
+  }
+
+  /** Queues bytes for stream.bin. */
+  #toStreamFile(bytes: Uint8Array): boolean {
+    if (bytes.length === 0 || this.#streamError || this.#stream.destroyed) return true;
+    // Bytes after a range go to disk only once capture.json says how long the range is.
+    if (this.#rangeUnlisted) {
+      this.#rangeUnlisted = false;
+      this.#barrier = true;
+    }
     if (this.#tail === bytes.buffer && this.#tailEnd === bytes.byteOffset) {
       this.#tailEnd += bytes.length;
     } else {
@@ -400,6 +469,56 @@ export class CaptureWriter {
     this.#pendingBytes += bytes.length;
     if (this.#pendingBytes >= STREAM_BUFFER || this.#pieces.length >= MAX_PIECES) return this.#flushStream();
     return true;
+  }
+
+  /**
+   * Stores file `file`'s payload, stream bytes `offset` to `offset + size - 1`, as a hard link
+   * (`payload-N.bin`) to `source` instead of copying them into `stream.bin`: for the receiver, the
+   * file it is writing them to; for the sender, the file it sends (with `clone`, a copy-on-write
+   * clone where the file system makes one, else a link). Only for the side whose bytes the
+   * stream holds, before those bytes are recorded, and for payloads of at least
+   * {@link LINK_MIN_BYTES}. Returns false, and the bytes are copied as usual, where it cannot:
+   * linking is off, or the link failed (another file system: EXDEV; links not allowed). Call
+   * {@link sealPayload} once the file is done with. Does not throw.
+   */
+  async linkPayload(side: Side, file: number, source: string, offset: number, size: number, opts: { clone?: boolean } = {}): Promise<boolean> {
+    const last = this.#payloads[this.#payloads.length - 1];
+    if (!this.#linkPayloads || this.#finished || this.#meta.streamSide !== side || size < LINK_MIN_BYTES) return false;
+    if (offset < this.#streamBytes || (last && offset < last.offset + last.declared)) return false;
+    const target = path.join(this.dir, payloadFileName(file));
+    try {
+      if (opts.clone) await copyFile(source, target, constants.COPYFILE_FICLONE_FORCE);
+      else await this.#link(source, target);
+    } catch {
+      try {
+        // No clone here (ext4, tmpfs): a link, which the sender checks before and after sending.
+        if (!opts.clone) return false;
+        await rm(target, { force: true });
+        await this.#link(source, target);
+      } catch {
+        return false;
+      }
+    }
+    // Nothing was recorded meanwhile: the receiver records a chunk only after handling it.
+    if (offset < this.#streamBytes) return false;
+    this.#payloads.push({ file, offset, declared: size });
+    this.#metaDirty = true;
+    return true;
+  }
+
+  /**
+   * Notes what file `file`'s payload file holds now that its side is done with it (saved, sent,
+   * cut or failed): its size, modification time and inode, which a reader checks. `changed`: the
+   * file changed while it was being sent, so its bytes may not be the ones that went; the range
+   * is then shown as damaged. Throws on I/O errors.
+   */
+  async sealPayload(file: number, opts: { changed?: boolean } = {}): Promise<void> {
+    const r = this.#payloads.find((p) => p.file === file);
+    if (!r) return;
+    if (opts.changed) r.changed = true;
+    const st = await stat(path.join(this.dir, payloadFileName(file)), { bigint: true });
+    r.stat = { size: Number(st.size), mtimeNs: String(st.mtimeNs), ino: String(st.ino) };
+    this.#metaDirty = true;
   }
 
   /** Records an error of `side` with its reason, now or at `at.timeUs`, made by `at.call`. */
@@ -433,6 +552,7 @@ export class CaptureWriter {
    * a capture that cannot be written does not stall the transfer it records.
    */
   async drain(): Promise<void> {
+    while (this.#held) await this.#held;
     const out = this.#stream;
     if (!out.writableNeedDrain || out.destroyed || this.#streamError) return;
     await new Promise<void>((resolve) => {
@@ -464,6 +584,20 @@ export class CaptureWriter {
     this.#pieces = [];
     this.#pendingBytes = 0;
     if (pieces.length === 0 || this.#streamError || this.#stream.destroyed) return true;
+    if (!this.#barrier && !this.#held) return this.#writePieces(pieces);
+    const listed = this.#barrier ? this.#writeMeta().catch(() => {}) : Promise.resolve();
+    this.#barrier = false;
+    const held: Promise<void> = (this.#held ?? Promise.resolve()).then(() => listed).then(() => {
+      this.#writePieces(pieces);
+      if (this.#held === held) this.#held = null;
+    });
+    this.#held = held;
+    return false;
+  }
+
+  /** Writes pieces to stream.bin in one writev; false when it asks the caller to wait. */
+  #writePieces(pieces: readonly Uint8Array[]): boolean {
+    if (this.#streamError || this.#stream.destroyed) return true;
     this.#stream.cork();
     let room = true;
     for (const p of pieces) room = this.#stream.write(p);
@@ -477,6 +611,7 @@ export class CaptureWriter {
     this.#finished = true;
     clearInterval(this.#timer);
     this.#flushStream();
+    while (this.#held) await this.#held;
     for (const log of this.#events.values()) await log.close();
     await closeStream(this.#stream);
     const failure = this.#streamError ?? [...this.#events.values()].map((l) => l.error ?? l.calls?.error).find((e) => e);
@@ -497,9 +632,18 @@ export class CaptureWriter {
   get meta(): CaptureMeta {
     const wire = this.#meta.wire;
     const files = [...this.#files.values()].sort((a, b) => a.file - b.file);
+    const payloads: PayloadRange[] = this.#payloads.map((r) => ({
+      file: payloadFileName(r.file),
+      offset: r.offset,
+      // What has passed of it: a range cut short ends where the stream did.
+      length: Math.min(r.declared, Math.max(0, this.#streamBytes - r.offset)),
+      ...r.stat,
+      ...(r.changed ? { changed: true as const } : {}),
+    }));
+    const meta = payloads.length > 0 ? { ...this.#meta, payloads } : this.#meta;
     return {
-      ...this.#meta,
-      version: lowestVersion(this.#meta, files),
+      ...meta,
+      version: lowestVersion(meta, files),
       files,
       ...(wire ? { wire: { ...wire, blocks: this.#wireIndex.blocks.map(([a, b]) => [a, b] as const), carrying: this.#wireIndex.carrying } } : {}),
     };

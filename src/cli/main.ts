@@ -13,7 +13,7 @@ import { type CheckReport, REPORT_FORMATS, type ReportFormat } from '../check/ty
 import { substitute } from '../check/program.js';
 import { packageRoot } from '../web/paths.js';
 import { type LiveInbox, RECEIVER_DEFAULTS, listFiles, openLiveInbox, runDemo, sendFiles, startReceiver, transferSize } from '../net/index.js';
-import { type Lang, NAME_LENGTH, describeReason, escapeControls, formatInteger } from '../protocol/index.js';
+import { type Lang, NAME_LENGTH, describeReason, escapeControls, formatInteger, protocolText } from '../protocol/index.js';
 import type { StepBy } from '../web/steps.js';
 import { type CliWord, envLang, say } from './words.js';
 
@@ -94,6 +94,7 @@ interface SendCommandOptions {
   delayMs: number;
   captures: string;
   capture: boolean;
+  captureCopy?: boolean;
   jitterMs?: number;
   writePerField?: boolean;
   stopAfter?: number;
@@ -148,6 +149,7 @@ program
   .option('--out <dir>', 'folder the received files are saved in', 'received')
   .option('--captures <dir>', 'folder for the captures', 'captures')
   .option('--no-capture', 'record nothing (to measure what recording costs)')
+  .option('--capture-copy', 'copy each payload into the capture instead of linking the saved file (use when the saved files will be edited)')
   .option('--max-file-size <bytes>', 'largest size a file may declare (default: 4G)', byteSize)
   .option('--max-files <n>', 'largest file count a transfer may announce', integer(0, 0xffff_ffff), RECEIVER_DEFAULTS.maxFiles)
   .option('--max-total-bytes <bytes>', 'largest sum of sizes one connection may announce (default: 16G)', byteSize)
@@ -158,7 +160,7 @@ program
   .option('--header-timeout <seconds>', 'cut a connection whose count, name and size fields of a file take longer (0: never)', integer(0), RECEIVER_DEFAULTS.headerTimeoutMs / 1000)
   .option('--displace-after <seconds>', 'when full and a sender waits, close the slowest connection open this long to make room (0: never)', integer(0), RECEIVER_DEFAULTS.displaceAfterMs / 1000)
   .addOption(langOption('language of the log lines'))
-  .action(async (opts: { host: string; port: number; out: string; captures: string; capture: boolean; maxFileSize?: bigint; maxFiles: number; maxTotalBytes?: bigint; idleTimeout: number; maxConnections: number; minRate: number; rateGrace: number; headerTimeout: number; displaceAfter: number }) => {
+  .action(async (opts: { host: string; port: number; out: string; captures: string; capture: boolean; captureCopy?: boolean; maxFileSize?: bigint; maxFiles: number; maxTotalBytes?: bigint; idleTimeout: number; maxConnections: number; minRate: number; rateGrace: number; headerTimeout: number; displaceAfter: number }) => {
     let receiver;
     try {
       receiver = await startReceiver({
@@ -166,6 +168,7 @@ program
         port: opts.port,
         outDir: opts.out,
         capturesDir: opts.capture ? opts.captures : null,
+        captureCopy: opts.captureCopy === true,
         maxFileSize: opts.maxFileSize ?? RECEIVER_DEFAULTS.maxFileSize,
         idleTimeoutMs: opts.idleTimeout * 1000,
         maxFiles: opts.maxFiles,
@@ -207,7 +210,8 @@ const send = program
   .addOption(senderOption('chunk'))
   .addOption(senderOption('delayMs'))
   .option('--captures <dir>', 'folder for the capture', 'captures')
-  .option('--no-capture', 'record nothing');
+  .option('--no-capture', 'record nothing')
+  .option('--capture-copy', 'copy each payload into the capture instead of cloning or linking the file sent');
 for (const spec of SENDER_OPTIONS) if (spec.fault) send.addOption(senderOption(spec.key));
 send
   .action(async (paths: string[], opts: SendCommandOptions) => {
@@ -232,6 +236,7 @@ send
         port: opts.port,
         files,
         capturesDir: opts.capture ? opts.captures : null,
+        captureCopy: opts.captureCopy === true,
         ...senderSettings(opts),
         ...(bar ? { onProgress: (written: number) => bar.update(written) } : {}),
       });
@@ -299,6 +304,8 @@ program
       });
       process.stdout.write(`${escapeControls(header)}${meta.outcome.reason ? ` (${escapeControls(describeReason(meta.outcome.reason, opts.lang))})` : ''}\n`);
       process.stdout.write(renderProgramsText(meta, opts.lang));
+      // Bytes of a payload file that is not the one recorded read as zeros: say so before any step.
+      for (const p of reader.payloadProblems) process.stdout.write(`${protocolText(opts.lang, `payloadProblem.${p.kind}`, { offset: formatInteger(p.offset, opts.lang), length: formatInteger(p.length, opts.lang), end: formatInteger(p.offset + p.length, opts.lang) })}\n`);
       const first = opts.step ?? 1;
       const last = opts.step ?? total;
       for (let n = first; n <= last; n++) {

@@ -79,6 +79,7 @@ export function renderStepText(step: StepView, color: boolean, lang: Lang): stri
   }
   if (step.stateAfter) out.push(`   ${safe(step.stateAfter.description)}`);
   if (step.beyondStream) out.push(`   ${step.beyondStream}`);
+  for (const note of step.damaged) out.push(`   ${note}`);
   for (const p of step.problems) out.push(`   ${p.severity === 'error' ? '✗' : '!'} ${p.kind}: ${safe(p.message)}`);
   return `${out.join('\n')}\n`;
 }

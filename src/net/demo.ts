@@ -38,6 +38,11 @@ export interface LocalTransferOptions {
   /** Port the receiver listens on; default a free one. */
   readonly port?: number;
   readonly log?: (line: string) => void;
+  /**
+   * Copy every payload into `stream.bin` instead of linking the files sent: for captures that
+   * travel (the bundled samples, kept in git, where a payload file would lose its inode).
+   */
+  readonly captureCopy?: boolean;
   /** Sends to the receiver at `port`, recording into `writer`. */
   readonly send: (port: number, writer: CaptureWriter) => Promise<SendResult>;
 }
@@ -57,6 +62,7 @@ export async function recordLocalTransfer(options: LocalTransferOptions): Promis
       options: { ...options.options, maxFileSize: String(maxFileSize) },
       ...(options.description ? { description: options.description } : {}),
       ...(options.sample ? { sample: options.sample } : {}),
+      linkPayloads: !options.captureCopy,
     });
     const receiver = await startReceiver({
       host: '127.0.0.1',

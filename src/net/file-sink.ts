@@ -23,9 +23,13 @@ export class FileSink {
     });
   }
 
-  /** Creates `file`, which must not exist. Throws when it cannot be created. */
+  /**
+   * Creates `file`, which must not exist, read-only (0444) for everyone but this writer: a saved
+   * file may be a capture's payload by hard link, and an edit would change the capture.
+   * Throws when it cannot be created.
+   */
   static async create(file: string): Promise<FileSink> {
-    const out = createWriteStream(file, { flags: 'wx', highWaterMark: SINK_BUFFER });
+    const out = createWriteStream(file, { flags: 'wx', mode: 0o444, highWaterMark: SINK_BUFFER });
     await new Promise<void>((resolve, reject) => {
       const ready = (): void => {
         out.off('error', fail);

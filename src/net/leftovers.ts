@@ -3,6 +3,7 @@ import { readFile, readdir, readlink, realpath, stat, unlink } from 'node:fs/pro
 import path from 'node:path';
 import {
   CAPTURE_FILES,
+  CaptureReader,
   EVENT_RECORD_SIZE,
   type RecorderInfo,
   currentRecorder,
@@ -115,7 +116,14 @@ async function interruptOrphans(capturesDir: string): Promise<string[]> {
     const dir = path.join(capturesDir, id);
     const meta = await readMeta(dir).catch(() => null);
     if (meta?.outcome.status !== 'recording' || !meta.recorder || !(await recorderGone(meta.recorder))) continue;
-    const streamBytes = await stat(path.join(dir, CAPTURE_FILES.stream)).then((s) => s.size, () => 0);
+    // The stream as a reader lays it out: stream.bin's bytes and what the payload files hold (version 5).
+    const streamBytes = await CaptureReader.open(dir).then(
+      async (r) => {
+        await r.close();
+        return r.streamLength;
+      },
+      () => stat(path.join(dir, CAPTURE_FILES.stream)).then((s) => s.size, () => 0),
+    );
     await writeCaptureMeta(dir, {
       ...meta,
       outcome: { status: 'interrupted', reason: { kind: 'recorder-gone', pid: meta.recorder.pid } },

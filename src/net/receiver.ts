@@ -72,6 +72,16 @@ export interface ReceiverOptions {
    * into one); the caller then finishes it. Default: a new capture per connection in `capturesDir`.
    */
   readonly recordInto?: (client: Endpoint, server: Endpoint) => CaptureWriter | null;
+  /**
+   * Copy every payload into the capture's `stream.bin` (`--capture-copy`) instead of storing a
+   * saved file's payload as a hard link to it.
+   */
+  readonly captureCopy?: boolean;
+  /**
+   * Makes a payload's hard link into the capture (default `fs.promises.link`): a test passes one
+   * failing with EXDEV to take the path of a capture folder on another file system.
+   */
+  readonly capturePayloadLink?: (existing: string, newPath: string) => Promise<void>;
 }
 
 /** What one connection came to. */
@@ -336,6 +346,8 @@ class Connection {
   readonly #temps = new Map<number, string>();
   /** Temporary files being written, by file number. */
   readonly #sinks = new Map<number, FileSink>();
+  /** Files whose payload the capture holds as a hard link to their temporary file. */
+  readonly #linked = new Set<number>();
   #queue: Promise<void> = Promise.resolve();
   readonly #live: (e: LiveEvent) => void;
   #lastLive = 0;
@@ -389,7 +401,10 @@ class Connection {
               minRate: options.minRate ?? RECEIVER_DEFAULTS.minRate,
               rateGraceMs: options.rateGraceMs ?? RECEIVER_DEFAULTS.rateGraceMs,
               headerTimeoutMs: options.headerTimeoutMs ?? RECEIVER_DEFAULTS.headerTimeoutMs,
+              ...(options.captureCopy ? { captureCopy: true } : {}),
             },
+            linkPayloads: !options.captureCopy,
+            ...(options.capturePayloadLink ? { link: options.capturePayloadLink } : {}),
           });
     // Reading waits until the capture exists, so its first event is the accept.
     socket.pause();
@@ -514,8 +529,11 @@ class Connection {
   async #onData(chunk: Buffer, atMs: number): Promise<void> {
     if (this.#session.cut) return;
     const recorder = this.#recorder;
-    const fits = recorder.data(chunk);
+    const timeUs = recorder.now();
+    // The session first: a payload starting in this chunk is linked before the chunk is
+    // recorded, so the capture knows not to copy it.
     await this.#feed({ type: 'data', bytes: chunk, atMs });
+    const fits = recorder.data(chunk, timeUs);
     if (this.#session.cut) return;
     this.#armPace();
     if (!fits) await recorder.drain();
@@ -578,7 +596,9 @@ class Connection {
           this.#sinks.set(c.file, await this.#createTemp(c.file));
         } catch (err) {
           await this.#feed({ type: 'write-failed', file: c.file, reason: writeFailure(err as Error) });
+          return;
         }
+        if (await this.#recorder.writer?.linkPayload('receiver', c.file, this.#temps.get(c.file)!, c.offset, Number(c.size))) this.#linked.add(c.file);
         return;
       case 'write': {
         const sink = this.#sinks.get(c.file);
@@ -594,7 +614,10 @@ class Connection {
       case 'discard': {
         const sink = this.#sinks.get(c.file);
         this.#sinks.delete(c.file);
-        await sink?.discard();
+        // A linked file keeps what came, for the capture (its temporary name goes all the same).
+        if (this.#linked.has(c.file)) await sink?.close().catch(() => {});
+        else await sink?.discard();
+        await this.#seal(c.file);
         const temp = this.#temps.get(c.file);
         this.#temps.delete(c.file);
         if (temp) await unlink(temp).catch(() => {});
@@ -641,8 +664,23 @@ class Connection {
     }
   }
 
+  /** Tells the capture what a linked payload file holds, once the receiver is done with it. */
+  async #seal(file: number): Promise<void> {
+    if (!this.#linked.delete(file)) return;
+    // A payload the capture cannot vouch for reads as damaged, never as wrong bytes.
+    await this.#recorder.writer?.sealPayload(file).catch(() => {});
+  }
+
   /** Closes file `file`'s temporary file and links it to a free final name, never overwriting. */
   async #commit(file: number, name: string, size: bigint): Promise<void> {
+    try {
+      await this.#place(file, name, size);
+    } finally {
+      await this.#seal(file);
+    }
+  }
+
+  async #place(file: number, name: string, size: bigint): Promise<void> {
     const sink = this.#sinks.get(file);
     if (!sink) return;
     this.#sinks.delete(file);

@@ -32,14 +32,22 @@ export class Recorder {
    * One write (sender: a `socket.write()`, which asks for what it moves) or read (receiver:
    * Node's read into a {@link NODE_READ_SIZE}-byte buffer) of `bytes`. Returns false when the
    * capture's buffers are full and the caller should await {@link Recorder.drain} before moving more.
+   * `timeUs`: when it happened (microseconds since the capture started), if not now.
    */
-  data(bytes: Uint8Array): boolean {
+  data(bytes: Uint8Array, timeUs?: number): boolean {
     const at = this.offset;
     this.offset += bytes.length;
-    if (!this.#writer) return true;
-    if (this.side === 'sender') return this.#writer.record('sender', 'write', at, bytes.length, bytes, { name: 'socket.write', asked: bytes.length });
+    const w = this.#writer;
+    if (!w) return true;
+    const t = timeUs ?? w.nowUs();
+    if (this.side === 'sender') return w.recordAt(t, 'sender', 'write', at, bytes.length, bytes, { name: 'socket.write', asked: bytes.length });
     const flags = bytes.length < NODE_READ_SIZE ? CALL_FLAGS.short : 0;
-    return this.#writer.record('receiver', 'read', at, bytes.length, bytes, { name: 'socket.read', asked: NODE_READ_SIZE, flags });
+    return w.recordAt(t, 'receiver', 'read', at, bytes.length, bytes, { name: 'socket.read', asked: NODE_READ_SIZE, flags });
+  }
+
+  /** Microseconds since the capture started (0 without a capture): the time of a read recorded later. */
+  now(): number {
+    return this.#writer?.nowUs() ?? 0;
   }
 
   /** Waits until the capture has taken the bytes given so far. */

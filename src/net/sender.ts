@@ -56,6 +56,10 @@ export interface SenderOptions extends SendFaults {
   readonly onProgress?: (written: number, total: number) => void;
   /** Where `--jitter-ms` draws its pauses from: a number in [0, 1). Default `Math.random`; tests pass a seeded one. */
   readonly random?: () => number;
+  /** Copy every payload into the capture (`--capture-copy`) instead of cloning or linking the file sent. */
+  readonly captureCopy?: boolean;
+  /** Makes a payload's hard link into the capture (default `fs.promises.link`); a test passes one failing with EXDEV. */
+  readonly capturePayloadLink?: (existing: string, newPath: string) => Promise<void>;
 }
 
 /** What a transfer came to, on the sender's side. */
@@ -131,7 +135,12 @@ interface ConnectionOptions {
   readonly joinable?: boolean;
   /** Options stored in the capture. */
   readonly record: Readonly<Record<string, unknown>>;
+  readonly captureCopy?: boolean;
+  readonly capturePayloadLink?: (existing: string, newPath: string) => Promise<void>;
 }
+
+/** What a file sent by link looked like once linked: if it differs after the send, it changed meanwhile. */
+type FileStamp = { readonly size: bigint; readonly mtimeNs: bigint; readonly ctimeNs: bigint; readonly ino: bigint };
 
 /** A recorded connection to a receiver, written to with {@link SendingConnection.write}. */
 class SendingConnection {
@@ -192,6 +201,8 @@ class SendingConnection {
             client,
             server,
             options: options.record,
+            linkPayloads: !options.captureCopy,
+            ...(options.capturePayloadLink ? { link: options.capturePayloadLink } : {}),
             // process.hrtime is CLOCK_MONOTONIC on Linux, the clock a traced program's calls carry.
             ...(options.joinable ? { startNs: process.hrtime.bigint() } : {}),
           }));
@@ -207,6 +218,29 @@ class SendingConnection {
   /** Stream bytes written so far. */
   get offset(): number {
     return this.#recorder.offset;
+  }
+
+  /**
+   * Puts file `file`'s payload, about to be sent from `f.path`, into the capture by reference: a
+   * clone where the file system makes one, else a hard link. Returns the file's stamp once
+   * linked (a link changes its ctime), for {@link sealPayload}; null when it is copied as usual.
+   */
+  async linkPayload(file: number, f: FileToSend): Promise<FileStamp | null> {
+    if (!this.#writer || !(await this.#writer.linkPayload('sender', file, f.path, this.offset, f.size, { clone: true }))) return null;
+    // A file that cannot be looked at now is marked changed when sealed.
+    return stat(f.path, { bigint: true }).catch(() => ({ size: -1n, mtimeNs: -1n, ctimeNs: -1n, ino: -1n }));
+  }
+
+  /**
+   * Tells the capture the payload is sent. If the file's size, mtime, ctime or inode are not
+   * what they were before (it changed while it was sent), the range is marked changed: the
+   * capture cannot say which bytes went, and shows them as damaged.
+   */
+  async sealPayload(file: number, f: FileToSend, before: FileStamp | null): Promise<void> {
+    if (!this.#writer) return;
+    const after = await stat(f.path, { bigint: true }).catch(() => null);
+    const same = before !== null && after !== null && after.size === before.size && after.mtimeNs === before.mtimeNs && after.ctimeNs === before.ctimeNs && after.ino === before.ino;
+    await this.#writer.sealPayload(file, { changed: !same }).catch(() => {});
   }
 
   /**
@@ -320,10 +354,15 @@ export async function sendFiles(options: SenderOptions): Promise<SendResult> {
   };
   try {
     await writeField(encodeCount(options.count ?? options.files.length));
-    for (const f of options.files) {
+    for (const [i, f] of options.files.entries()) {
       await writeField(encodeName(f.name, options.padNameTo ?? NAME_LENGTH));
       await writeField(encodeSize(options.lieSize ?? f.size));
-      await sendPayload(f, chunk, write);
+      const stamp = await conn.linkPayload(i + 1, f);
+      try {
+        await sendPayload(f, chunk, write);
+      } finally {
+        if (stamp) await conn.sealPayload(i + 1, f, stamp);
+      }
     }
     if (options.stopAfter !== undefined && conn.offset < options.stopAfter) throw new StopHere();
     return await conn.finish(null);

@@ -74,8 +74,8 @@ export type SessionEvent =
 export type SessionCommand =
   /** The count arrived (for the log). */
   | { readonly type: 'count'; readonly count: number }
-  /** Start a temporary file for file `file`, whose name passed every check. */
-  | { readonly type: 'open-file'; readonly file: number; readonly name: string; readonly size: bigint }
+  /** Start a temporary file for file `file`, whose name passed every check; its payload starts at stream offset `offset`. */
+  | { readonly type: 'open-file'; readonly file: number; readonly name: string; readonly size: bigint; readonly offset: number }
   /** Append `data` (a view into the bytes given, not a copy) to file `file`. */
   | { readonly type: 'write'; readonly file: number; readonly data: Uint8Array }
   /**
@@ -321,7 +321,7 @@ export class ReceiverSession {
     } else if (v?.kind === 'name') {
       this.#name = { field, problems };
     } else if (v?.kind === 'size') {
-      this.#openFile(field.file!, v.size, problems, out);
+      this.#openFile(field.file!, v.size, field.offset + field.length, problems, out);
     } else if (field.kind === 'payload' && field.complete) {
       const open = this.#open;
       this.#open = null;
@@ -331,7 +331,7 @@ export class ReceiverSession {
     }
   }
 
-  #openFile(file: number, size: bigint, sizeProblems: readonly Problem[], out: SessionCommand[]): void {
+  #openFile(file: number, size: bigint, offset: number, sizeProblems: readonly Problem[], out: SessionCommand[]): void {
     const v = this.#name?.field.value;
     const decoded = v?.kind === 'name' ? v.name : null;
     const nameErrors = (this.#name?.problems ?? []).filter((p) => p.severity === 'error');
@@ -360,7 +360,7 @@ export class ReceiverSession {
     }
     open.writing = true;
     this.#writing.set(file, open);
-    out.push({ type: 'open-file', file, name: open.name, size });
+    out.push({ type: 'open-file', file, name: open.name, size, offset });
   }
 
   #setFile(out: SessionCommand[], file: number, what: Pick<FileOutcome, 'status' | 'savedAs' | 'reason'>, open?: OpenFile): void {

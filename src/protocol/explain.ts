@@ -13,7 +13,8 @@ type Catalog = Readonly<Record<string, string>>;
 /**
  * The protocol's words, as data, one catalog per language (Wireshark's `hf[]` and `ei[]` text):
  * field titles (`title.<kind>`), problem titles (`problemTitle.<kind>`), one learner sentence per
- * field or problem with `{placeholders}`, and what went wrong on the wire (`wireProblem.<kind>`).
+ * field or problem with `{placeholders}`, what went wrong on the wire (`wireProblem.<kind>`) and
+ * with a capture's payload files (`payloadProblem.<kind>`).
  * The site's catalogs hold only the site's own words and read these through {@link protocolText}.
  * The Portuguese is written for a Brazilian classroom, not word for word from the English.
  */
@@ -38,6 +39,8 @@ export const EXPLANATIONS: Readonly<Record<Lang, Catalog>> = {
     'wireProblem.cut': 'Frame {frame} was captured short: {length} of its bytes from offset {offset} are not in the file (the snapshot length was too small).',
     'wireProblem.held-limit': 'Too many bytes arrived ahead of a missing one (from frame {frame}, offset {offset}); later ones were not kept.',
     'wireProblem.server-data': 'The server sent {bytes} bytes back. This protocol never does; they are not shown.',
+    'payloadProblem.payload-changed': 'The {length} bytes of the stream from offset {offset} are a received file the capture links to, and that file changed after it was recorded (edited in place or replaced). Those bytes are not shown: they are no longer the ones that came.',
+    'payloadProblem.payload-missing': 'The {length} bytes of the stream from offset {offset} should be in a payload file of the capture, which is missing or shorter. Those bytes are not shown.',
     'count.zero': '{hex} is 0: no file follows. 4 bytes read big-endian (most significant byte first), as Python’s struct \'!I\' reads them.',
     'count.one': '{hex} is 1 file: 4 bytes read big-endian (most significant byte first), as Python’s struct \'!I\' reads them.',
     'count.other': '{hex} is {count} files: 4 bytes read big-endian (most significant byte first), as Python’s struct \'!I\' reads them.',
@@ -123,6 +126,8 @@ export const EXPLANATIONS: Readonly<Record<Lang, Catalog>> = {
     'wireProblem.cut': 'O quadro {frame} foi capturado incompleto: {length} bytes dele, a partir do offset {offset}, não estão no arquivo (o tamanho de captura, o snaplen, era pequeno demais).',
     'wireProblem.held-limit': 'Chegaram bytes demais depois de um byte que faltava (a partir do quadro {frame}, offset {offset}); os seguintes não foram guardados.',
     'wireProblem.server-data': 'O servidor mandou {bytes} bytes de volta. Este protocolo nunca faz isso; eles não aparecem aqui.',
+    'payloadProblem.payload-changed': 'Os {length} bytes do fluxo a partir do offset {offset} são um arquivo recebido ao qual a captura está ligada, e esse arquivo mudou depois da gravação (foi editado ou substituído). Esses bytes não aparecem aqui, porque já não são os que chegaram.',
+    'payloadProblem.payload-missing': 'Os {length} bytes do fluxo a partir do offset {offset} deveriam estar num arquivo de conteúdo da captura, que sumiu ou está menor. Esses bytes não aparecem aqui.',
     'count.zero': '{hex} é 0: nenhum arquivo vem em seguida. São 4 bytes lidos em big-endian (o byte mais significativo vem primeiro), do jeito que o struct \'!I\' do Python lê.',
     'count.one': '{hex} é 1 arquivo: são 4 bytes lidos em big-endian (o byte mais significativo vem primeiro), do jeito que o struct \'!I\' do Python lê.',
     'count.other': '{hex} são {count} arquivos: 4 bytes lidos em big-endian (o byte mais significativo vem primeiro), do jeito que o struct \'!I\' do Python lê.',

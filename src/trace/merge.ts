@@ -3,6 +3,7 @@ import path from 'node:path';
 import {
   CALL_RECORD_SIZE,
   CAPTURE_FILES,
+  CAPTURE_VERSION,
   CaptureError,
   CaptureReader,
   CaptureWriter,
@@ -175,6 +176,10 @@ export async function mergeTraced(root: string, senderDir: string, receiverDir: 
     await Promise.all([s.close(), r.close()]);
   }
   await rename(path.join(senderDir, CAPTURE_FILES.stream), path.join(dir, CAPTURE_FILES.stream));
+  // wirestep's sender keeps large payloads as payload files: they move with stream.bin.
+  const payloads = s.meta.payloads ?? [];
+  for (const p of payloads) await rename(path.join(senderDir, p.file), path.join(dir, p.file));
+  if (payloads.length > 0) await writeCaptureMeta(dir, { ...(await readMeta(dir)), version: CAPTURE_VERSION, payloads });
   await settleOutcome(dir, s.meta.outcome.status === 'interrupted' || r.meta.outcome.status === 'interrupted');
   await Promise.all([rm(senderDir, { recursive: true, force: true }), rm(receiverDir, { recursive: true, force: true })]);
   return dir;

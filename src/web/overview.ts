@@ -174,6 +174,8 @@ export interface OverviewView {
   readonly joinedNote: string | null;
   /** For a capture imported from a packet capture: what was wrong on the wire, in words. */
   readonly wireProblems: readonly { readonly kind: WireProblem['kind']; readonly message: string }[];
+  /** Payload files that are not as recorded: their ranges are shown as damaged. */
+  readonly payloadProblems: readonly { readonly kind: string; readonly message: string }[];
 }
 
 /** Files listed in the overview's table at most; the rest are in the field steps. */
@@ -313,6 +315,7 @@ export async function loadOverview(id: string, reader: CaptureReader, d: Dissect
     programs: programViews(meta, lang),
     joinedNote: meta.programs?.sender?.via === 'wirestep' && meta.calls?.includes('sender') ? t(lang, 'capture.joined') : null,
     wireProblems: (meta.wire?.problems ?? []).map((p) => ({ kind: p.kind, message: describeWireProblem(p, lang) })),
+    payloadProblems: reader.payloadProblems.map((p) => ({ kind: p.kind, message: protocolText(lang, `payloadProblem.${p.kind}`, { offset: formatInteger(p.offset, lang), length: formatInteger(p.length, lang) }) })),
   };
 }
 

@@ -27,6 +27,7 @@ export function blindStep(step: StepView): StepView {
     carriers: [],
     stateAfter: null,
     beyondStream: null,
+    damaged: [],
     problems: [],
   };
 }

@@ -17,6 +17,7 @@ import {
   nextField,
   parseFieldId,
   problemTitle,
+  protocolText,
 } from '../protocol/index.js';
 import { BYTES_PER_ROW, type HexCell, hexRows } from './hexdump.js';
 import { t, tn } from './i18n.js';
@@ -280,6 +281,8 @@ export interface StepView {
   readonly tcp: { readonly row: TcpRowView; readonly page: number } | null;
   /** For a segment past a hole of its packet capture: why its last bytes are not shown. */
   readonly beyondStream: string | null;
+  /** Where the step's bytes touch a payload file that is not as recorded: why they show as zeros. */
+  readonly damaged: readonly string[];
   /** Problems of this step not already shown on one of its fields. */
   readonly problems: readonly ProblemView[];
 }
@@ -606,6 +609,13 @@ async function receiverState(d: Dissection, end: number, streamLength: number, l
  * `context` bytes before a field are shown too (a quiz); `limits` says how much of a long range one page shows.
  * Throws StepRangeError when there is no such step.
  */
+/** The payload problems of the ranges `focus` touches, in words: those bytes are not shown as recorded. */
+function damagedNotes(reader: CaptureReader, focus: { offset: number; length: number }, lang: Lang): string[] {
+  return reader.payloadProblems
+    .filter((p) => p.offset < focus.offset + focus.length && focus.offset < p.offset + p.length)
+    .map((p) => protocolText(lang, `payloadProblem.${p.kind}`, { offset: formatInteger(p.offset, lang), length: formatInteger(p.length, lang) }));
+}
+
 export async function loadStep(
   captureId: string,
   reader: CaptureReader,
@@ -645,6 +655,7 @@ export async function loadStep(
       tcp: null,
       stateAfter: null,
       beyondStream: null,
+      damaged: damagedNotes(reader, focus, lang),
       problems: [],
     };
   }
@@ -707,6 +718,7 @@ export async function loadStep(
     tcp: e.side === 'wire' ? await segmentDetail(reader, e.index, lang) : null,
     stateAfter,
     beyondStream,
+    damaged: damagedNotes(reader, focus, lang),
     problems,
   };
 }

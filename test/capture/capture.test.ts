@@ -461,7 +461,7 @@ describe('tool version', () => {
     expect(TOOL.version).toBe(pkg.version);
   });
 
-  it('reads a version 3 capture as version 4, its events without calls', async () => {
+  it('reads a version 3 capture as the current version, its events without calls', async () => {
     // test/fixtures/capture-v3 is a receiver's capture cut by --max-files 2 as version 3 wrote it; it must stay so.
     const dir = path.resolve('test/fixtures/capture-v3');
     const raw = JSON.parse(await readFile(path.join(dir, 'capture.json'), 'utf8'));
@@ -481,6 +481,30 @@ describe('tool version', () => {
   });
 });
 
+describe('version 4', () => {
+  it('reads a version 4 capture as version 5, every byte in stream.bin and no payload files', async () => {
+    // test/fixtures/capture-v4 is a receiver's capture of two files as version 4 wrote it; it must stay so.
+    const dir = path.resolve('test/fixtures/capture-v4');
+    const raw = JSON.parse(await readFile(path.join(dir, 'capture.json'), 'utf8'));
+    expect(raw.version).toBe(4);
+    const r = await CaptureReader.open(dir);
+    try {
+      expect(r.meta.version).toBe(CAPTURE_VERSION);
+      expect(r.meta.payloads).toBeUndefined();
+      expect(r.payloadProblems).toEqual([]);
+      const bin = await readFile(path.join(dir, 'stream.bin'));
+      expect(r.streamLength).toBe(bin.length);
+      expect(Buffer.from(await r.read(0, bin.length))).toEqual(bin);
+      const d = await r.dissection();
+      expect(d.files).toBe(2);
+      expect(d.problemCount).toBe(0);
+      expect((await r.events('receiver', 0, 100)).map((e) => e.call?.name ?? null)).toContain('socket.read');
+    } finally {
+      await r.close();
+    }
+  });
+});
+
 describe('calls', () => {
   it('stores each event’s call beside it, 8 bytes per event, and reads it back on the event', async () => {
     await withTempDir(async (root) => {
@@ -492,7 +516,8 @@ describe('calls', () => {
       w.recordError('sender', stream.length, { kind: 'socket-error', code: 'ECONNRESET' }, { call: { name: 'recv', asked: 4, flags: CALL_FLAGS.exception } });
       w.record('sender', 'close', stream.length, 0);
       const meta = await w.finish('aborted');
-      expect(meta.version).toBe(CAPTURE_VERSION);
+      // Calls need version 4; only payload files need 5.
+      expect(meta.version).toBe(4);
       expect(meta.calls).toEqual(['sender']);
       expect((await stat(path.join(root, 'calls', 'sender.calls'))).size).toBe(5 * CALL_RECORD_SIZE);
       const r = await CaptureReader.open(path.join(root, 'calls'));

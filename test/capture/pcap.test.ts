@@ -45,8 +45,14 @@ async function complaints(file: string): Promise<string> {
   return [bad.trim(), /^Errors \(/m.test(expert) ? expert : ''].filter(Boolean).join('\n');
 }
 
+/** The whole stream a capture holds: stream.bin and, since version 5, its payload files. */
 async function streamOf(dir: string): Promise<Buffer> {
-  return readFile(path.join(dir, 'stream.bin'));
+  const reader = await CaptureReader.open(dir);
+  try {
+    return Buffer.from(await reader.read(0, reader.streamLength));
+  } finally {
+    await reader.close();
+  }
 }
 
 describe('export to pcapng', () => {

@@ -139,6 +139,7 @@ export const en = {
   'capture.wireEnd.rst': 'the connection was reset (RST)',
   'capture.wireEnd.end-of-capture': 'the capture stopped before the connection closed',
   'capture.wireProblems': 'On the wire',
+  'capture.payloadProblems': 'Damaged payloads',
   'capture.chunkTip': '{n} bytes from offset {offset} (step {step})',
   'capture.files': 'Files',
   'capture.noFiles': 'No file was announced.',

@@ -141,6 +141,7 @@ export const pt: Readonly<Record<MessageKey, string>> = {
   'capture.wireEnd.rst': 'a conexão foi derrubada (RST)',
   'capture.wireEnd.end-of-capture': 'a captura parou antes de a conexão fechar',
   'capture.wireProblems': 'Na rede',
+  'capture.payloadProblems': 'Conteúdo danificado',
   'capture.chunkTip': '{n} bytes a partir do offset {offset} (passo {step})',
   'capture.files': 'Arquivos',
   'capture.noFiles': 'Nenhum arquivo foi anunciado.',
