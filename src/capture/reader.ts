@@ -301,6 +301,17 @@ async function mapStream(dir: string, payloads: readonly PayloadRange[], binLeng
   return { pieces, length: pos + Math.max(0, binLength - binAt), problems };
 }
 
+/**
+ * Whether a payload file is no longer what range `r` recorded. The same inode with another size or
+ * modification time was edited in place. Another inode is a copy of the capture folder (`cp`, git,
+ * a zip: none keeps inodes, and `cp` without `-p` not the time either), trusted as far as its size:
+ * an edit made before the copy cannot be told apart from the copy.
+ */
+function changedSince(now: { size: number; mtimeNs: string; ino: string }, r: PayloadRange): boolean {
+  if (r.ino === undefined) return false;
+  return now.ino === r.ino ? now.size !== r.size || now.mtimeNs !== r.mtimeNs : now.size !== r.size;
+}
+
 /** Whether payload file `file` still holds range `r` as recorded (the problem when it does not), and its size now. */
 async function checkPayload(file: string, r: PayloadRange): Promise<{ problem: PayloadProblem['kind'] | null; size: number }> {
   let st;
@@ -316,7 +327,7 @@ async function checkPayload(file: string, r: PayloadRange): Promise<{ problem: P
   }
   const short = st.size < r.length ? 'payload-missing' : null;
   if (r.changed) return { problem: 'payload-changed', size: st.size };
-  if (r.ino !== undefined && (st.size !== r.size || st.mtimeNs !== r.mtimeNs || st.ino !== r.ino)) return { problem: 'payload-changed', size: st.size };
+  if (changedSince(st, r)) return { problem: 'payload-changed', size: st.size };
   return { problem: short, size: st.size };
 }
 
@@ -630,7 +641,7 @@ export class CaptureReader {
     });
     try {
       const now = payloadStamp(await fh.stat({ bigint: true }));
-      if (r.ino !== undefined && (now.size !== r.size || now.mtimeNs !== r.mtimeNs || now.ino !== r.ino)) {
+      if (changedSince(now, r)) {
         throw new CaptureError('damaged', `${r.file} of capture ${this.meta.id} changed after it was recorded`);
       }
       await this.#readFully(fh, into, at);

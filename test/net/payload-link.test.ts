@@ -178,6 +178,34 @@ describe('payloads stored by link', () => {
     });
   });
 
+  it('replays a copy of the capture folder (new inodes, new times), and shows a payload the copy truncated as changed', async () => {
+    await withReceiver(async (r) => {
+      const { dir, meta } = await transfer(r, STREAM);
+      await withTempDir(async (tmp) => {
+        const copy = path.join(tmp, path.basename(dir));
+        await cp(dir, copy, { recursive: true });
+        const first = meta.payloads![0]!;
+        expect((await stat(path.join(copy, first.file))).ino).not.toBe((await stat(path.join(dir, first.file))).ino);
+        const { bytes, reader } = await readAll(copy);
+        try {
+          expect(reader.payloadProblems).toEqual([]);
+          expect(bytes.equals(Buffer.from(STREAM))).toBe(true);
+        } finally {
+          await reader.close();
+        }
+        const last = meta.payloads!.at(-1)!;
+        await chmod(path.join(copy, last.file), 0o644);
+        await writeFile(path.join(copy, last.file), MIDDLE.subarray(0, 10));
+        const damaged = await CaptureReader.open(copy);
+        try {
+          expect(damaged.payloadProblems).toEqual([{ kind: 'payload-changed', offset: last.offset, length: last.length }]);
+        } finally {
+          await damaged.close();
+        }
+      });
+    });
+  });
+
   it('keeps a payload cut by the end of the stream linked, as long as what came', async () => {
     await withReceiver(async (r) => {
       const cut = STREAM.subarray(0, 2_000_000);
