@@ -10,7 +10,7 @@ import { LANGS, type Lang, formatInteger } from '../protocol/index.js';
 import { statusText, t, tn } from './i18n.js';
 import { groupCaptures, homeOrder, loadOverview, summarize } from './overview.js';
 import { packageRoot } from './paths.js';
-import { PRESENTER_LIMITS, SCREEN_LIMITS, type StepBy, StepRangeError, loadStep, stepCount } from './steps.js';
+import { PRESENTER_LIMITS, SCREEN_LIMITS, type StepBy, StepRangeError, loadFieldTree, loadStep, stepCount } from './steps.js';
 import { toJson } from './json.js';
 import { ReportError, renderServedReport } from '../check/report/html.js';
 import { Roles, readCookie } from './roles.js';
@@ -307,15 +307,18 @@ export function createApp(options: AppOptions): express.Express & { closeCapture
     const id = String(req.params.id);
     const lang = res.locals.lang as Lang;
     const quiz = req.query.quiz === '1' && by === 'field';
-    const step = await cache.use(id, ({ reader, dissection }) => {
+    const { step, tree } = await cache.use(id, async ({ reader, dissection }) => {
       checkStep(n, stepCount(reader, dissection, by));
       // Presenter mode pages long dumps so that a step fits a 1280x720 projector.
       const limits = req.query.present === '1' ? PRESENTER_LIMITS : SCREEN_LIMITS;
-      return loadStep(id, reader, dissection, by, n, lang, page, quiz ? QUIZ_CONTEXT : 0, limits);
+      const step = await loadStep(id, reader, dissection, by, n, lang, page, quiz ? QUIZ_CONTEXT : 0, limits);
+      // The tree marks the field of a field step, or the first field a write or read carried.
+      const current = by === 'field' ? n - 1 : step.fields.length > 0 ? step.switchStep - 1 : null;
+      return { step, tree: quiz ? null : await loadFieldTree(dissection, current, lang) };
     });
     // A quiz's page holds the question, not the answer: the field's place stays here until asked.
-    if (quiz) res.render('step', { step: blindStep(step), lesson: null, quiz, quizTitle: step.fields[0]?.title ?? step.title });
-    else res.render('step', { step, lesson: lessonFor(lessons, step, lang), quiz });
+    if (quiz) res.render('step', { step: blindStep(step), tree, lesson: null, quiz, quizTitle: step.fields[0]?.title ?? step.title });
+    else res.render('step', { step, tree, lesson: lessonFor(lessons, step, lang), quiz });
   }));
 
   app.get('/api/captures/:id/steps/:n/quiz', wrap(async (req, res) => {

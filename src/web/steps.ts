@@ -1,4 +1,4 @@
-import { CALL_FLAGS, type CaptureEvent, type CaptureReader, type Dissection, type EventCall, LANES, type Lane, SEGMENT_FLAGS, isData } from '../capture/index.js';
+import { CALL_FLAGS, type CaptureEvent, type CaptureReader, type Dissection, type EventCall, type FieldEntry, LANES, type Lane, SEGMENT_FLAGS, isData } from '../capture/index.js';
 import {
   type Field,
   type Lang,
@@ -703,5 +703,95 @@ export async function loadStep(
     stateAfter,
     beyondStream,
     problems,
+  };
+}
+
+/** Files listed on each side of the current one in a {@link FieldTree}; the others are counted. */
+export const TREE_FILES_AROUND = 3;
+
+/** One field of a {@link FieldTree}: a link to its field step. */
+export interface TreeField {
+  readonly id: string;
+  readonly kind: Field['kind'];
+  /** Its field step (`?by=field`), from 1. */
+  readonly step: number;
+  /** Its value in a few words (`10`, `“a.txt”`, `33 bytes`); null when it was cut before one. */
+  readonly value: string | null;
+  /** The field the page is about. */
+  readonly current: boolean;
+}
+
+/** The fields of one file in a {@link FieldTree}, those the stream has (a cut stream may stop in a file). */
+export interface TreeFile {
+  readonly file: number;
+  readonly fields: readonly TreeField[];
+}
+
+/**
+ * The field tree of a whole transfer, as Wireshark's packet details pane lists it: the count, the
+ * files around the current field (name, size, payload), then the trailing bytes. Bounded whatever
+ * the capture: at most 2 × {@link TREE_FILES_AROUND} + 1 files, the others counted, with links
+ * to the first and the last file.
+ */
+export interface FieldTree {
+  /** Field steps of the capture. */
+  readonly total: number;
+  /** Files with a name field in the stream. */
+  readonly files: number;
+  readonly count: TreeField | null;
+  /** Files 1 to `to` left out before the listed ones, and the step of the first file's name (null when none are left out). */
+  readonly before: { readonly files: number; readonly to: number; readonly firstStep: number } | null;
+  readonly listed: readonly TreeFile[];
+  /** Files `from` to the last left out after the listed ones, and the step of the last file's name. */
+  readonly after: { readonly files: number; readonly from: number; readonly lastStep: number } | null;
+  readonly trailing: TreeField | null;
+}
+
+/** A field of the tree, its value in few words. */
+function treeField(e: FieldEntry, current: number | null, lang: Lang): TreeField {
+  const f = e.field;
+  const v = f.value;
+  const value = v?.kind === 'count' ? formatInteger(v.count, lang)
+    : v?.kind === 'size' ? formatInteger(v.size, lang)
+      : v?.kind === 'name' ? `“${v.name.text}”`
+        : f.kind === 'payload' || f.kind === 'trailing' ? tn(lang, 'bytes', f.length, { n: formatInteger(f.length, lang) })
+          : null;
+  return { id: f.id, kind: f.kind, step: e.index + 1, value, current: e.index === current };
+}
+
+/**
+ * The field tree of capture dissection `d` around field step `current` (0-based; null when the
+ * page is about no field, which centres the tree on the first files). Dissects again only the
+ * listed files' headers, from the nearest checkpoint: a 1 GiB capture costs a few reads.
+ */
+export async function loadFieldTree(d: Dissection, current: number | null, lang: Lang): Promise<FieldTree> {
+  const total = d.fieldCount;
+  const files = d.named;
+  const at = current === null ? null : await d.field(current);
+  const last = total > 0 ? await d.field(total - 1) : null;
+  // The file the current field belongs to: the count centres on the first, trailing bytes on the last.
+  const centre = at?.field.file ?? (at?.field.kind === 'trailing' ? files : 1);
+  let lo = Math.max(1, centre - TREE_FILES_AROUND);
+  const hi = Math.min(files, lo + 2 * TREE_FILES_AROUND);
+  lo = Math.max(1, hi - 2 * TREE_FILES_AROUND);
+  const listed: { file: number; fields: TreeField[] }[] = [];
+  if (files > 0) {
+    // File k's name is field step 3k - 1 (index 3k - 2): the count comes first.
+    for (const e of await d.fields(3 * lo - 2, 3 * (hi - lo + 1))) {
+      const file = e.field.file;
+      if (e.field.kind === 'trailing' || file === undefined || file > hi) break;
+      if (listed.at(-1)?.file !== file) listed.push({ file, fields: [] });
+      listed.at(-1)!.fields.push(treeField(e, current, lang));
+    }
+  }
+  const first = total > 0 ? await d.field(0) : null;
+  return {
+    total,
+    files,
+    count: first && first.field.kind === 'count' ? treeField(first, current, lang) : null,
+    before: lo > 1 ? { files: lo - 1, to: lo - 1, firstStep: 2 } : null,
+    listed,
+    after: hi < files ? { files: files - hi, from: hi + 1, lastStep: 3 * files - 1 } : null,
+    trailing: last && last.field.kind === 'trailing' ? treeField(last, current, lang) : null,
   };
 }

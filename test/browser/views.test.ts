@@ -391,3 +391,42 @@ describe('bytes and fields both ways', () => {
     });
   });
 });
+
+describe('the field tree', () => {
+  it('is a list of links the keyboard walks, marks the current field without colour, and fits a phone', async () => {
+    await withPage(PROJECTOR, async (context) => {
+      const page = await context.newPage();
+      await page.goto(`${site.url}/captures/demo-10-files/steps/2?by=field&lang=en`);
+      const current = page.locator('.tree a[aria-current="step"]');
+      expect(await current.textContent()).toBe('file[1].name');
+      // Beside colour: a bar, heavier type and words.
+      const cue = await current.evaluate((a) => ({ bar: parseFloat(getComputedStyle(a.parentElement!).borderLeftWidth), weight: Number(getComputedStyle(a).fontWeight), words: a.parentElement!.querySelector('.here')?.textContent ?? '' }));
+      expect(cue.bar).toBeGreaterThanOrEqual(3);
+      expect(cue.weight).toBeGreaterThanOrEqual(700);
+      expect(cue.words).toBe('◀ this step');
+      // Tab goes from the current field to the next one, Enter opens its step.
+      await current.focus();
+      await page.keyboard.press('Tab');
+      expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('file[1].size');
+      await page.keyboard.press('Enter');
+      await page.waitForURL(/steps\/3\?by=field/);
+      expect(await page.locator('.tree a[aria-current="step"]').textContent()).toBe('file[1].size');
+      await page.locator('.tree').screenshot({ path: path.join(TEST_OUTPUT, 'field-tree.png') });
+      // Collapsed in presenter mode, and opened with the keyboard from its summary.
+      await page.goto(`${site.url}/captures/demo-10-files/steps/2?by=field&present=1&lang=en`);
+      expect(await page.locator('.tree').evaluate((d) => (d as HTMLDetailsElement).open)).toBe(false);
+      await page.locator('.tree summary').focus();
+      await page.keyboard.press('Enter');
+      expect(await page.locator('.tree').evaluate((d) => (d as HTMLDetailsElement).open)).toBe(true);
+    });
+    await withPage(PHONE, async (context) => {
+      const page = await context.newPage();
+      for (const url of ['/captures/long-name-derails/steps/2?by=field', '/captures/demo-10-files/steps/14?by=field']) {
+        await page.goto(`${site.url}${url}&lang=en`);
+        expect(await page.locator('.tree').evaluate((d) => (d as HTMLDetailsElement).open)).toBe(true);
+        expect(await page.evaluate(() => document.documentElement.scrollWidth), url).toBeLessThanOrEqual(PHONE.width);
+      }
+      await page.locator('.tree').screenshot({ path: path.join(TEST_OUTPUT, 'phone-field-tree.png') });
+    });
+  });
+});
