@@ -1,4 +1,5 @@
 import path from 'node:path';
+import compression from 'compression';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import helmet from 'helmet';
 import { type CaptureEntry, CaptureError, CaptureStore } from '../capture/index.js';
@@ -184,6 +185,8 @@ export function createApp(options: AppOptions): express.Express & { closeCapture
   app.set('view cache', true);
   app.set('x-powered-by', false);
   app.set('query parser', 'simple');
+  // Pages and JSON gzip-compressed; an event stream never, since compression would hold its events back.
+  app.use(compression({ filter: (req, res) => !String(res.getHeader('Content-Type') ?? '').startsWith('text/event-stream') && compression.filter(req, res) }));
   app.use(
     helmet({
       contentSecurityPolicy: {

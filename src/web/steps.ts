@@ -48,6 +48,10 @@ export const SCREEN_LIMITS: DumpLimits = { showWhole: SHOW_WHOLE, headTail: HEAD
  */
 export const PRESENTER_LIMITS: DumpLimits = { showWhole: 144, headTail: 48, pageSize: 112 };
 
+/** Characters of a text payload its card shows. */
+export const TEXT_START_CHARACTERS = 80;
+/** Bytes read for them: 4 a character at most in UTF-8. */
+const TEXT_START_BYTES = 4 * TEXT_START_CHARACTERS;
 /** Payloads up to this size are read to count their characters. */
 const TEXT_SCAN_LIMIT = 64 * 1024;
 /** Fields listed on an operation step at most. */
@@ -92,6 +96,11 @@ export interface FieldView {
   readonly referenceName: string | null;
   readonly explanation: string;
   readonly problems: readonly ProblemView[];
+  /**
+   * For a payload that starts as UTF-8 text: its first {@link TEXT_START_CHARACTERS} characters,
+   * line breaks shown as ↵, with `more` when the payload goes on; null for binary data.
+   */
+  readonly textStart: { readonly text: string; readonly more: boolean } | null;
   /** On an operation step, the part of the field this write or read moved, when not all of it. */
   readonly portion?: { readonly from: number; readonly to: number; readonly length: number };
 }
@@ -312,8 +321,12 @@ export async function fieldView(reader: CaptureReader, d: Dissection, field: Fie
   let bytes: Uint8Array | undefined;
   if (field.length <= 16) bytes = await reader.read(field.offset, field.length);
   let text: { characters: number; multiByte: number } | undefined;
-  if (field.kind === 'payload' && field.complete && field.length > 0 && field.length <= TEXT_SCAN_LIMIT) {
-    text = textStats(await reader.read(field.offset, field.length));
+  let textStart: FieldView['textStart'] = null;
+  if (field.kind === 'payload' && field.length > 0) {
+    const whole = field.complete && field.length <= TEXT_SCAN_LIMIT;
+    const head = await reader.read(field.offset, whole ? field.length : Math.min(field.length, TEXT_START_BYTES));
+    if (whole) text = textStats(head);
+    textStart = startOfText(head.subarray(0, TEXT_START_BYTES), field.length);
   }
   const name = field.kind === 'name' && field.value?.kind === 'name' ? field.value.name.text : field.file !== undefined ? await fileName(d, field.file) : undefined;
   const count = d.count;
@@ -361,7 +374,27 @@ export async function fieldView(reader: CaptureReader, d: Dissection, field: Fie
     referenceName,
     explanation,
     problems,
+    textStart,
   };
+}
+
+/**
+ * The first {@link TEXT_START_CHARACTERS} characters of `head`, the first bytes of a payload of
+ * `length` bytes, when they are UTF-8 text (a character cut at the end of `head` is left out);
+ * null when they are not text.
+ */
+export function startOfText(head: Uint8Array, length: number): FieldView['textStart'] {
+  // Leave out a multi-byte sequence cut by the end of `head`: up to 3 continuation bytes back to its lead.
+  let end = head.length;
+  if (head.length < length) {
+    let back = end - 1;
+    while (back >= 0 && end - back <= 3 && (head[back]! & 0xc0) === 0x80) back--;
+    if (back >= 0 && head[back]! >= 0xc0) end = back;
+  }
+  if (end === 0 || textStats(head.subarray(0, end)) === undefined) return null;
+  const characters = [...new TextDecoder('utf-8').decode(head.subarray(0, end))];
+  const shown = characters.slice(0, TEXT_START_CHARACTERS).join('').replace(/\r?\n/g, '↵');
+  return { text: shown, more: characters.length > TEXT_START_CHARACTERS || end < length };
 }
 
 /** Character counts of bytes that are UTF-8 text (controls other than tab and newlines mean binary). */

@@ -170,6 +170,26 @@ describe('presenter mode on a 1280x720 projector', () => {
     });
   });
 
+  it('leaves Home and End to scrolling on a page taller than the screen, and steps with them where nothing scrolls', async () => {
+    await withPage(PROJECTOR, async (context) => {
+      const page = await context.newPage();
+      const url = `${site.url}/captures/binary-3mib/steps/4?by=field&page=3&lang=en`;
+      await page.goto(url);
+      expect(await page.evaluate(() => document.documentElement.scrollHeight)).toBeGreaterThan(PROJECTOR.height * 2);
+      await page.keyboard.press('End');
+      await expect.poll(() => page.evaluate(() => window.scrollY)).toBeGreaterThan(PROJECTOR.height);
+      await page.keyboard.press('Home');
+      await expect.poll(() => page.evaluate(() => window.scrollY)).toBe(0);
+      expect(page.url()).toBe(url);
+      // Presenter mode does not scroll: Home and End step to the first and last field.
+      await page.goto(`${site.url}/captures/demo-10-files/steps/4?by=field&present=1&lang=en`);
+      await page.keyboard.press('End');
+      await page.waitForURL(/steps\/31\?by=field&present=1/);
+      await page.keyboard.press('Home');
+      await page.waitForURL(/steps\/1\?by=field&present=1/);
+    });
+  });
+
   it('leaves PageDown to scrolling outside presenter mode', async () => {
     await withPage(PROJECTOR, async (context) => {
       const page = await context.newPage();
