@@ -200,6 +200,8 @@ export interface CallView {
   readonly short: boolean;
   /** Sentences about the call: a partial send or short read in words, or that Node may join wirestep's writes. */
   readonly notes: readonly string[];
+  /** The last of `notes` says that Node may join wirestep's writes: general, so presenter mode leaves it out. */
+  readonly joined: boolean;
 }
 
 const SEND_CALLS: ReadonlySet<string> = new Set(['send', 'sendall', 'sendto', 'sendfile']);
@@ -240,7 +242,7 @@ export function callView(e: CaptureEvent, program: string | null, lang: Lang): C
   if (partial) notes.push(t(lang, 'call.partial', { n: n(e.length), asked: n(asked ?? 0), rest: n(rest), program: program ?? t(lang, 'call.theProgram') }));
   if (short) notes.push(t(lang, 'call.short', { n: n(e.length), asked: n(asked ?? 0), call }));
   if (c.name === 'socket.write') notes.push(t(lang, 'call.joined'));
-  return { program, call, label, result, text: result === null ? label : `${label} → ${result}`, partial, short, notes };
+  return { program, call, label, result, text: result === null ? label : `${label} → ${result}`, partial, short, notes, joined: c.name === 'socket.write' };
 }
 
 /** Where the receiver stands after a read. */

@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Browser, BrowserContext } from 'playwright-core';
@@ -13,6 +13,8 @@ import { TEST_OUTPUT, launchChromium, listen } from '../helpers/browser.js';
 const SAMPLES = path.resolve(import.meta.dirname, '../../samples');
 const PROJECTOR = { width: 1280, height: 720 } as const;
 const PHONE = { width: 390, height: 844 } as const;
+/** Steps of each sample, from the first, that the presenter test opens each way. */
+const FIRST_STEPS = 5;
 
 /** The pages issue 19 names, one of each kind. */
 const PAGES = [
@@ -169,6 +171,33 @@ describe('presenter mode on a 1280x720 projector', () => {
       expect(page.url()).toContain('present=1');
     });
   });
+
+  it('fits the first steps of every sample above the fold, by field and by operation', async () => {
+    const samples = (await readdir(SAMPLES, { withFileTypes: true })).filter((d) => d.isDirectory()).map((d) => d.name);
+    expect(samples.length).toBeGreaterThan(20);
+    await withPage(PROJECTOR, async (context) => {
+      const page = await context.newPage();
+      const over: string[] = [];
+      for (const id of samples) {
+        const info = (await (await fetch(`${site.url}/api/captures/${id}?fields=0,1`)).json()) as { fieldSteps: number; opSteps: number };
+        const steps = [
+          ...Array.from({ length: Math.min(FIRST_STEPS, info.fieldSteps) }, (_, i) => `/captures/${id}/steps/${i + 1}?by=field`),
+          ...Array.from({ length: Math.min(FIRST_STEPS, info.opSteps) }, (_, i) => `/captures/${id}/steps/${i + 1}?by=op`),
+        ];
+        for (const url of steps) {
+          await page.goto(`${site.url}${url}&present=1&lang=en`);
+          for (const [part, px] of Object.entries(await presenterBottoms(page))) {
+            if (px > PROJECTOR.height) {
+              over.push(`${url} ${part} ${Math.round(px)}`);
+              await page.screenshot({ path: path.join(TEST_OUTPUT, `presenter-over-${id}-${url.split('/').pop()!.replace(/\W+/g, '-')}.png`) });
+            }
+          }
+        }
+      }
+      expect(over).toEqual([]);
+    });
+    // A ceiling for some 200 page loads on two busy cores, not a timing window.
+  }, 480_000);
 
   it('leaves Home and End to scrolling on a page taller than the screen, and steps with them where nothing scrolls', async () => {
     await withPage(PROJECTOR, async (context) => {
