@@ -447,7 +447,7 @@ program
     const shared = !isLoopback(opts.host);
     // Without --host, a personal tool on this machine: whoever opens it is the teacher. With it, two roles, as in lab.
     const token = command.getOptionValueSource('host') === 'cli' ? newTeacherToken() : undefined;
-    const app = createApp({ store, shared, sharedAt, ...(opts.report === undefined ? {} : { reportDir: path.resolve(opts.report) }), ...(token === undefined ? {} : { teacherToken: token }) });
+    const app = createApp({ store, shared, sharedAt, port, ...(opts.report === undefined ? {} : { reportDir: path.resolve(opts.report) }), ...(token === undefined ? {} : { teacherToken: token }) });
     server.on('request', app);
     const local = siteHost(opts.host);
     const page = `http://${local}:${port}/${opts.report === undefined ? '' : 'report'}`;
@@ -525,6 +525,7 @@ program
       live,
       lab: { port: receiver.address.port, hosts },
       teacherToken: token,
+      port: webPort,
     });
     server.on('request', app);
     const local = siteHost(opts.host);
