@@ -15,7 +15,8 @@ import { packageRoot } from '../web/paths.js';
 import { type LiveInbox, RECEIVER_DEFAULTS, listFiles, openLiveInbox, runDemo, sendFiles, startReceiver, transferSize } from '../net/index.js';
 import { type Lang, NAME_LENGTH, describeReason, escapeControls, formatInteger, protocolText } from '../protocol/index.js';
 import type { StepBy } from '../web/steps.js';
-import { type CliWord, envLang, say } from './words.js';
+import { CLI_WORDS, type CliWord, envLang, say } from './words.js';
+import { argvLang, translateHelp } from './help-words.js';
 
 // The site, the dump and the progress bar are loaded by the commands that use them: a sender
 // or receiver starts without them, 0.2 s sooner.
@@ -56,6 +57,12 @@ let lang: Lang = envLang();
 /** Line `key` of the commands' words in the command's language. */
 function words(key: CliWord, values: Readonly<Record<string, string | number | bigint>> = {}): string {
   return say(lang, key, values);
+}
+
+/** Like {@link words}, but line `key.one` when `count` is 1 and the table has it. */
+function wordsN(key: CliWord, count: number | bigint, values: Readonly<Record<string, string | number | bigint>> = {}): string {
+  const one = `${key}.one`;
+  return say(lang, Number(count) === 1 && one in CLI_WORDS[lang] ? (one as CliWord) : key, values);
 }
 
 /** `--lang`, defaulting to the environment's language. */
@@ -211,7 +218,8 @@ const send = program
   .addOption(senderOption('delayMs'))
   .option('--captures <dir>', 'folder for the capture', 'captures')
   .option('--no-capture', 'record nothing')
-  .option('--capture-copy', 'copy each payload into the capture instead of cloning or linking the file sent');
+  .option('--capture-copy', 'copy each payload into the capture instead of cloning or linking the file sent')
+  .addOption(langOption('language of what it prints'));
 for (const spec of SENDER_OPTIONS) if (spec.fault) send.addOption(senderOption(spec.key));
 send
   .action(async (paths: string[], opts: SendCommandOptions) => {
@@ -224,11 +232,11 @@ send
     const total = transferSize(files, opts.padNameTo ?? NAME_LENGTH);
     const cliProgress = process.stdout.isTTY && total >= 1 << 20 ? (await import('cli-progress')).default : null;
     const bar = cliProgress
-      ? new cliProgress.SingleBar({ format: 'sending [{bar}] {percentage}% | {value}/{total} bytes', hideCursor: true }, cliProgress.Presets.shades_classic)
+      ? new cliProgress.SingleBar({ format: words('sendProgress'), hideCursor: true }, cliProgress.Presets.shades_classic)
       : null;
-    const n = (v: number | bigint): string => formatInteger(v, 'en');
-    logLine(`sending ${files.length} file${files.length === 1 ? '' : 's'} (${n(total)} bytes on the wire) to ${opts.host}:${opts.port}`);
-    for (const [i, f] of files.entries()) logLine(`  ${i + 1}. ${f.name} (${n(f.size)} byte${f.size === 1 ? '' : 's'})`);
+    const n = (v: number | bigint): string => formatInteger(v, lang);
+    logLine(wordsN('sending', files.length, { n: n(files.length), bytes: n(total), host: opts.host, port: opts.port }));
+    for (const [i, f] of files.entries()) logLine(wordsN('sendingFile', f.size, { i: i + 1, name: f.name, size: n(f.size) }));
     bar?.start(total, 0);
     try {
       const result = await sendFiles({
@@ -241,11 +249,11 @@ send
         ...(bar ? { onProgress: (written: number) => bar.update(written) } : {}),
       });
       bar?.stop();
-      const where = result.captureDir ? `; capture ${result.captureDir}` : '';
+      const where = result.captureDir ? words('sentWhere', { dir: result.captureDir }) : '';
       const staged = result.status === 'truncated' && opts.stopAfter !== undefined;
-      if (result.status !== 'complete' && !staged) fail(`transfer ${result.status}: ${result.message ?? ''} after ${n(result.bytes)} bytes${where}`);
+      if (result.status !== 'complete' && !staged) fail(words('sendFailed', { status: result.status, message: result.message ?? '', bytes: n(result.bytes), where }));
       if (staged) logLine(result.message ?? '');
-      logLine(`sent ${n(result.bytes)} bytes in ${n(result.writes)} writes${where}`);
+      logLine(words('sent', { bytes: n(result.bytes), writes: n(result.writes), where }));
     } catch (err) {
       bar?.stop();
       fail((err as Error).message);
@@ -258,6 +266,7 @@ program
   .option('--captures <dir>', 'folder for the capture', 'captures')
   .option('--id <id>', 'capture id (folder name)')
   .option('--out <dir>', 'keep the received files here (default: a temporary folder)')
+  .addOption(langOption('language of what it prints'))
   .action(async (opts: { captures: string; id?: string; out?: string }) => {
     try {
       const result = await runDemo({
@@ -265,12 +274,13 @@ program
         ...(opts.id ? { id: opts.id } : {}),
         ...(opts.out ? { outDir: opts.out } : {}),
         log: logLine,
+        lang,
       });
-      logLine(`capture ${result.capture.id}: ${result.capture.outcome.status}, ${formatInteger(result.capture.streamBytes, 'en')} bytes`);
-      if (!opts.out) logLine('(the received files went to a temporary folder, now removed; --out DIR keeps them)');
-      logLine(`saved in ${result.captureDir}`);
-      logLine(`view it:  npx wirestep dump ${result.captureDir} --by field`);
-      logLine(`     or:  npx wirestep serve --captures ${opts.captures}   and open the capture ${result.capture.id}`);
+      logLine(words('demoCapture', { id: result.capture.id, status: result.capture.outcome.status, bytes: formatInteger(result.capture.streamBytes, lang) }));
+      if (!opts.out) logLine(words('demoTempGone'));
+      logLine(words('demoSaved', { dir: result.captureDir }));
+      logLine(words('demoView', { dir: result.captureDir }));
+      logLine(words('demoOr', { captures: opts.captures, id: result.capture.id }));
     } catch (err) {
       fail((err as Error).message);
     }
@@ -327,16 +337,18 @@ program
   .requiredOption('--pcapng <file>', 'the pcapng file to write')
   .option('--captures <dir>', 'folder to look the id up in (default: ./captures, then the bundled samples)')
   .option('--mss <bytes>', 'largest TCP payload per frame', integer(1, MAX_MSS), DEFAULT_MSS)
+  .addOption(langOption('language of what it prints'))
   .action(async (ref: string, opts: { pcapng: string; captures?: string; mss: number }) => {
     const reader = await openCapture(ref, opts.captures);
     try {
       const r = await exportPcapng(reader, opts.pcapng, { mss: opts.mss });
-      const n = (v: number): string => formatInteger(v, 'en');
-      logLine(`wrote ${opts.pcapng}: ${n(r.frames)} frames, ${n(r.dataFrames)} of them with data, ${n(r.bytes)} stream bytes, one segment per ${r.from === 'sender' ? 'sender write' : r.from === 'receiver' ? 'receiver read' : 'captured segment'} (MSS ${n(opts.mss)})`);
-      logLine(`${r.client.address}:${r.client.port} → ${r.server.address}:${r.server.port}${r.realEndpoints ? '' : ' (made up: the capture does not say which IPv4 addresses it used)'}`);
-      logLine(`open it:  wireshark ${opts.pcapng}    or:  tshark -r ${opts.pcapng} -q -z follow,tcp,raw,0`);
+      const n = (v: number): string => formatInteger(v, lang);
+      const per = words(r.from === 'sender' ? 'exportPer.sender' : r.from === 'receiver' ? 'exportPer.receiver' : 'exportPer.wire');
+      logLine(words('exported', { file: opts.pcapng, frames: n(r.frames), data: n(r.dataFrames), bytes: n(r.bytes), per, mss: n(opts.mss) }));
+      logLine(words(r.realEndpoints ? 'exportEnds' : 'exportMadeUp', { client: `${r.client.address}:${r.client.port}`, server: `${r.server.address}:${r.server.port}` }));
+      logLine(words('exportOpen', { file: opts.pcapng }));
     } catch (err) {
-      fail(`cannot write ${opts.pcapng}: ${(err as Error).message}`);
+      fail(words('exportCannot', { file: opts.pcapng, message: (err as Error).message }));
     } finally {
       await reader.close();
     }
@@ -349,16 +361,17 @@ program
   .option('--captures <dir>', 'folder for the captures', 'captures')
   .option('--port <port>', 'only connections to this server port', integer(0, 65535))
   .option('--into <capture>', 'instead, add the segments as a wire lane to this capture of the same transfer (recorded while the packets were captured)')
+  .addOption(langOption('language of what it prints'))
   .action(async (file: string, opts: { captures: string; port?: number; into?: string }) => {
     if (opts.into !== undefined) {
       try {
         const dir = await resolveCapture(opts.into, [opts.captures, path.join(packageRoot(), 'samples')]);
         const r = await addWireLane(file, dir);
-        const n = (v: number): string => formatInteger(v, 'en');
-        logLine(`added ${n(r.segments)} segments (${n(r.carrying)} with data) to ${dir} as its wire lane`);
-        logLine('their times are put on the capture’s clock as early as they can be with none leaving before the write that made its first byte');
+        const n = (v: number): string => formatInteger(v, lang);
+        logLine(words('importWire', { segments: n(r.segments), carrying: n(r.carrying), dir }));
+        logLine(words('importWireClock'));
       } catch (err) {
-        fail(err instanceof CaptureFileError ? `${file} is not a packet capture wirestep can read: ${err.message}` : (err as Error).message);
+        fail(err instanceof CaptureFileError ? words('importNotPcap', { file, message: err.message }) : (err as Error).message);
       }
       return;
     }
@@ -366,18 +379,19 @@ program
     try {
       result = await importPcap(file, { capturesDir: opts.captures, ...(opts.port === undefined ? {} : { port: opts.port }) });
     } catch (err) {
-      fail(err instanceof CaptureFileError ? `${file} is not a packet capture wirestep can read: ${err.message}` : `cannot import ${file}: ${(err as Error).message}`);
+      fail(err instanceof CaptureFileError ? words('importNotPcap', { file, message: err.message }) : words('importCannot', { file, message: (err as Error).message }));
     }
-    const n = (v: number): string => formatInteger(v, 'en');
+    const n = (v: number): string => formatInteger(v, lang);
     const skipped = Object.entries(result.skipped).map(([why, k]) => `${n(k)} ${why}`).join(', ');
-    logLine(`${file}: ${result.format}, ${n(result.packets)} packets, ${n(result.tcp)} of them TCP${skipped ? `; left out: ${skipped}` : ''}`);
-    if (result.incompleteBytes > 0) logLine(`the file ends in the middle of a packet (${n(result.incompleteBytes)} bytes): it was cut while being written`);
-    if (result.connections.length === 0) logLine(`no TCP connection${opts.port === undefined ? '' : ` to port ${opts.port}`} in it`);
+    logLine(words(skipped ? 'importLeftOut' : 'importRead', { file, format: result.format, packets: n(result.packets), tcp: n(result.tcp), skipped }));
+    if (result.incompleteBytes > 0) logLine(words('importCut', { n: n(result.incompleteBytes) }));
+    if (result.connections.length === 0) logLine(opts.port === undefined ? words('importNone') : words('importNonePort', { port: opts.port }));
     for (const c of result.connections) {
       const problems = c.meta.wire?.problems.length ?? 0;
-      logLine(`${c.client.address}:${c.client.port} → ${c.server.address}:${c.server.port}: capture ${c.id}, ${n(c.meta.streamBytes)} bytes, ${c.meta.outcome.status}, ${n(c.meta.wire?.carrying ?? 0)} segments with data${problems ? `, ${problems} problem${problems === 1 ? '' : 's'} on the wire` : ''}`);
+      const values = { client: `${c.client.address}:${c.client.port}`, server: `${c.server.address}:${c.server.port}`, id: c.id, bytes: n(c.meta.streamBytes), status: c.meta.outcome.status, segments: n(c.meta.wire?.carrying ?? 0), problems: n(problems) };
+      logLine(problems ? wordsN('importConnectionProblems', problems, values) : words('importConnection', values));
     }
-    if (result.connections.length > 0) logLine(`view them:  npx wirestep serve --captures ${opts.captures}`);
+    if (result.connections.length > 0) logLine(words('importView', { captures: opts.captures }));
   });
 
 /** An HTTP server listening on `host`:`port`, the app attached by the caller; exits when it cannot. */
@@ -440,7 +454,7 @@ program
     const shared = !isLoopback(opts.host);
     // Without --host, a personal tool on this machine: whoever opens it is the teacher. With it, two roles, as in lab.
     const token = command.getOptionValueSource('host') === 'cli' ? newTeacherToken() : undefined;
-    const app = createApp({ store, shared, sharedAt, ...(opts.report === undefined ? {} : { reportDir: path.resolve(opts.report) }), ...(token === undefined ? {} : { teacherToken: token }) });
+    const app = createApp({ store, shared, sharedAt, port, ...(opts.report === undefined ? {} : { reportDir: path.resolve(opts.report) }), ...(token === undefined ? {} : { teacherToken: token }) });
     server.on('request', app);
     const local = siteHost(opts.host);
     const page = `http://${local}:${port}/${opts.report === undefined ? '' : 'report'}`;
@@ -518,6 +532,7 @@ program
       live,
       lab: { port: receiver.address.port, hosts },
       teacherToken: token,
+      port: webPort,
     });
     server.on('request', app);
     const local = siteHost(opts.host);
@@ -774,4 +789,6 @@ program
     }
   });
 
+// `--help` is printed before any action runs: its words follow --lang or the environment now.
+translateHelp(program, argvLang(process.argv.slice(2), lang));
 program.parseAsync(process.argv).catch((err: unknown) => fail(String(err)));

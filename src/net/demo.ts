@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { once } from 'node:events';
 import { CaptureWriter, type CaptureMeta, type SampleInfo } from '../capture/index.js';
-import { reasonOfError } from '../protocol/index.js';
+import { type Lang, reasonOfError } from '../protocol/index.js';
 import { type ConnectionResult, RECEIVER_DEFAULTS, startReceiver } from './receiver.js';
 import { type FileToSend, type SendResult, sendFiles } from './sender.js';
 
@@ -43,6 +43,8 @@ export interface LocalTransferOptions {
    * travel (the bundled samples, kept in git, where a payload file would lose its inode).
    */
   readonly captureCopy?: boolean;
+  /** Language of the receiver's log lines; default English. */
+  readonly lang?: Lang;
   /** Sends to the receiver at `port`, recording into `writer`. */
   readonly send: (port: number, writer: CaptureWriter) => Promise<SendResult>;
 }
@@ -71,6 +73,7 @@ export async function recordLocalTransfer(options: LocalTransferOptions): Promis
       capturesDir: null,
       maxFileSize,
       ...(options.log ? { log: options.log } : {}),
+      ...(options.lang ? { lang: options.lang } : {}),
       recordInto: (client, server) => {
         writer.setEndpoints(client, server);
         return writer;
@@ -105,6 +108,8 @@ export interface DemoOptions {
   readonly description?: Readonly<Record<string, string>>;
   readonly sample?: SampleInfo;
   readonly log?: (line: string) => void;
+  /** Language of the receiver's log lines; default English. */
+  readonly lang?: Lang;
 }
 
 /** Sends the reference's ten files between a receiver and a sender in this process, recording both sides. */

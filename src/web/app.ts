@@ -1,4 +1,5 @@
 import path from 'node:path';
+import compression from 'compression';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import helmet from 'helmet';
 import { type CaptureEntry, CaptureError, CaptureStore } from '../capture/index.js';
@@ -10,11 +11,11 @@ import { LANGS, type Lang, formatInteger } from '../protocol/index.js';
 import { statusText, t, tn } from './i18n.js';
 import { groupCaptures, homeOrder, loadOverview, summarize } from './overview.js';
 import { packageRoot } from './paths.js';
-import { PRESENTER_LIMITS, SCREEN_LIMITS, type StepBy, StepRangeError, loadStep, stepCount } from './steps.js';
+import { PRESENTER_LIMITS, SCREEN_LIMITS, type StepBy, StepRangeError, loadFieldTree, loadStep, stepCount } from './steps.js';
 import { toJson } from './json.js';
 import { WirePageError, loadWirePage } from './wire.js';
 import { ReportError, renderServedReport } from '../check/report/html.js';
-import { Roles, readCookie } from './roles.js';
+import { Roles, TEACHER_COOKIE, readCookie } from './roles.js';
 import { blindStep, quizVerdict } from './quiz.js';
 
 /** What the site is built on. */
@@ -46,6 +47,12 @@ export interface AppOptions {
    * Throws a TypeError for a shorter token.
    */
   readonly teacherToken?: string;
+  /**
+   * The port the site listens on, which `wirestep serve` and `lab` give: the names of its cookies
+   * (language, teacher) carry it, so that two sites on one host keep theirs apart (browsers keep
+   * cookies per host, whatever the port). Absent, the names are plain.
+   */
+  readonly port?: number;
 }
 
 /** An error Express or its router raised for a bad request (status 4xx), such as a URIError. */
@@ -74,23 +81,22 @@ class HttpError extends Error {
   }
 }
 
-/** The cookie that keeps the language a reader chose with `?lang=` or the language links. */
+/** The cookie that keeps the language a reader chose with `?lang=` or the language links (its name carries the site's port when known). */
 export const LANG_COOKIE = 'wirestep-lang';
 
 const isLang = (v: unknown): v is Lang => typeof v === 'string' && (LANGS as readonly string[]).includes(v);
 
-/** The language a request gets when its address does not say: the one chosen before (cookie), else the browser's (Accept-Language), else English. */
-function defaultLangOf(req: Request): Lang {
-  const chosen = readCookie(req.headers.cookie, LANG_COOKIE);
-  if (isLang(chosen)) return chosen;
-  const accepted = req.acceptsLanguages(...LANGS);
-  return isLang(accepted) && req.headers['accept-language'] !== undefined ? accepted : 'en';
+/** The name of cookie `base` on a site listening on `port`: `wirestep-lang-3000`; `base` itself when the port is not known. */
+export function cookieName(base: string, port: number | undefined): string {
+  return port === undefined ? base : `${base}-${port}`;
 }
 
-/** The language of a page: `?lang=`, else {@link defaultLangOf}. */
-function langOf(req: Request): Lang {
-  const q = req.query.lang;
-  return isLang(q) ? q : defaultLangOf(req);
+/** The language the reader chose before (cookie `langCookie`), else the browser's (Accept-Language), else null. */
+function readerLangOf(req: Request, langCookie: string): Lang | null {
+  const chosen = readCookie(req.headers.cookie, langCookie);
+  if (isLang(chosen)) return chosen;
+  const accepted = req.acceptsLanguages(...LANGS);
+  return isLang(accepted) && req.headers['accept-language'] !== undefined ? accepted : null;
 }
 
 function byOf(req: Request): StepBy {
@@ -173,6 +179,11 @@ function urls(lang: Lang, present = false, quiz = false, base: Lang = 'en') {
  */
 export function createApp(options: AppOptions): express.Express & { closeCaptures(): Promise<void> } {
   const root = packageRoot();
+  const langCookie = cookieName(LANG_COOKIE, options.port);
+  /** The language a request gets when its address does not say: {@link readerLangOf}, else English. */
+  const defaultLangOf = (req: Request): Lang => readerLangOf(req, langCookie) ?? 'en';
+  /** The language of a page: `?lang=`, else {@link defaultLangOf}. */
+  const langOf = (req: Request): Lang => (isLang(req.query.lang) ? req.query.lang : defaultLangOf(req));
   // Pages open captures by id from the store's folders and then the samples; the listings show the store's alone.
   const samples = options.samplesDir === undefined ? path.join(root, 'samples') : options.samplesDir;
   const roots = samples === null || options.store.roots.includes(path.resolve(samples)) ? options.store.roots : [...options.store.roots, samples];
@@ -186,6 +197,8 @@ export function createApp(options: AppOptions): express.Express & { closeCapture
   app.set('view cache', true);
   app.set('x-powered-by', false);
   app.set('query parser', 'simple');
+  // Pages and JSON gzip-compressed; an event stream never, since compression would hold its events back.
+  app.use(compression({ filter: (req, res) => !String(res.getHeader('Content-Type') ?? '').startsWith('text/event-stream') && compression.filter(req, res) }));
   app.use(
     helmet({
       contentSecurityPolicy: {
@@ -236,7 +249,7 @@ export function createApp(options: AppOptions): express.Express & { closeCapture
     // Until the role check has run (an error page before it), nobody is the teacher.
     res.locals.teacher ??= false;
   };
-  const roles = options.teacherToken === undefined ? null : new Roles(options.teacherToken);
+  const roles = options.teacherToken === undefined ? null : new Roles(options.teacherToken, cookieName(TEACHER_COOKIE, options.port));
   app.use('/static', express.static(path.join(root, 'views', 'static'), { maxAge: '1h', index: false }));
   app.use((req, res, next) => {
     // The site takes no request bodies.
@@ -248,8 +261,8 @@ export function createApp(options: AppOptions): express.Express & { closeCapture
     res.vary('Cookie');
     res.vary('Accept-Language');
     // A language chosen in the address sticks: later pages without `?lang=` keep it.
-    if (isLang(req.query.lang) && readCookie(req.headers.cookie, LANG_COOKIE) !== req.query.lang) {
-      res.cookie(LANG_COOKIE, req.query.lang, { sameSite: 'lax', path: '/', maxAge: 365 * 24 * 3600 * 1000 });
+    if (isLang(req.query.lang) && readCookie(req.headers.cookie, langCookie) !== req.query.lang) {
+      res.cookie(langCookie, req.query.lang, { sameSite: 'lax', path: '/', maxAge: 365 * 24 * 3600 * 1000 });
     }
     const decision = roles ? roles.decide(req) : ({ kind: 'role', role: 'teacher' } as const);
     if (decision.kind === 'sign-in') {
@@ -259,7 +272,7 @@ export function createApp(options: AppOptions): express.Express & { closeCapture
       return;
     }
     if (decision.kind === 'refuse') {
-      Roles.forget(res);
+      roles!.forget(res);
       setLocals(req, res);
       next(new HttpError(403, 'error.badTeacherPass'));
       return;
@@ -325,20 +338,23 @@ export function createApp(options: AppOptions): express.Express & { closeCapture
     const lang = res.locals.lang as Lang;
     const quiz = req.query.quiz === '1' && by === 'field';
     let sampleLesson: string | undefined;
-    const step = await cache.use(id, ({ reader, dissection }) => {
+    const { step, tree } = await cache.use(id, async ({ reader, dissection }) => {
       sampleLesson = reader.meta.sample?.lesson;
       checkStep(n, stepCount(reader, dissection, by));
       // Presenter mode pages long dumps so that a step fits a 1280x720 projector.
       const limits = req.query.present === '1' ? PRESENTER_LIMITS : SCREEN_LIMITS;
-      return loadStep(id, reader, dissection, by, n, lang, page, quiz ? QUIZ_CONTEXT : 0, limits);
+      const step = await loadStep(id, reader, dissection, by, n, lang, page, quiz ? QUIZ_CONTEXT : 0, limits);
+      // The tree marks the field of a field step, or the first field a write or read carried.
+      const current = by === 'field' ? n - 1 : step.fields.length > 0 ? step.switchStep - 1 : null;
+      return { step, tree: quiz ? null : await loadFieldTree(dissection, current, lang) };
     });
     // A quiz's page holds the question, not the answer: the field's place stays here until asked.
-    if (quiz) res.render('step', { step: blindStep(step), lesson: null, quiz, quizTitle: step.fields[0]?.title ?? step.title });
+    if (quiz) res.render('step', { step: blindStep(step), tree, lesson: null, quiz, quizTitle: step.fields[0]?.title ?? step.title });
     else {
       const lesson = lessonFor(lessons, step, lang);
       // The lesson the capture was recorded for, when it is not the one already linked.
       const own = sampleLesson === undefined ? undefined : findLesson(lessons, sampleLesson, lang);
-      res.render('step', { step, lesson, sampleLesson: own && own.slug !== lesson?.slug ? { slug: own.slug, title: own.title } : null, quiz });
+      res.render('step', { step, tree, lesson, sampleLesson: own && own.slug !== lesson?.slug ? { slug: own.slug, title: own.title } : null, quiz });
     }
   }));
 
@@ -380,7 +396,8 @@ export function createApp(options: AppOptions): express.Express & { closeCapture
   const reportDir = options.reportDir;
   if (reportDir !== undefined) {
     app.get('/report', teacherOnly, wrap(async (req, res) => {
-      const lang = typeof req.query.lang === 'string' && (LANGS as readonly string[]).includes(req.query.lang) ? (req.query.lang as Lang) : null;
+      // The reader's language like every page (address, cookie, Accept-Language); else the report's own.
+      const lang = isLang(req.query.lang) ? req.query.lang : readerLangOf(req, langCookie);
       try {
         res.type('html').send(await renderServedReport(reportDir, lang));
       } catch (err) {

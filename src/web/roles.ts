@@ -4,7 +4,7 @@ import type { Request, Response } from 'express';
 /** Who is reading a page: the teacher sees the lessons' answers and the grading reports; a student does not. */
 export type Role = 'teacher' | 'student';
 
-/** The cookie that marks the teacher's browser once it has opened the teacher's address. */
+/** The cookie that marks the teacher's browser once it has opened the teacher's address (its name carries the site's port when known). */
 export const TEACHER_COOKIE = 'wirestep-teacher';
 
 /** The query parameter of the teacher's address, as in Jupyter's `?token=`. */
@@ -52,11 +52,18 @@ export type RoleDecision =
 export class Roles {
   readonly #token: string;
   readonly #session = randomBytes(32).toString('base64url');
+  /** The name of the teacher's cookie on this site. */
+  readonly cookie: string;
 
-  /** Throws a TypeError for a token under 16 characters: too easy to guess. */
-  constructor(token: string) {
+  /**
+   * `cookie` names the teacher's cookie (default {@link TEACHER_COOKIE}): a site on another port
+   * of the same host needs another name, since browsers keep cookies per host whatever the port.
+   * Throws a TypeError for a token under 16 characters: too easy to guess.
+   */
+  constructor(token: string, cookie: string = TEACHER_COOKIE) {
     if (token.length < 16) throw new TypeError('a teacher token has at least 16 characters');
     this.#token = token;
+    this.cookie = cookie;
   }
 
   /** Decides who `req` comes from; a token in the address is checked and then taken out of it. */
@@ -66,19 +73,19 @@ export class Roles {
       if (typeof given !== 'string' || !sameSecret(given, this.#token)) return { kind: 'refuse' };
       return { kind: 'sign-in', location: withoutToken(req.originalUrl) };
     }
-    const cookie = readCookie(req.headers.cookie, TEACHER_COOKIE);
+    const cookie = readCookie(req.headers.cookie, this.cookie);
     if (cookie === undefined) return { kind: 'role', role: 'student' };
     return sameSecret(cookie, this.#session) ? { kind: 'role', role: 'teacher' } : { kind: 'refuse' };
   }
 
   /** Marks the teacher's browser: HttpOnly (no script reads it), SameSite=Strict (no other site sends it), for this session of the browser. */
   signIn(res: Response): void {
-    res.cookie(TEACHER_COOKIE, this.#session, { httpOnly: true, sameSite: 'strict', path: '/' });
+    res.cookie(this.cookie, this.#session, { httpOnly: true, sameSite: 'strict', path: '/' });
   }
 
   /** Drops a cookie this site did not give (one from an earlier run, say), so that the next page is a student's. */
-  static forget(res: Response): void {
-    res.clearCookie(TEACHER_COOKIE, { httpOnly: true, sameSite: 'strict', path: '/' });
+  forget(res: Response): void {
+    res.clearCookie(this.cookie, { httpOnly: true, sameSite: 'strict', path: '/' });
   }
 }
 

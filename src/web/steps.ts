@@ -1,5 +1,5 @@
 import { type TcpRowView, segmentDetail } from './wire.js';
-import { CALL_FLAGS, type CaptureEvent, type CaptureReader, type Dissection, type EventCall, LANES, type Lane, SEGMENT_FLAGS, isData } from '../capture/index.js';
+import { CALL_FLAGS, type CaptureEvent, type CaptureReader, type Dissection, type EventCall, type FieldEntry, LANES, type Lane, SEGMENT_FLAGS, isData } from '../capture/index.js';
 import {
   type Field,
   type Lang,
@@ -50,6 +50,10 @@ export const SCREEN_LIMITS: DumpLimits = { showWhole: SHOW_WHOLE, headTail: HEAD
  */
 export const PRESENTER_LIMITS: DumpLimits = { showWhole: 144, headTail: 48, pageSize: 112 };
 
+/** Characters of a text payload its card shows. */
+export const TEXT_START_CHARACTERS = 80;
+/** Bytes read for them: 4 a character at most in UTF-8. */
+const TEXT_START_BYTES = 4 * TEXT_START_CHARACTERS;
 /** Payloads up to this size are read to count their characters. */
 const TEXT_SCAN_LIMIT = 64 * 1024;
 /** Fields listed on an operation step at most. */
@@ -94,6 +98,11 @@ export interface FieldView {
   readonly referenceName: string | null;
   readonly explanation: string;
   readonly problems: readonly ProblemView[];
+  /**
+   * For a payload that starts as UTF-8 text: its first {@link TEXT_START_CHARACTERS} characters,
+   * line breaks shown as ↵, with `more` when the payload goes on; null for binary data.
+   */
+  readonly textStart: { readonly text: string; readonly more: boolean } | null;
   /** On an operation step, the part of the field this write or read moved, when not all of it. */
   readonly portion?: { readonly from: number; readonly to: number; readonly length: number };
 }
@@ -193,6 +202,8 @@ export interface CallView {
   readonly short: boolean;
   /** Sentences about the call: a partial send or short read in words, or that Node may join wirestep's writes. */
   readonly notes: readonly string[];
+  /** The last of `notes` says that Node may join wirestep's writes: general, so presenter mode leaves it out. */
+  readonly joined: boolean;
 }
 
 const SEND_CALLS: ReadonlySet<string> = new Set(['send', 'sendall', 'sendto', 'sendfile']);
@@ -233,7 +244,7 @@ export function callView(e: CaptureEvent, program: string | null, lang: Lang): C
   if (partial) notes.push(t(lang, 'call.partial', { n: n(e.length), asked: n(asked ?? 0), rest: n(rest), program: program ?? t(lang, 'call.theProgram') }));
   if (short) notes.push(t(lang, 'call.short', { n: n(e.length), asked: n(asked ?? 0), call }));
   if (c.name === 'socket.write') notes.push(t(lang, 'call.joined'));
-  return { program, call, label, result, text: result === null ? label : `${label} → ${result}`, partial, short, notes };
+  return { program, call, label, result, text: result === null ? label : `${label} → ${result}`, partial, short, notes, joined: c.name === 'socket.write' };
 }
 
 /** Where the receiver stands after a read. */
@@ -318,8 +329,12 @@ export async function fieldView(reader: CaptureReader, d: Dissection, field: Fie
   let bytes: Uint8Array | undefined;
   if (field.length <= 16) bytes = await reader.read(field.offset, field.length);
   let text: { characters: number; multiByte: number } | undefined;
-  if (field.kind === 'payload' && field.complete && field.length > 0 && field.length <= TEXT_SCAN_LIMIT) {
-    text = textStats(await reader.read(field.offset, field.length));
+  let textStart: FieldView['textStart'] = null;
+  if (field.kind === 'payload' && field.length > 0) {
+    const whole = field.complete && field.length <= TEXT_SCAN_LIMIT;
+    const head = await reader.read(field.offset, whole ? field.length : Math.min(field.length, TEXT_START_BYTES));
+    if (whole) text = textStats(head);
+    textStart = startOfText(head.subarray(0, TEXT_START_BYTES), field.length);
   }
   const name = field.kind === 'name' && field.value?.kind === 'name' ? field.value.name.text : field.file !== undefined ? await fileName(d, field.file) : undefined;
   const count = d.count;
@@ -367,7 +382,27 @@ export async function fieldView(reader: CaptureReader, d: Dissection, field: Fie
     referenceName,
     explanation,
     problems,
+    textStart,
   };
+}
+
+/**
+ * The first {@link TEXT_START_CHARACTERS} characters of `head`, the first bytes of a payload of
+ * `length` bytes, when they are UTF-8 text (a character cut at the end of `head` is left out);
+ * null when they are not text.
+ */
+export function startOfText(head: Uint8Array, length: number): FieldView['textStart'] {
+  // Leave out a multi-byte sequence cut by the end of `head`: up to 3 continuation bytes back to its lead.
+  let end = head.length;
+  if (head.length < length) {
+    let back = end - 1;
+    while (back >= 0 && end - back <= 3 && (head[back]! & 0xc0) === 0x80) back--;
+    if (back >= 0 && head[back]! >= 0xc0) end = back;
+  }
+  if (end === 0 || textStats(head.subarray(0, end)) === undefined) return null;
+  const characters = [...new TextDecoder('utf-8').decode(head.subarray(0, end))];
+  const shown = characters.slice(0, TEXT_START_CHARACTERS).join('').replace(/\r?\n/g, '↵');
+  return { text: shown, more: characters.length > TEXT_START_CHARACTERS || end < length };
 }
 
 /** Character counts of bytes that are UTF-8 text (controls other than tab and newlines mean binary). */
@@ -720,5 +755,95 @@ export async function loadStep(
     beyondStream,
     damaged: damagedNotes(reader, focus, lang),
     problems,
+  };
+}
+
+/** Files listed on each side of the current one in a {@link FieldTree}; the others are counted. */
+export const TREE_FILES_AROUND = 3;
+
+/** One field of a {@link FieldTree}: a link to its field step. */
+export interface TreeField {
+  readonly id: string;
+  readonly kind: Field['kind'];
+  /** Its field step (`?by=field`), from 1. */
+  readonly step: number;
+  /** Its value in a few words (`10`, `“a.txt”`, `33 bytes`); null when it was cut before one. */
+  readonly value: string | null;
+  /** The field the page is about. */
+  readonly current: boolean;
+}
+
+/** The fields of one file in a {@link FieldTree}, those the stream has (a cut stream may stop in a file). */
+export interface TreeFile {
+  readonly file: number;
+  readonly fields: readonly TreeField[];
+}
+
+/**
+ * The field tree of a whole transfer, as Wireshark's packet details pane lists it: the count, the
+ * files around the current field (name, size, payload), then the trailing bytes. Bounded whatever
+ * the capture: at most 2 × {@link TREE_FILES_AROUND} + 1 files, the others counted, with links
+ * to the first and the last file.
+ */
+export interface FieldTree {
+  /** Field steps of the capture. */
+  readonly total: number;
+  /** Files with a name field in the stream. */
+  readonly files: number;
+  readonly count: TreeField | null;
+  /** Files 1 to `to` left out before the listed ones, and the step of the first file's name (null when none are left out). */
+  readonly before: { readonly files: number; readonly to: number; readonly firstStep: number } | null;
+  readonly listed: readonly TreeFile[];
+  /** Files `from` to the last left out after the listed ones, and the step of the last file's name. */
+  readonly after: { readonly files: number; readonly from: number; readonly lastStep: number } | null;
+  readonly trailing: TreeField | null;
+}
+
+/** A field of the tree, its value in few words. */
+function treeField(e: FieldEntry, current: number | null, lang: Lang): TreeField {
+  const f = e.field;
+  const v = f.value;
+  const value = v?.kind === 'count' ? formatInteger(v.count, lang)
+    : v?.kind === 'size' ? formatInteger(v.size, lang)
+      : v?.kind === 'name' ? `“${v.name.text}”`
+        : f.kind === 'payload' || f.kind === 'trailing' ? tn(lang, 'bytes', f.length, { n: formatInteger(f.length, lang) })
+          : null;
+  return { id: f.id, kind: f.kind, step: e.index + 1, value, current: e.index === current };
+}
+
+/**
+ * The field tree of capture dissection `d` around field step `current` (0-based; null when the
+ * page is about no field, which centres the tree on the first files). Dissects again only the
+ * listed files' headers, from the nearest checkpoint: a 1 GiB capture costs a few reads.
+ */
+export async function loadFieldTree(d: Dissection, current: number | null, lang: Lang): Promise<FieldTree> {
+  const total = d.fieldCount;
+  const files = d.named;
+  const at = current === null ? null : await d.field(current);
+  const last = total > 0 ? await d.field(total - 1) : null;
+  // The file the current field belongs to: the count centres on the first, trailing bytes on the last.
+  const centre = at?.field.file ?? (at?.field.kind === 'trailing' ? files : 1);
+  let lo = Math.max(1, centre - TREE_FILES_AROUND);
+  const hi = Math.min(files, lo + 2 * TREE_FILES_AROUND);
+  lo = Math.max(1, hi - 2 * TREE_FILES_AROUND);
+  const listed: { file: number; fields: TreeField[] }[] = [];
+  if (files > 0) {
+    // File k's name is field step 3k - 1 (index 3k - 2): the count comes first.
+    for (const e of await d.fields(3 * lo - 2, 3 * (hi - lo + 1))) {
+      const file = e.field.file;
+      if (e.field.kind === 'trailing' || file === undefined || file > hi) break;
+      if (listed.at(-1)?.file !== file) listed.push({ file, fields: [] });
+      listed.at(-1)!.fields.push(treeField(e, current, lang));
+    }
+  }
+  const first = total > 0 ? await d.field(0) : null;
+  return {
+    total,
+    files,
+    count: first && first.field.kind === 'count' ? treeField(first, current, lang) : null,
+    before: lo > 1 ? { files: lo - 1, to: lo - 1, firstStep: 2 } : null,
+    listed,
+    after: hi < files ? { files: files - hi, from: hi + 1, lastStep: 3 * files - 1 } : null,
+    trailing: last && last.field.kind === 'trailing' ? treeField(last, current, lang) : null,
   };
 }

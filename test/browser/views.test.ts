@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Browser, BrowserContext } from 'playwright-core';
@@ -13,6 +13,8 @@ import { TEST_OUTPUT, launchChromium, listen } from '../helpers/browser.js';
 const SAMPLES = path.resolve(import.meta.dirname, '../../samples');
 const PROJECTOR = { width: 1280, height: 720 } as const;
 const PHONE = { width: 390, height: 844 } as const;
+/** Steps of each sample, from the first, that the presenter test opens each way. */
+const FIRST_STEPS = 5;
 
 /** The pages issue 19 names, one of each kind. */
 const PAGES = [
@@ -83,7 +85,8 @@ describe('the site under axe-core in Chromium', () => {
         }
         expect(found).toEqual([]);
       });
-    });
+      // A ceiling for 16 page loads and axe runs on two busy cores, not a timing window.
+    }, 480_000);
   }
 });
 
@@ -167,6 +170,53 @@ describe('presenter mode on a 1280x720 projector', () => {
         expect(stepNow(), key).toBe(to);
       }
       expect(page.url()).toContain('present=1');
+    });
+  });
+
+  it('fits the first steps of every sample above the fold, by field and by operation', async () => {
+    const samples = (await readdir(SAMPLES, { withFileTypes: true })).filter((d) => d.isDirectory()).map((d) => d.name);
+    expect(samples.length).toBeGreaterThan(20);
+    await withPage(PROJECTOR, async (context) => {
+      const page = await context.newPage();
+      const over: string[] = [];
+      for (const id of samples) {
+        const info = (await (await fetch(`${site.url}/api/captures/${id}?fields=0,1`)).json()) as { fieldSteps: number; opSteps: number };
+        const steps = [
+          ...Array.from({ length: Math.min(FIRST_STEPS, info.fieldSteps) }, (_, i) => `/captures/${id}/steps/${i + 1}?by=field`),
+          ...Array.from({ length: Math.min(FIRST_STEPS, info.opSteps) }, (_, i) => `/captures/${id}/steps/${i + 1}?by=op`),
+        ];
+        for (const url of steps) {
+          await page.goto(`${site.url}${url}&present=1&lang=en`);
+          for (const [part, px] of Object.entries(await presenterBottoms(page))) {
+            if (px > PROJECTOR.height) {
+              over.push(`${url} ${part} ${Math.round(px)}`);
+              await page.screenshot({ path: path.join(TEST_OUTPUT, `presenter-over-${id}-${url.split('/').pop()!.replace(/\W+/g, '-')}.png`) });
+            }
+          }
+        }
+      }
+      expect(over).toEqual([]);
+    });
+    // A ceiling for some 200 page loads on two busy cores, not a timing window.
+  }, 480_000);
+
+  it('leaves Home and End to scrolling on a page taller than the screen, and steps with them where nothing scrolls', async () => {
+    await withPage(PROJECTOR, async (context) => {
+      const page = await context.newPage();
+      const url = `${site.url}/captures/binary-3mib/steps/4?by=field&page=3&lang=en`;
+      await page.goto(url);
+      expect(await page.evaluate(() => document.documentElement.scrollHeight)).toBeGreaterThan(PROJECTOR.height * 2);
+      await page.keyboard.press('End');
+      await expect.poll(() => page.evaluate(() => window.scrollY)).toBeGreaterThan(PROJECTOR.height);
+      await page.keyboard.press('Home');
+      await expect.poll(() => page.evaluate(() => window.scrollY)).toBe(0);
+      expect(page.url()).toBe(url);
+      // Presenter mode does not scroll: Home and End step to the first and last field.
+      await page.goto(`${site.url}/captures/demo-10-files/steps/4?by=field&present=1&lang=en`);
+      await page.keyboard.press('End');
+      await page.waitForURL(/steps\/31\?by=field&present=1/);
+      await page.keyboard.press('Home');
+      await page.waitForURL(/steps\/1\?by=field&present=1/);
     });
   });
 
@@ -388,6 +438,45 @@ describe('bytes and fields both ways', () => {
       await page.goto(`${site.url}/captures/demo-10-files/steps/1?by=field`);
       await page.locator('.dump .hex .run.k-name i').first().click();
       await page.waitForURL(/steps\/2\?by=field$/);
+    });
+  });
+});
+
+describe('the field tree', () => {
+  it('is a list of links the keyboard walks, marks the current field without colour, and fits a phone', async () => {
+    await withPage(PROJECTOR, async (context) => {
+      const page = await context.newPage();
+      await page.goto(`${site.url}/captures/demo-10-files/steps/2?by=field&lang=en`);
+      const current = page.locator('.tree a[aria-current="step"]');
+      expect(await current.textContent()).toBe('file[1].name');
+      // Beside colour: a bar, heavier type and words.
+      const cue = await current.evaluate((a) => ({ bar: parseFloat(getComputedStyle(a.parentElement!).borderLeftWidth), weight: Number(getComputedStyle(a).fontWeight), words: a.parentElement!.querySelector('.here')?.textContent ?? '' }));
+      expect(cue.bar).toBeGreaterThanOrEqual(3);
+      expect(cue.weight).toBeGreaterThanOrEqual(700);
+      expect(cue.words).toBe('◀ this step');
+      // Tab goes from the current field to the next one, Enter opens its step.
+      await current.focus();
+      await page.keyboard.press('Tab');
+      expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('file[1].size');
+      await page.keyboard.press('Enter');
+      await page.waitForURL(/steps\/3\?by=field/);
+      expect(await page.locator('.tree a[aria-current="step"]').textContent()).toBe('file[1].size');
+      await page.locator('.tree').screenshot({ path: path.join(TEST_OUTPUT, 'field-tree.png') });
+      // Collapsed in presenter mode, and opened with the keyboard from its summary.
+      await page.goto(`${site.url}/captures/demo-10-files/steps/2?by=field&present=1&lang=en`);
+      expect(await page.locator('.tree').evaluate((d) => (d as HTMLDetailsElement).open)).toBe(false);
+      await page.locator('.tree summary').focus();
+      await page.keyboard.press('Enter');
+      expect(await page.locator('.tree').evaluate((d) => (d as HTMLDetailsElement).open)).toBe(true);
+    });
+    await withPage(PHONE, async (context) => {
+      const page = await context.newPage();
+      for (const url of ['/captures/long-name-derails/steps/2?by=field', '/captures/demo-10-files/steps/14?by=field']) {
+        await page.goto(`${site.url}${url}&lang=en`);
+        expect(await page.locator('.tree').evaluate((d) => (d as HTMLDetailsElement).open)).toBe(true);
+        expect(await page.evaluate(() => document.documentElement.scrollWidth), url).toBeLessThanOrEqual(PHONE.width);
+      }
+      await page.locator('.tree').screenshot({ path: path.join(TEST_OUTPUT, 'phone-field-tree.png') });
     });
   });
 });

@@ -91,7 +91,9 @@ describe('wirestep lab --host 127.0.0.1: a teacher and students', () => {
     const signIn = await http.get(`/lessons/framing?lang=pt&token=${encodeURIComponent(site.token)}`).expect(303);
     expect(signIn.headers.location).toBe('/lessons/framing?lang=pt');
     const setCookie = (signIn.headers['set-cookie'] as unknown as string[]).join('\n');
-    expect(setCookie).toMatch(/wirestep-teacher=[^;]+;.*HttpOnly/);
+    // The cookie's name carries the site's port: another wirestep site on this host keeps its own.
+    const webPort = new URL(site.students).port;
+    expect(setCookie).toMatch(new RegExp(`wirestep-teacher-${webPort}=[^;]+;.*HttpOnly`));
     expect(setCookie).toMatch(/SameSite=Strict/);
     expect(setCookie).not.toContain(site.token);
     const cookie = cookieOf(signIn);
@@ -107,12 +109,13 @@ describe('wirestep lab --host 127.0.0.1: a teacher and students', () => {
     const wrong = await http.get(`/?token=${'x'.repeat(43)}`).expect(403);
     expect(wrong.text).toContain('Error 403');
     expect(wrong.text).not.toMatch(/ {4}at |Error: /);
-    const forged = await http.get('/lessons/framing').set('Cookie', 'wirestep-teacher=forged-value-of-43-characters-aaaaaaaaaaaaaa').set('Accept-Language', 'pt-BR,pt;q=0.9').expect(403);
+    const teacherCookie = `wirestep-teacher-${new URL(site.students).port}`;
+    const forged = await http.get('/lessons/framing').set('Cookie', `${teacherCookie}=forged-value-of-43-characters-aaaaaaaaaaaaaa`).set('Accept-Language', 'pt-BR,pt;q=0.9').expect(403);
     expect(forged.text).toContain('Erro 403');
     expect(forged.text).toContain('Este acesso de professor está errado');
     expect(forged.text).not.toContain('class="answers"');
     // The bad cookie is dropped: the next page is a student's.
-    expect((forged.headers['set-cookie'] as unknown as string[]).join('\n')).toMatch(/wirestep-teacher=;.*Expires=Thu, 01 Jan 1970/);
+    expect((forged.headers['set-cookie'] as unknown as string[]).join('\n')).toMatch(new RegExp(`${teacherCookie}=;.*Expires=Thu, 01 Jan 1970`));
     const token = await http.get('/?token=').expect(403);
     expect(token.text).not.toContain(site.token);
   });

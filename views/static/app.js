@@ -3,6 +3,14 @@
   'use strict';
   // ← → Home End follow the page's own first/prev/next/last links.
   const keys = { ArrowLeft: 'prev', ArrowRight: 'next', Home: 'first', End: 'last' };
+  // Home and End scroll a page taller than the window, or a box that scrolls, as everywhere else.
+  const scrolls = (target) => {
+    if (document.documentElement.scrollHeight > window.innerHeight + 1) return true;
+    for (let el = target instanceof Element ? target : null; el && el !== document.body; el = el.parentElement) {
+      if (el.scrollHeight > el.clientHeight + 1 && /(auto|scroll)/.test(getComputedStyle(el).overflowY)) return true;
+    }
+    return false;
+  };
   const clickerKeys = { PageDown: 'next', ' ': 'next', ArrowDown: 'next', PageUp: 'prev', ArrowUp: 'prev' };
   const quiz = document.getElementById('quiz');
   let answered = false;
@@ -22,6 +30,7 @@
     const presenting = document.body.classList.contains('present') && !(ev.key === ' ' && target instanceof HTMLElement && target.closest('a, button'));
     const rel = keys[ev.key] || (presenting ? clickerKeys[ev.key] : undefined);
     if (!rel) return;
+    if ((ev.key === 'Home' || ev.key === 'End') && !document.body.classList.contains('present') && scrolls(target)) return;
     const link = document.querySelector(`link[rel="${rel}"]`);
     if (link) {
       ev.preventDefault();
