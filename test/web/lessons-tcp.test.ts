@@ -64,6 +64,16 @@ describe('lesson 12, segments, MSS and Nagle', () => {
     }
   });
 
+  it('shows Nagle not joining the first small writes of three-views: each left alone and was ACKed before the next', async () => {
+    const rows = textOf((await request(app).get('/captures/three-views/wire').expect(200)).text);
+    // Frames 91 to 98: count (4), name (128), size (8), contents (33), each followed by the server's ACK.
+    expect(rows).toMatch(/91 [\d.]+ ms client → server PSH, ACK 1 1 65,536 4 .*92 [\d.]+ ms server → client ACK 1 5 65,536 0 .*93 [\d.]+ ms client → server PSH, ACK 5 1 65,536 128 .*94 [\d.]+ ms server → client ACK 1 133 /);
+    const en = textOf((await request(app).get('/lessons/segments').expect(200)).text);
+    expect(en).toContain('You can also see it not happen');
+    const pt = textOf((await request(app).get('/lessons/segments?lang=pt').expect(200)).text);
+    expect(pt).toContain('Também dá para ver quando ela não acontece');
+  });
+
   it('embeds a 1024-byte send() whose step lists the one, larger segment that carried it', async () => {
     const lesson = (await request(app).get('/lessons/segments').expect(200)).text;
     expect(lesson).toContain('<a href="/captures/three-views/steps/42?by=op">');
