@@ -2,12 +2,11 @@
 """A slow receiver for the flow-control lesson: server.py's protocol, read slowly.
 
 Same protocol and calls as assignment/server.py (count, then per file a 128-byte name, an 8-byte
-size and the payload, read with recv() of at most 1024 bytes), with two changes on purpose:
+size and the payload, read with recv() of at most 1024 bytes), with three changes on purpose:
 - a small receive buffer (SO_RCVBUF, set before listen() so the accepted socket inherits it);
 - a pause after every few payload recv() calls, so the program reads slower than the client sends;
 - optionally a maximum segment size (TCP_MAXSEG, also before listen()), which the SYN-ACK
-  announces: 1460 makes loopback segments Ethernet-sized. Linux sizes a connection's first send
-  buffer from its segment size, so the client's send buffer is small too and fills quickly.
+  announces: 1460 makes loopback segments Ethernet-sized.
 The receive buffer fills, the window it advertises shrinks to zero, and the sender's send()
 calls block until the reader catches up. Sleeping is fine here: this program stages a slow
 reader for a recorded sample; no test runs it.

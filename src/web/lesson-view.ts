@@ -50,6 +50,8 @@ async function wireFact(reader: CaptureReader, fact: Fact): Promise<number> {
       return need(detail).marks.windowProbe;
     case 'window-updates':
       return need(detail).marks.windowUpdate;
+    case 'window-fulls':
+      return need(detail).marks.windowFull;
     case 'server-acks':
       return need(detail).bareAcks.server;
     case 'server-syn-window': {

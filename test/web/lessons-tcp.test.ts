@@ -45,6 +45,35 @@ describe('lesson 12, segments, MSS and Nagle', () => {
     }
   });
 
+  it('says the export draws an ACK after each segment and no timestamps option, so a piece is exactly the MSS', async () => {
+    const en = textOf((await request(app).get('/lessons/segments').expect(200)).text);
+    expect(en).toContain('an ACK from the receiver after each segment');
+    expect(en).toContain('after the two SYNs also carries the TCP timestamps option');
+    const pt = textOf((await request(app).get('/lessons/segments?lang=pt').expect(200)).text);
+    expect(pt).toContain('um ACK do receptor depois de cada segmento');
+    const reader = await CaptureReader.open(path.join(SAMPLES, 'three-views'));
+    try {
+      await withTempDir(async (dir) => {
+        const file = path.join(dir, 'c.pcapng');
+        // 233 writes, 200 of them 1024 bytes: each of those is cut into exactly 1000 + 24 with --mss 1000.
+        const r = await exportPcapng(reader, file, { mss: 1000 });
+        expect(r.dataFrames - 233).toBe(200);
+      });
+    } finally {
+      await reader.close();
+    }
+  });
+
+  it('shows Nagle not joining the first small writes of three-views: each left alone and was ACKed before the next', async () => {
+    const rows = textOf((await request(app).get('/captures/three-views/wire').expect(200)).text);
+    // Frames 91 to 98: count (4), name (128), size (8), contents (33), each followed by the server's ACK.
+    expect(rows).toMatch(/91 [\d.]+ ms client → server PSH, ACK 1 1 65,536 4 .*92 [\d.]+ ms server → client ACK 1 5 65,536 0 .*93 [\d.]+ ms client → server PSH, ACK 5 1 65,536 128 .*94 [\d.]+ ms server → client ACK 1 133 /);
+    const en = textOf((await request(app).get('/lessons/segments').expect(200)).text);
+    expect(en).toContain('You can also see it not happen');
+    const pt = textOf((await request(app).get('/lessons/segments?lang=pt').expect(200)).text);
+    expect(pt).toContain('Também dá para ver quando ela não acontece');
+  });
+
   it('embeds a 1024-byte send() whose step lists the one, larger segment that carried it', async () => {
     const lesson = (await request(app).get('/lessons/segments').expect(200)).text;
     expect(lesson).toContain('<a href="/captures/three-views/steps/42?by=op">');
@@ -64,14 +93,14 @@ describe('lesson 12, segments, MSS and Nagle', () => {
 describe('lesson 13, flow control', () => {
   it('reads its numbers from slow-receiver, in both languages', async () => {
     const en = textOf((await request(app).get('/lessons/flow-control').expect(200)).text);
-    expect(en).toContain("The server's SYN-ACK offers 7,240 bytes.");
+    expect(en).toContain("The server's SYN-ACK offers 7,240 bytes, not 8192.");
     expect(en).toContain('the server advertised a zero window in 15 segments');
     expect(en).toContain('There are 8 probes in this capture.');
     expect(en).toContain('The table marks 9 of them. In total the server sent 310 bare ACKs');
     expect(en).toContain('is 520 ms : the first of those two calls spent that time waiting');
     expect(en).toContain("client.py 's last event came at 1,064 ms, slow_server.py 's at 4,133 ms");
     const pt = textOf((await request(app).get('/lessons/flow-control?lang=pt').expect(200)).text);
-    expect(pt).toContain('O SYN-ACK do servidor oferece 7.240 bytes.');
+    expect(pt).toContain('O SYN-ACK do servidor oferece 7.240 bytes, e não 8192.');
     expect(pt).toContain('é de 520 ms : a primeira das duas passou esse tempo esperando');
   });
 
@@ -100,6 +129,48 @@ describe('lesson 13, flow control', () => {
     expect(row(168)).toMatch(/server → client ACK 1 130,341 8,688 0 window update/);
     const lesson = await readFile(path.join(ROOT, 'lessons', 'flow-control.en.md'), 'utf8');
     expect(lesson).toContain('closes at frame 165, the probe is frame 166 (answered by frame 167, still 0) and the update is frame 168');
+  });
+
+  it('explains the SYN-ACK window from SO_RCVBUF 8192 as the capture shows it: doubled, about half advertised, 5 × 1,448', async () => {
+    const reader = await CaptureReader.open(path.join(SAMPLES, 'slow-receiver'));
+    try {
+      const argv = reader.meta.programs?.receiver?.argv ?? [];
+      expect(argv[argv.indexOf('--rcvbuf') + 1]).toBe('8192');
+      expect(reader.meta.wire?.detail?.marks.windowFull).toBe(287);
+    } finally {
+      await reader.close();
+    }
+    const en = textOf((await request(app).get('/lessons/flow-control').expect(200)).text);
+    expect(en).toContain('offers 7,240 bytes, not 8192. Linux doubled the 8192 to 16,384 bytes of buffer');
+    expect(en).toContain('rounded down to whole segments of 1,448 bytes of payload');
+    expect(en).toContain('5 × 1,448 = 7,240');
+    expect(en).toContain('287 of its 307 segments with data are marked');
+    const pt = textOf((await request(app).get('/lessons/flow-control?lang=pt').expect(200)).text);
+    expect(pt).toContain('oferece 7.240 bytes, e não 8192. O Linux dobrou os 8192 para 16.384 bytes de buffer');
+    expect(pt).toContain('5 × 1.448 = 7.240');
+    expect(pt).toContain('287 dos seus 307 segmentos com dados aparecem marcados');
+  });
+
+  it('says the file was still leaving client.py’s send buffer after client.py ended, as the wire lane shows', async () => {
+    const reader = await CaptureReader.open(path.join(SAMPLES, 'slow-receiver'));
+    try {
+      let lastData = 0;
+      for await (const e of reader.eachEvent('wire')) if (e.length > 0) lastData = e.timeUs;
+      const sender = reader.eventCount('sender');
+      const senderDone = (await reader.events('sender', sender - 1, 1))[0]!.timeUs;
+      expect(lastData - senderDone).toBeGreaterThan(2_000_000);
+    } finally {
+      await reader.close();
+    }
+    const en = textOf((await request(app).get('/lessons/flow-control').expect(200)).text);
+    expect(en).toContain("Most of them had not even left client.py 's machine");
+  });
+
+  it('warns in exercise 4 that SO_RCVBUF is capped by net.core.rmem_max, in both languages', async () => {
+    const en = await readFile(path.join(ROOT, 'lessons', 'flow-control.en.md'), 'utf8');
+    expect(en).toContain('Linux caps `SO_RCVBUF` at `net.core.rmem_max` (212,992 bytes by default');
+    const pt = await readFile(path.join(ROOT, 'lessons', 'flow-control.pt.md'), 'utf8');
+    expect(pt).toContain('o Linux limita o `SO_RCVBUF` ao `net.core.rmem_max` (212.992 bytes por padrão');
   });
 
   it('is linked from the steps of its capture', async () => {
