@@ -217,6 +217,13 @@ describe('lesson 11’s numbers, read from the samples’ packets.pcapng', () =>
       expect(stream - read).toBe(5);
       expect((rst.ack - isn.client) >>> 0).toBe(stream + 1);
       expect(meta.errors).toEqual([expect.objectContaining({ side: 'sender', reason: { kind: 'socket-error', code: 'ECONNRESET' } })]);
+      // The error came with the next write, one --delay-ms after the last, not when the RST arrived.
+      const sent = await reader.events('sender', 0, reader.eventCount('sender'));
+      const lastWrite = sent.filter((e) => e.type === 'write').at(-1)!;
+      const serverClose = (await reader.events('receiver', 0, reader.eventCount('receiver'))).find((e) => e.type === 'close')!;
+      expect(meta.options).toMatchObject({ lieSize: '3', chunk: 8, delayMs: 20 });
+      expect(serverClose.timeUs).toBeGreaterThan(lastWrite.timeUs);
+      expect(meta.errors[0]!.timeUs - lastWrite.timeUs).toBeGreaterThanOrEqual(20_000);
       const wire = await reader.events('wire', 0, reader.eventCount('wire'));
       expect(wire.some((e) => (e.flags & 16) !== 0)).toBe(false);
       const rows = [
