@@ -14,7 +14,7 @@ import { loadLessons } from '../../src/web/lessons.js';
 import { decodeTcp } from '../../src/wire/frames.js';
 import { CaptureFileParser } from '../../src/wire/pcap.js';
 import { TCP_FLAGS, type TcpSegment } from '../../src/wire/types.js';
-import { ASSIGNMENT, PYTHON, PY_ENV, freePort, runToEnd, startAssignmentServer, watchOutput } from '../../scripts/lib/harness.js';
+import { ASSIGNMENT, PYTHON, PY_ENV, runToEnd, startAssignmentServer, watchOutput } from '../../scripts/lib/harness.js';
 import { withTempDir } from '../helpers/net.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
@@ -423,21 +423,22 @@ async function inTimeWait(port: number): Promise<boolean> {
 }
 
 /**
- * Runs the Python server `program` on `port` until it listens or ends; while it listens, runs
- * `during`, then kills it. Says whether it listened, and what it printed.
+ * Runs the Python server `program` on `port` (0: any free one) until it listens or ends; while it
+ * listens, runs `during` with its port, then kills it. Says whether it listened, and what it printed.
  */
-async function startServer(program: string, port: number, dir: string, during?: () => Promise<void>): Promise<{ listening: boolean; output: string }> {
+async function startServer(program: string, port: number, dir: string, during?: (port: number) => Promise<void>): Promise<{ listening: boolean; output: string }> {
   const child = spawn(PYTHON, [program, '--port', String(port), '--out', dir], { env: PY_ENV, stdio: ['ignore', 'pipe', 'pipe'] });
   const output = watchOutput(child);
   const closed = new Promise((resolve) => child.once('close', resolve));
   try {
-    await output.waitFor(/Servidor ouvindo|Traceback/);
+    await output.waitFor(/Servidor ouvindo em [^\n]*\n|Traceback/);
+    const listening = /Servidor ouvindo em [^\n]*:(\d+)\n/.exec(output.text());
     // A traceback is printed whole before the process ends: wait for that end.
-    if (!output.text().includes('Servidor ouvindo')) {
+    if (!listening) {
       await closed;
       return { listening: false, output: output.text() };
     }
-    await during?.();
+    await during?.(Number(listening[1]));
     return { listening: true, output: output.text() };
   } finally {
     child.kill('SIGKILL');
@@ -450,8 +451,10 @@ async function startServer(program: string, port: number, dir: string, during?: 
  * server's FIN before closing. Returns once the server's side is in TIME_WAIT, the server killed.
  */
 async function leaveTimeWait(program: string, dir: string): Promise<number> {
-  const port = await freePort();
-  const { listening } = await startServer(program, port, dir, async () => {
+  let port = 0;
+  // Port 0: server.py says which one it got, so no other test can take it in between.
+  const { listening } = await startServer(program, 0, dir, async (p) => {
+    port = p;
     const sock = net.connect(port, '127.0.0.1');
     try {
       await new Promise<void>((resolve, reject) => sock.once('connect', resolve).once('error', reject));
