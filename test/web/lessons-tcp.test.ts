@@ -328,8 +328,9 @@ describe('what the lessons say the reference programs do, run here', () => {
       const server = await startAssignmentServer(out);
       try {
         const client = await runToEnd(PYTHON, [path.join(ROOT, 'scripts', 'programs', 'client_sha256.py'), '--port', String(server.port), '--folder', send], { env: PY_ENV });
-        expect(client.code).toBe(0);
-        expect(client.stdout).toContain('Todos os arquivos foram enviados.');
+        // Whether the client finishes before server.py's reset reaches it depends on timing: the sample's did; a slower one raises.
+        if (client.code === 0) expect(client.stdout).toContain('Todos os arquivos foram enviados.');
+        else expect(client.stderr).toMatch(/(ConnectionResetError|BrokenPipeError)/);
         const [first, second] = [...client.stdout.matchAll(/Enviando: (\S+)/g)].map((m) => m[1]!);
         const hash = createHash('sha256').update(await readFile(path.join(send, first!))).digest();
         // What server.py takes as the second name: the hash, then the first 96 bytes of the real name field.
