@@ -20,7 +20,7 @@ import { type FileToSend, type SendFaults, recordLocalTransfer, referenceFiles, 
 import { encodeCount, encodeName, encodeSize, encodeTransfer } from '../src/protocol/index.js';
 import { packageRoot } from '../src/web/paths.js';
 import { traceServer, tracePair } from '../src/trace/index.js';
-import { ASSIGNMENT, PYTHON, PY_ENV, freePort, runAssignmentClient, startAssignmentServer, startDumpcap, waitForServerFin } from './lib/harness.js';
+import { ASSIGNMENT, PYTHON, PY_ENV, freePort, runAssignmentClient, startAssignmentServer, startDumpcap, waitForServerClose, waitForServerFin } from './lib/harness.js';
 
 const te = new TextEncoder();
 
@@ -285,7 +285,7 @@ async function folderListedInOrder(work: string, label: string, files: readonly 
  */
 function tidyProgram(p: ProgramInfo, work: string): ProgramInfo {
   if (p.via !== 'trace') return p;
-  const shipped = new Set([ASSIGNMENT.client, ASSIGNMENT.server]);
+  const shipped = new Set([ASSIGNMENT.client, ASSIGNMENT.server, SHA256_CLIENT]);
   const argv = p.argv?.map((a, i) => {
     if (i === 0 && /python/.test(path.basename(a))) return 'python3';
     if (shipped.has(a)) return path.basename(a);
@@ -380,12 +380,12 @@ function runs(tool: string, args: readonly string[], sample: string): boolean {
 }
 
 /** Runs `during` while dumpcap captures TCP port `port` on loopback into `pcap`, then stops it. */
-async function capturingLoopback(pcap: string, port: number, during: () => Promise<void>): Promise<void> {
+async function capturingLoopback(pcap: string, port: number, during: () => Promise<void>, lastPacket = waitForServerFin): Promise<void> {
   const dumpcap = await startDumpcap(pcap, port);
   try {
     await during();
-    // dumpcap writes the last packets a little after they pass: the server's FIN is the last one.
-    await waitForServerFin(pcap, port);
+    // dumpcap writes the last packets a little after they pass: the server's FIN (or RST) is the last one.
+    await lastPacket(pcap, port);
   } finally {
     dumpcap.kill('SIGINT');
     if (dumpcap.exitCode === null) await once(dumpcap, 'exit');
@@ -464,6 +464,86 @@ async function recordOnWire(root: string, captures: string, work: string, s: OnT
   return true;
 }
 
+/** The client of lesson 14: client.py with a SHA-256 after each payload. */
+const SHA256_CLIENT = path.join(packageRoot(), 'scripts', 'programs', 'client_sha256.py');
+
+/** A sample of lessons 11 and 14: a traced server.py and its peer, with dumpcap on the loopback. */
+interface PacketSample {
+  readonly id: string;
+  readonly sample: SampleInfo;
+  readonly description: { readonly en: string; readonly pt: string };
+  /** Whose program sends: wirestep's sender with staged faults, or a traced Python client. */
+  readonly sender: { readonly faults: { readonly chunk?: number; readonly delayMs?: number } & SendFaults } | { readonly client: string };
+  readonly files: readonly { readonly name: string; readonly data: Uint8Array }[];
+}
+
+const REFERENCE_1_2 = referenceFiles().slice(0, 2).map((f) => ({ name: f.name, data: te.encode(f.text) }));
+
+/** The samples recorded as {@link recordPacketSample} does. */
+const PACKET_SAMPLES: readonly PacketSample[] = [
+  {
+    id: 'reset-unread-bytes',
+    sample: { category: 'malformed', lesson: 'connections', expect: ['trailing-bytes'] },
+    description: {
+      en: 'wirestep’s sender sending arquivo_1.txt (33 bytes) to the assignment’s server.py, traced, with a size that lies (--lie-size 3) in writes of 8 bytes, 20 ms apart, while dumpcap captured the loopback. server.py reads 3 bytes of contents, counts its one file as done and closes with bytes still unread: Linux answers with an RST instead of a FIN, and the sender’s next write fails. The packet capture is in the sample’s folder, packets.pcapng.',
+      pt: 'O cliente do wirestep enviando o arquivo_1.txt (33 bytes) para o server.py do trabalho, rastreado, com um tamanho mentiroso (--lie-size 3), em escritas de 8 bytes a cada 20 ms, enquanto o dumpcap capturava o loopback. O server.py lê 3 bytes de conteúdo, dá o seu único arquivo por terminado e fecha o socket com bytes ainda não lidos: o Linux responde com um RST em vez de um FIN, e a próxima escrita do cliente falha. A captura de pacotes está na pasta da amostra, packets.pcapng.',
+    },
+    sender: { faults: { lieSize: 3n, chunk: 8, delayMs: 20 } },
+    files: REFERENCE_1_2.slice(0, 1),
+  },
+  {
+    id: 'sha256-client',
+    sample: { category: 'malformed', lesson: 'integrity', expect: ['name-invalid-utf8', 'name-unsafe', 'truncated', 'fewer-files-than-count'] },
+    description: {
+      en: 'client_sha256.py, client.py with a 32-byte SHA-256 after each file’s contents, sending arquivo_1.txt and arquivo_2.txt to the assignment’s server.py, both traced while dumpcap captured the loopback. server.py does not know the new field: it reads the hash of file 1 as the start of the name of file 2, and derails. The packet capture is in the sample’s folder, packets.pcapng.',
+      pt: 'O client_sha256.py, o client.py com um SHA-256 de 32 bytes depois do conteúdo de cada arquivo, enviando o arquivo_1.txt e o arquivo_2.txt para o server.py do trabalho, os dois rastreados enquanto o dumpcap capturava o loopback. O server.py não conhece o campo novo: lê o hash do arquivo 1 como o começo do nome do arquivo 2 e sai dos trilhos. A captura de pacotes está na pasta da amostra, packets.pcapng.',
+    },
+    sender: { client: SHA256_CLIENT },
+    files: REFERENCE_1_2,
+  },
+];
+
+/**
+ * Records `s`: server.py traced on a port dumpcap watches, sent to by wirestep's sender with the
+ * sample's staged faults or by a traced Python client; the two ends joined, the packets added as
+ * the wire lane and kept as packets.pcapng. Skipped where dumpcap or python3 cannot run.
+ */
+async function recordPacketSample(root: string, captures: string, work: string, s: PacketSample): Promise<boolean> {
+  if (!runs('dumpcap', ['-v'], s.id) || !runs(PYTHON, ['--version'], s.id)) return false;
+  const dir = path.join(work, s.id);
+  await mkdir(dir, { recursive: true });
+  const folder = await folderListedInOrder(work, s.id, s.files);
+  const pcap = path.join(dir, 'packets.pcapng');
+  const port = await freePort();
+  const common = { capturesDir: captures, env: PY_ENV, stdio: 'ignore' as const };
+  const server = [PYTHON, ASSIGNMENT.server, '--port', String(port), '--out', path.join(dir, 'recebidos')];
+  let joined: readonly string[] = [];
+  await capturingLoopback(pcap, port, async () => {
+    if ('client' in s.sender) {
+      const r = await tracePair({ ...common, server, client: [PYTHON, s.sender.client, '--port', '{port}', '--folder', folder] });
+      if (r.client.exitCode !== 0) throw new Error(`samples/${s.id}: ${path.basename(s.sender.client)} exited with ${r.client.exitCode ?? r.client.signal}`);
+      joined = r.captures;
+    } else {
+      const { faults } = s.sender;
+      const files: FileToSend[] = s.files.map((f) => ({ name: f.name, path: path.join(folder, f.name), size: f.data.length }));
+      const r = await traceServer({
+        ...common,
+        server,
+        connect: async (p) => {
+          const sent = await sendFiles({ port: p, files, capturesDir: captures, joinable: true, ...faults });
+          return sent.captureDir ? [sent.captureDir] : [];
+        },
+      });
+      joined = r.captures;
+    }
+  }, waitForServerClose);
+  if (joined.length !== 1) throw new Error(`samples/${s.id}: expected one joined capture, found ${joined.length}`);
+  const target = await adoptAsSample(joined[0]!, root, work, s.id, { description: s.description, sample: s.sample });
+  await addWireLane(pcap, target);
+  await keepPcap(pcap, target);
+  return true;
+}
+
 /**
  * Records the reference client.py sending to the reference server.py on loopback, captured by
  * dumpcap, and imports the pcapng as a sample; the pcapng is kept in the sample's folder.
@@ -519,6 +599,9 @@ try {
   }
   for (const s of [THREE_VIEWS, SLOW_RECEIVER]) {
     if ((only.size === 0 || only.has(s.id)) && (await recordOnWire(root, captures, work, s))) process.stdout.write(`recorded samples/${s.id}\n`);
+  }
+  for (const p of PACKET_SAMPLES) {
+    if ((only.size === 0 || only.has(p.id)) && (await recordPacketSample(root, captures, work, p))) process.stdout.write(`recorded samples/${p.id}\n`);
   }
 } finally {
   await rm(captures, { recursive: true, force: true });

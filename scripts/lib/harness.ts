@@ -230,3 +230,11 @@ export async function startDumpcap(file: string, port: number): Promise<ChildPro
 export async function waitForServerFin(file: string, port: number): Promise<void> {
   await untilSegment(file, (seg) => seg.src.port === port && (seg.flags & TCP_FLAGS.fin) !== 0, async () => {}, `the FIN of the server on port ${port}`);
 }
+
+/**
+ * Waits until dumpcap has written the server's FIN or RST of a connection to `port`, for 60 s at
+ * most: the last packet of a connection the server ends by a reset (closing with unread bytes).
+ */
+export async function waitForServerClose(file: string, port: number): Promise<void> {
+  await untilSegment(file, (seg) => seg.src.port === port && (seg.flags & (TCP_FLAGS.fin | TCP_FLAGS.rst)) !== 0, async () => {}, `the FIN or RST of the server on port ${port}`);
+}

@@ -122,10 +122,13 @@ export async function renderLessonParts(cache: ReaderCache, lesson: Lesson, lang
 }
 
 /**
- * The lesson that explains what a step shows: its field's kind, or its socket operation. Where
- * several do, the most specific (claiming the fewest), then the first in order.
+ * The lesson that explains what a step shows: the one whose captures (`owns`) include the step's;
+ * else the one claiming its field's kind, or its socket operation. Where several claim it, the most
+ * specific (claiming the fewest), then the first in order.
  */
 export function lessonFor(lessons: readonly Lesson[], step: StepView, lang: Lang): { slug: string; title: string } | null {
+  const owner = lessons.find((l) => l.lang === lang && l.owns.includes(step.captureId));
+  if (owner) return { slug: owner.slug, title: owner.title };
   const kind = step.fields[0]?.kind;
   const claims = (l: Lesson): readonly string[] => (step.by === 'op' ? l.ops : l.fields);
   const wanted = step.by === 'op' ? step.event?.type : kind;

@@ -17,6 +17,8 @@ export interface Lesson {
   readonly fields: readonly FieldKind[];
   /** The socket operations it explains (`connect`, `accept`, `write`, `read`, `end`, `close`, `error`). */
   readonly ops: readonly string[];
+  /** Capture ids made for this lesson (front matter `owns`): every step page of theirs links here. */
+  readonly owns: readonly string[];
   /** The Markdown body, front matter removed. */
   readonly body: string;
 }
@@ -85,6 +87,7 @@ function parseLesson(file: string, text: string): Lesson {
     samples: list('samples'),
     fields: fields as FieldKind[],
     ops,
+    owns: list('owns'),
     body: text.replace(/\r\n/g, '\n').slice(fm[0].length),
   };
 }

@@ -11,7 +11,7 @@ export const en = {
   'home.startLessons': '2. Then follow the lessons in order',
   'nav.lessons': 'Lessons',
   'lessons.title': 'Lessons',
-  'lessons.lead': 'Ten lessons on the socket assignment, each pointing at real bytes of the bundled captures, with exercises and, for the teacher, their answers.',
+  'lessons.lead': 'Lessons on the socket assignment and the TCP beneath it, each pointing at real bytes of the bundled captures, with exercises and, for the teacher, their answers.',
   'lesson.embed': 'Capture {capture}, step {n} of {total}',
   'lesson.notTranslated': 'This lesson is not written in this language yet; here it is in English.',
   'step.lesson': 'Explained in the lesson',

@@ -13,7 +13,7 @@ export const pt: Readonly<Record<MessageKey, string>> = {
   'home.startLessons': '2. Depois siga as aulas, na ordem',
   'nav.lessons': 'Aulas',
   'lessons.title': 'Aulas',
-  'lessons.lead': 'Dez aulas sobre o trabalho de sockets, cada uma apontando para bytes de verdade das capturas que vêm com o wirestep, com exercícios e, para o professor, as respostas.',
+  'lessons.lead': 'Aulas sobre o trabalho de sockets e o TCP por baixo dele, cada uma apontando para bytes de verdade das capturas que vêm com o wirestep, com exercícios e, para o professor, as respostas.',
   'lesson.embed': 'Captura {capture}, passo {n} de {total}',
   'lesson.notTranslated': 'Esta aula ainda não foi escrita neste idioma; aqui está a versão em inglês.',
   'step.lesson': 'Explicado na aula',
