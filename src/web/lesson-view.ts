@@ -74,6 +74,13 @@ async function wireFact(reader: CaptureReader, fact: Fact): Promise<number> {
       }
       return Math.round(longest / 1000);
     }
+    case 'error-after-write-ms': {
+      // The write that failed is no event: the error is, after the last write that went through.
+      let lastWrite: number | null = null;
+      for await (const e of reader.eachEvent('sender')) if (e.type === 'write') lastWrite = e.timeUs;
+      const error = reader.meta.errors.find((x) => x.side === 'sender');
+      return Math.round((need(error).timeUs - need(lastWrite)) / 1000);
+    }
     case 'sender-done-ms':
     case 'receiver-done-ms': {
       const side = fact === 'sender-done-ms' ? 'sender' : 'receiver';

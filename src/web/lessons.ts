@@ -38,19 +38,20 @@ const KINDS: readonly FieldKind[] = ['count', 'name', 'size', 'payload', 'traili
 const OPS: readonly string[] = ['connect', 'accept', 'write', 'read', 'end', 'close', 'error'];
 /** `{{capture-id.fact}}`: a number computed from a capture. */
 export const FACT =
-  /\{\{([A-Za-z0-9][A-Za-z0-9._-]*)\.(bytes|files|writes|reads|segments|fields|problems|mss|server-mss|largest-segment|common-segment|zero-windows|window-probes|window-updates|window-fulls|server-acks|server-syn-window|write-wait-ms|sender-done-ms|receiver-done-ms)\}\}/g;
+  /\{\{([A-Za-z0-9][A-Za-z0-9._-]*)\.(bytes|files|writes|reads|segments|fields|problems|mss|server-mss|largest-segment|common-segment|zero-windows|window-probes|window-updates|window-fulls|server-acks|server-syn-window|write-wait-ms|error-after-write-ms|sender-done-ms|receiver-done-ms)\}\}/g;
 /**
  * The facts a lesson can ask of a capture. From the wire detail (`wire-detail.bin`): `mss` and
  * `server-mss`, the MSS options of the client's and the server's SYN; `largest-segment` and
  * `common-segment`, the largest and the most frequent payload of a client segment; the window
  * marks counted (`window-fulls`: client segments that filled the window); `server-acks`, the
  * server's bare ACKs; `server-syn-window`, the window of its SYN-ACK. From the sender's events: `write-wait-ms`, the longest time between two of its
- * writes; `sender-done-ms` and `receiver-done-ms`, when each side's last event came.
+ * writes; `error-after-write-ms`, from the sender's last write to its socket error;
+ * `sender-done-ms` and `receiver-done-ms`, when each side's last event came.
  */
 export type Fact =
   | 'bytes' | 'files' | 'writes' | 'reads' | 'segments' | 'fields' | 'problems'
   | 'mss' | 'server-mss' | 'largest-segment' | 'common-segment' | 'zero-windows' | 'window-probes' | 'window-updates' | 'window-fulls'
-  | 'server-acks' | 'server-syn-window' | 'write-wait-ms' | 'sender-done-ms' | 'receiver-done-ms';
+  | 'server-acks' | 'server-syn-window' | 'write-wait-ms' | 'error-after-write-ms' | 'sender-done-ms' | 'receiver-done-ms';
 
 /** Thrown for a lesson file that does not follow the format; the message names file and key. */
 export class LessonError extends Error {

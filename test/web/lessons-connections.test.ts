@@ -240,6 +240,61 @@ describe('lesson 11’s numbers, read from the samples’ packets.pcapng', () =>
       await reader.close();
     }
   });
+
+  it('three-views: every recv() of server.py came after client.py’s close(), and the lesson counts them from the capture', async () => {
+    const reader = await CaptureReader.open(path.join(SAMPLES, 'three-views'));
+    try {
+      const sent = await reader.events('sender', 0, reader.eventCount('sender'));
+      const reads = (await reader.events('receiver', 0, reader.eventCount('receiver'))).filter((e) => e.type === 'read');
+      const close = sent.find((e) => e.type === 'close')!;
+      expect(reads.length).toBeGreaterThan(0);
+      expect(reads.every((e) => e.timeUs > close.timeUs)).toBe(true);
+      // close() returned before the client's system had sent every byte: the last data segment came later.
+      const wire = await reader.events('wire', 0, reader.eventCount('wire'));
+      expect(wire.filter((e) => e.length > 0).at(-1)!.timeUs).toBeGreaterThan(close.timeUs);
+      expect(lesson('connections', 'en').body).toContain('the trace shows all {{three-views.reads}} of `server.py`');
+      expect(lesson('connections', 'pt').body).toContain('mostra todas as {{three-views.reads}} chamadas `recv()`');
+      for (const lang of ['en', 'pt'] as const) {
+        const page = await request(app).get(`/lessons/connections${q(lang)}`).expect(200);
+        expect(page.text).toContain(lang === 'en' ? `all ${formatInteger(reads.length, 'en')} of` : `todas as ${formatInteger(reads.length, 'pt')} chamadas`);
+      }
+    } finally {
+      await reader.close();
+    }
+  });
+
+  it('reset-unread-bytes: the failed write came the capture’s own number of ms after the last one, not the 20 ms pause, and the count went in one 4-byte write', async () => {
+    const id = 'reset-unread-bytes';
+    const meta = await readMeta(path.join(SAMPLES, id));
+    const reader = await CaptureReader.open(path.join(SAMPLES, id));
+    try {
+      const writes = (await reader.events('sender', 0, reader.eventCount('sender'))).filter((e) => e.type === 'write');
+      expect(writes.map((e) => e.length)).toEqual([4, ...Array<number>(writes.length - 1).fill(8)]);
+      const ms = Math.round((meta.errors[0]!.timeUs - writes.at(-1)!.timeUs) / 1000);
+      // Recorded: 30.6 ms, more than the pause alone.
+      expect(ms).toBeGreaterThan(20);
+      for (const l of both('connections')) {
+        expect(l.body).not.toMatch(/20 ms (later|depois escreveu)/);
+        expect(l.body).toContain('{{reset-unread-bytes.error-after-write-ms}} ms');
+      }
+      for (const lang of ['en', 'pt'] as const) {
+        const page = await request(app).get(`/lessons/connections${q(lang)}`).expect(200);
+        expect(page.text).toContain(lang === 'en' ? `its next write, ${ms} ms after the last one that went through` : `a escrita seguinte, ${ms} ms depois da última que passou`);
+      }
+    } finally {
+      await reader.close();
+    }
+  });
+
+  it('lessons 11 and 14 give the PowerShell form beside each command a student types in a shell', () => {
+    for (const l of [...both('connections'), ...both('integrity')]) {
+      // Shell commands: tshark blocks, plus the inline ss and wirestep send commands.
+      const shellBlocks = (l.body.match(/^```\ntshark /gm) ?? []).length;
+      const inline = ['`ss -tan state time-wait`', '`npx wirestep send'].filter((c) => l.body.includes(c)).length;
+      expect((l.body.match(/PowerShell/g) ?? []).length, `${l.slug}.${l.lang}`).toBeGreaterThanOrEqual(shellBlocks + inline);
+      if (l.body.includes('`ss -tan state time-wait`')) expect(l.body).toContain('`Get-NetTCPConnection -State TimeWait`');
+    }
+  });
 });
 
 describe('lesson 14’s numbers', () => {
