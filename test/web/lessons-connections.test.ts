@@ -473,7 +473,8 @@ print(json.dumps(out))`;
 async function inTimeWait(port: number): Promise<boolean> {
   const local = `:${port.toString(16).toUpperCase().padStart(4, '0')}`;
   return (await readFile('/proc/net/tcp', 'utf8')).split('\n').some((line) => {
-    const [, , address, , state] = line.split(/\s+/);
+    // Lines are right-aligned on their number: from the 10,000th on there is no leading space.
+    const [, address, , state] = line.trim().split(/\s+/);
     return address?.endsWith(local) === true && state === '06';
   });
 }
