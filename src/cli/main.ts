@@ -13,7 +13,7 @@ import { type CheckReport, REPORT_FORMATS, type ReportFormat } from '../check/ty
 import { substitute } from '../check/program.js';
 import { packageRoot } from '../web/paths.js';
 import { type LiveInbox, RECEIVER_DEFAULTS, listFiles, openLiveInbox, runDemo, sendFiles, startReceiver, transferSize } from '../net/index.js';
-import { type Lang, NAME_LENGTH, describeReason, escapeControls, formatInteger, protocolText } from '../protocol/index.js';
+import { type Lang, NAME_LENGTH, countedKey, describeReason, escapeControls, formatInteger, protocolText } from '../protocol/index.js';
 import type { StepBy } from '../web/steps.js';
 import { CLI_WORDS, type CliWord, envLang, say } from './words.js';
 import { argvLang, translateHelp } from './help-words.js';
@@ -61,8 +61,7 @@ function words(key: CliWord, values: Readonly<Record<string, string | number | b
 
 /** Like {@link words}, but line `key.one` when `count` is 1 and the table has it. */
 function wordsN(key: CliWord, count: number | bigint, values: Readonly<Record<string, string | number | bigint>> = {}): string {
-  const one = `${key}.one`;
-  return say(lang, Number(count) === 1 && one in CLI_WORDS[lang] ? (one as CliWord) : key, values);
+  return say(lang, countedKey(CLI_WORDS[lang], key, count), values);
 }
 
 /** `--lang`, defaulting to the environment's language. */

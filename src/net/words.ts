@@ -1,4 +1,4 @@
-import { type Lang, formatMessage } from '../protocol/index.js';
+import { type Lang, countedKey, formatMessage } from '../protocol/index.js';
 
 /** The receiver's log lines in English: the source of every key. `{placeholders}` are filled by {@link receiverLine}. */
 const en = {
@@ -74,7 +74,5 @@ export const RECEIVER_WORDS: Readonly<Record<Lang, Readonly<Record<ReceiverWord,
 
 /** One of the receiver's log lines in `lang`, placeholders filled; `count` picks the `.one` form when it is 1 and one exists. */
 export function receiverLine(lang: Lang, key: ReceiverWord, values: Readonly<Record<string, string | number | bigint>> = {}, count?: number | bigint): string {
-  const one = `${key}.one`;
-  const chosen = (count === 1 || count === 1n) && one in RECEIVER_WORDS[lang] ? (one as ReceiverWord) : key;
-  return formatMessage(RECEIVER_WORDS[lang][chosen], values);
+  return formatMessage(RECEIVER_WORDS[lang][count === undefined ? key : countedKey(RECEIVER_WORDS[lang], key, count)], values);
 }

@@ -203,6 +203,12 @@ export function formatMessage(template: string, values: Readonly<Record<string, 
   });
 }
 
+/** `key.one` when `count` is 1 and `table` has that key, else `key`: how every word table says "1 file", not "1 files". */
+export function countedKey<K extends string>(table: Readonly<Record<string, unknown>>, key: K, count: number | bigint): K {
+  const one = `${key}.one`;
+  return Number(count) === 1 && one in table ? (one as K) : key;
+}
+
 function message(lang: Lang, key: string, values: Readonly<Record<string, string | number | bigint>> = {}): string {
   const template = EXPLANATIONS[lang][key] ?? EXPLANATIONS.en[key] ?? key;
   return formatMessage(template, values);

@@ -1,4 +1,4 @@
-import { type Lang, formatMessage, protocolText } from '../protocol/index.js';
+import { type Lang, countedKey, formatMessage, protocolText } from '../protocol/index.js';
 import { type MessageKey, en } from './messages/en.js';
 import { pt } from './messages/pt.js';
 
@@ -7,8 +7,7 @@ export const CATALOGS: Readonly<Record<Lang, Readonly<Record<MessageKey, string>
 
 /** Like {@link t}, but picks `key.one` when `count` is 1 and the catalog has it. */
 export function tn(lang: Lang, key: string, count: number, values: Readonly<Record<string, string | number | bigint>> = {}): string {
-  const one = `${key}.one`;
-  return t(lang, count === 1 && one in CATALOGS[lang] ? one : key, values);
+  return t(lang, countedKey(CATALOGS[lang], key, count), values);
 }
 
 /**
