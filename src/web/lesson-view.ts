@@ -1,6 +1,7 @@
 import type { CaptureReader, Dissection } from '../capture/index.js';
 import { type Lang, formatInteger } from '../protocol/index.js';
 import { readDetails } from '../capture/wire-detail.js';
+import { TCP_FLAGS } from '../wire/types.js';
 import type { ReaderCache } from './cache.js';
 import { type EmbedRequest, FACT, type Fact, type Lesson, renderLesson } from './lessons.js';
 import { type StepView, loadStep } from './steps.js';
@@ -57,7 +58,7 @@ async function wireFact(reader: CaptureReader, fact: Fact): Promise<number> {
     case 'server-syn-window': {
       // The SYN-ACK comes among the first records.
       const first = await readDetails(reader.dir, 0, Math.min(need(detail).records, 16));
-      return need(first.find((r) => !r.fromClient && r.flags & 0x02)).window;
+      return need(first.find((r) => !r.fromClient && r.flags & TCP_FLAGS.syn)).window;
     }
     case 'common-segment': {
       const counts = new Map<number, number>();
