@@ -190,9 +190,7 @@ program
     } catch (err) {
       fail(words('cannotListen', { host: opts.host, port: opts.port, message: (err as Error).message }));
     }
-    const { address, port } = receiver.address;
-    logLine(words(opts.capture ? 'listening' : 'listeningNoCaptures', { address, port, out: path.resolve(opts.out), captures: path.resolve(opts.captures) }));
-    logLine(words('stopWith'));
+    // Handlers first: whoever reads the line below may signal at once.
     let stopping = false;
     const stop = (signal: string): void => {
       if (stopping) return;
@@ -205,6 +203,9 @@ program
     };
     process.on('SIGINT', () => stop('SIGINT'));
     process.on('SIGTERM', () => stop('SIGTERM'));
+    const { address, port } = receiver.address;
+    logLine(words(opts.capture ? 'listening' : 'listeningNoCaptures', { address, port, out: path.resolve(opts.out), captures: path.resolve(opts.captures) }));
+    logLine(words('stopWith'));
   });
 
 const send = program
@@ -457,6 +458,13 @@ program
     server.on('request', app);
     const local = siteHost(opts.host);
     const page = `http://${local}:${port}/${opts.report === undefined ? '' : 'report'}`;
+    // Handlers first: whoever reads the lines below may signal at once.
+    const stop = (): void => {
+      server.close();
+      void app.closeCaptures().then(() => process.exit(EXIT.ok));
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
     logLine(words('showing', { dirs: dirs.map((d) => path.resolve(d)).join(', ') }));
     if (token === undefined) logLine(words('open', { url: page }));
     else {
@@ -464,12 +472,6 @@ program
       logLine(words('teacherOpens', { url: `${page}?token=${token}` }));
     }
     if (shared && token === undefined) logLine(sharedAt.length > 0 ? words('othersCanOpen', { urls: sharedAt.join('  ') }) : words('openToNetwork'));
-    const stop = (): void => {
-      server.close();
-      void app.closeCaptures().then(() => process.exit(EXIT.ok));
-    };
-    process.on('SIGINT', stop);
-    process.on('SIGTERM', stop);
   });
 
 /** The host part of this machine's own address of a site listening on `host`, brackets around IPv6. */
@@ -535,14 +537,7 @@ program
     });
     server.on('request', app);
     const local = siteHost(opts.host);
-    logLine(words('receiverOn', { address: receiver.address.address, port: receiver.address.port, out: path.resolve(opts.out), captures: path.resolve(opts.captures) }));
-    logLine(words('livePage', { url: `http://${local}:${webPort}/live` }));
-    logLine(words('studentsOpen', { urls: (sharedAt.length > 0 ? sharedAt : [`http://${local}:${webPort}/`]).join('  ') }));
-    // Printed once, here: never in a page, a link or a line the site shows.
-    logLine(words('teacherOpens', { url: `http://${local}:${webPort}/?token=${token}` }));
-    for (const h of hosts) logLine(words('studentsSend', { host: h, port: receiver.address.port }));
-    if (inbox) logLine(words('tracedShowToo', { captures: opts.captures }));
-    if (!shared) logLine(words('onlyThisMachine'));
+    // Handlers first: whoever reads the lines below may signal at once.
     let stopping = false;
     const stop = (signal: string): void => {
       if (stopping) return;
@@ -558,6 +553,14 @@ program
     };
     process.on('SIGINT', () => stop('SIGINT'));
     process.on('SIGTERM', () => stop('SIGTERM'));
+    logLine(words('receiverOn', { address: receiver.address.address, port: receiver.address.port, out: path.resolve(opts.out), captures: path.resolve(opts.captures) }));
+    logLine(words('livePage', { url: `http://${local}:${webPort}/live` }));
+    logLine(words('studentsOpen', { urls: (sharedAt.length > 0 ? sharedAt : [`http://${local}:${webPort}/`]).join('  ') }));
+    // Printed once, here: never in a page, a link or a line the site shows.
+    logLine(words('teacherOpens', { url: `http://${local}:${webPort}/?token=${token}` }));
+    for (const h of hosts) logLine(words('studentsSend', { host: h, port: receiver.address.port }));
+    if (inbox) logLine(words('tracedShowToo', { captures: opts.captures }));
+    if (!shared) logLine(words('onlyThisMachine'));
   });
 
 program
