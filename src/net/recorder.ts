@@ -1,4 +1,4 @@
-import { CALL_FLAGS, type CaptureWriter, NODE_READ_SIZE, type Side } from '../capture/index.js';
+import { CALL_FLAGS, type CallNote, type CaptureWriter, NODE_READ_SIZE, type Side } from '../capture/index.js';
 import type { Reason } from '../protocol/index.js';
 
 /**
@@ -11,10 +11,16 @@ export class Recorder {
   readonly #writer: CaptureWriter | null;
   /** Stream bytes this side has moved so far. */
   offset = 0;
+  /**
+   * The call note of a data event, filled anew for each: the writer encodes it at once and keeps
+   * nothing, so a million writes need not make a million objects for the collector.
+   */
+  readonly #call: { name: CallNote['name']; asked: number; flags: number };
 
   constructor(writer: CaptureWriter | null, side: Side) {
     this.#writer = writer;
     this.side = side;
+    this.#call = side === 'sender' ? { name: 'socket.write', asked: 0, flags: 0 } : { name: 'socket.read', asked: NODE_READ_SIZE, flags: 0 };
     writer?.setProgram(side, { name: side === 'sender' ? 'wirestep send' : 'wirestep receive', via: 'wirestep' });
   }
 
@@ -40,9 +46,13 @@ export class Recorder {
     const w = this.#writer;
     if (!w) return true;
     const t = timeUs ?? w.nowUs();
-    if (this.side === 'sender') return w.recordAt(t, 'sender', 'write', at, bytes.length, bytes, { name: 'socket.write', asked: bytes.length });
-    const flags = bytes.length < NODE_READ_SIZE ? CALL_FLAGS.short : 0;
-    return w.recordAt(t, 'receiver', 'read', at, bytes.length, bytes, { name: 'socket.read', asked: NODE_READ_SIZE, flags });
+    const call = this.#call;
+    if (this.side === 'sender') {
+      call.asked = bytes.length;
+      return w.recordAt(t, 'sender', 'write', at, bytes.length, bytes, call);
+    }
+    call.flags = bytes.length < NODE_READ_SIZE ? CALL_FLAGS.short : 0;
+    return w.recordAt(t, 'receiver', 'read', at, bytes.length, bytes, call);
   }
 
   /** Microseconds since the capture started (0 without a capture): the time of a read recorded later. */

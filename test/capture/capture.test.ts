@@ -210,6 +210,37 @@ describe('capture writer and reader', () => {
     });
   });
 
+  it('keeps every record whole while its batches grow and are reused', async () => {
+    await withTempDir(async (root) => {
+      // More records than the largest batch holds, in bursts with waits between them, so that
+      // batches fill before the flush timer (and grow) and written ones come back for reuse.
+      const n = 70_000;
+      const w = await CaptureWriter.create({ root, id: 'many', sides: ['sender'], calls: ['sender'], clock: fakeClock() });
+      const piece = new Uint8Array(3);
+      for (let i = 0; i < n; i++) {
+        piece[0] = i & 0xff;
+        w.record('sender', 'write', i * 3, 3, piece.slice(), { name: 'socket.write', asked: 3 + (i % 5) });
+        if (i % 5000 === 4999) await new Promise((r) => setImmediate(r));
+      }
+      await w.finish('complete');
+      const r = await CaptureReader.open(path.join(root, 'many'));
+      try {
+        expect(r.eventCount('sender')).toBe(n);
+        let i = 0;
+        for await (const e of r.eachEvent('sender')) {
+          if (e.offset !== i * 3 || e.length !== 3 || e.timeUs !== (i + 1) * 1000 || e.call?.asked !== 3 + (i % 5)) {
+            throw new Error(`record ${i} came back as ${JSON.stringify(e)}`);
+          }
+          i++;
+        }
+        expect(i).toBe(n);
+        expect((await r.read(3 * (n - 1), 1))[0]).toBe((n - 1) & 0xff);
+      } finally {
+        await r.close();
+      }
+    });
+  });
+
   it('refuses to overwrite a capture with the same id', async () => {
     await withTempDir(async (root) => {
       await writeTwoSided(root, 'same');
