@@ -408,32 +408,18 @@ async function sendPayload(f: FileToSend, chunk: number, write: (b: Uint8Array) 
   try {
     // Blocks are a whole number of chunks, so writes keep their size across blocks.
     const block = Math.max(Math.min(chunk, f.size), Math.floor(READ_BLOCK / chunk) * chunk);
-    // The next block is read while this one is written: the disk and the socket work at once.
-    const readAt = (at: number): Promise<Buffer> => {
+    let sent = 0;
+    while (sent < f.size) {
       // A Buffer, not a Uint8Array: the socket would wrap every 1 KiB piece of the latter anew.
-      const buf = Buffer.allocUnsafe(Math.min(block, f.size - at));
-      const read = fh.read(buf, 0, buf.length, at).then(({ bytesRead }) => buf.subarray(0, bytesRead));
-      // Handled here too: it may fail while a write is awaited, before anything awaits it.
-      read.catch(() => {});
-      return read;
-    };
-    let next: Promise<Buffer> | null = readAt(0);
-    try {
-      let sent = 0;
-      while (sent < f.size) {
-        const data: Buffer = await next!;
-        next = null;
-        if (data.length === 0) throw new Error(`${f.path} shrank while it was being sent (${sent} of ${f.size} bytes)`);
-        if (sent + data.length < f.size) next = readAt(sent + data.length);
-        for (let at = 0; at < data.length; at += chunk) {
-          const wait = write(data.subarray(at, at + chunk));
-          if (wait) await wait;
-        }
-        sent += data.length;
+      const buf = Buffer.allocUnsafe(Math.min(block, f.size - sent));
+      const { bytesRead } = await fh.read(buf, 0, buf.length, sent);
+      if (bytesRead === 0) throw new Error(`${f.path} shrank while it was being sent (${sent} of ${f.size} bytes)`);
+      const data = buf.subarray(0, bytesRead);
+      for (let at = 0; at < data.length; at += chunk) {
+        const wait = write(data.subarray(at, at + chunk));
+        if (wait) await wait;
       }
-    } finally {
-      // A read still under way when a write failed ends before the file is closed; its own failure is moot.
-      await next?.catch(() => {});
+      sent += bytesRead;
     }
   } finally {
     await fh.close();

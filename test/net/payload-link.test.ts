@@ -272,9 +272,8 @@ describe('the sender’s payloads by reference', () => {
         files,
         capturesDir: path.join(r.root, 'sent'),
         onProgress: (written) => {
-          // Once the big file's first write is made, its last 16 bytes are rewritten. They are read
-          // later: the sender reads 1 MiB blocks one ahead of the one it writes, and they lie in
-          // the third block, so they are read once the second is written.
+          // Once the big file's first write is made, its last 16 bytes are rewritten: they lie in
+          // its third 1 MiB block, which the sender reads only after it has written the first two.
           if (edited || written <= start) return;
           edited = true;
           const fd = openSync(big.path, 'r+');
