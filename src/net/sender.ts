@@ -217,6 +217,11 @@ class SendingConnection {
     return conn;
   }
 
+  /** Whether the connection is recorded into a capture (not `--no-capture`). */
+  get recording(): boolean {
+    return this.#writer !== null;
+  }
+
   /** Stream bytes written so far. */
   get offset(): number {
     return this.#recorder.offset;
@@ -254,8 +259,11 @@ class SendingConnection {
    * is busy. Each write is still one `socket.write()` of the program, recorded as such; a
    * million system calls for a 1 GiB file cost more than the capture itself. With
    * `--delay-ms` or `--jitter-ms` every write is on its own turn, so it goes alone.
+   *
+   * `written`, if given, is called once the socket has handed these bytes (and all before them)
+   * to the system, or failed to: from then on the socket keeps no reference to them.
    */
-  write(bytes: Uint8Array): Promise<void> | undefined {
+  write(bytes: Uint8Array, written?: () => void): Promise<void> | undefined {
     if (this.#error) throw this.#error;
     if (this.#ended || this.#socket.destroyed) throw new ReceiverClosed('the receiver closed the connection');
     const fits = this.#recorder.data(bytes);
@@ -265,7 +273,7 @@ class SendingConnection {
       this.#socket.cork();
       process.nextTick(this.#uncork);
     }
-    const sent = this.#socket.write(bytes);
+    const sent = written ? this.#socket.write(bytes, () => written()) : this.#socket.write(bytes);
     if (sent && fits) return undefined;
     return (async () => {
       if (!sent) await Promise.race([once(this.#socket, 'drain'), this.#closed]);
@@ -330,7 +338,7 @@ export async function sendFiles(options: SenderOptions): Promise<SendResult> {
     ...options,
     record: storedSenderOptions(options),
   });
-  const writeNow = (bytes: Uint8Array): Promise<void> | undefined => {
+  const writeNow = (bytes: Uint8Array, written?: () => void): Promise<void> | undefined => {
     const room = options.stopAfter === undefined ? bytes.length : options.stopAfter - conn.offset;
     if (room < bytes.length) {
       const last = room > 0 ? conn.write(bytes.subarray(0, room)) : undefined;
@@ -338,16 +346,16 @@ export async function sendFiles(options: SenderOptions): Promise<SendResult> {
         throw new StopHere();
       });
     }
-    const wait = conn.write(bytes);
+    const wait = conn.write(bytes, written);
     options.onProgress?.(conn.offset, total);
     return wait;
   };
   // A promise only when there is something to wait for: a delay, or a full socket or capture.
-  const write = (bytes: Uint8Array): Promise<void> | undefined => {
+  const write = (bytes: Uint8Array, written?: () => void): Promise<void> | undefined => {
     if (conn.writes > 0 && delayMs + jitterMs > 0) {
-      return sleep(delayMs + Math.floor(random() * (jitterMs + 1))).then(() => writeNow(bytes));
+      return sleep(delayMs + Math.floor(random() * (jitterMs + 1))).then(() => writeNow(bytes, written));
     }
-    return writeNow(bytes);
+    return writeNow(bytes, written);
   };
   const writeField = async (bytes: Uint8Array): Promise<void> => {
     for (let at = 0; at < bytes.length; at += chunk) {
@@ -362,7 +370,9 @@ export async function sendFiles(options: SenderOptions): Promise<SendResult> {
       await writeField(encodeSize(options.lieSize ?? f.size));
       const stamp = await conn.linkPayload(i + 1, f);
       try {
-        await sendPayload(f, chunk, write);
+        // Read blocks can be filled again once the socket is done with them, unless the capture
+        // keeps the bytes too (a payload it copies rather than links holds them until written).
+        await sendPayload(f, chunk, write, stamp !== null || !conn.recording);
       } finally {
         if (stamp) await conn.sealPayload(i + 1, f, stamp);
       }
@@ -397,7 +407,15 @@ export async function sendBytes(options: Omit<ConnectionOptions, 'record'> & { p
 /** Largest payload `--write-per-field` sends in one write. */
 const WHOLE_PAYLOAD_LIMIT = 64 * 1024 * 1024;
 
-async function sendPayload(f: FileToSend, chunk: number, write: (b: Uint8Array) => Promise<void> | undefined): Promise<void> {
+/** Read blocks a payload keeps for reuse: one being read while another is still in the socket. */
+const SPARE_BLOCKS = 2;
+
+/**
+ * Sends file `f` in `chunk`-byte writes, read in blocks of about {@link READ_BLOCK}. With
+ * `reuse`, a block is read into again once the socket has handed it to the system: reading 1 GiB
+ * into fresh memory costs a page fault per 4 KiB, more than the rest of the read.
+ */
+async function sendPayload(f: FileToSend, chunk: number, write: (b: Uint8Array, written?: () => void) => Promise<void> | undefined, reuse: boolean): Promise<void> {
   if (f.size === 0) return;
   let fh: FileHandle;
   try {
@@ -408,15 +426,22 @@ async function sendPayload(f: FileToSend, chunk: number, write: (b: Uint8Array) 
   try {
     // Blocks are a whole number of chunks, so writes keep their size across blocks.
     const block = Math.max(Math.min(chunk, f.size), Math.floor(READ_BLOCK / chunk) * chunk);
+    const spare: Buffer[] = [];
     let sent = 0;
     while (sent < f.size) {
       // A Buffer, not a Uint8Array: the socket would wrap every 1 KiB piece of the latter anew.
-      const buf = Buffer.allocUnsafe(Math.min(block, f.size - sent));
-      const { bytesRead } = await fh.read(buf, 0, buf.length, sent);
+      const buf = spare.pop() ?? Buffer.allocUnsafe(Math.min(block, f.size));
+      const { bytesRead } = await fh.read(buf, 0, Math.min(buf.length, f.size - sent), sent);
       if (bytesRead === 0) throw new Error(`${f.path} shrank while it was being sent (${sent} of ${f.size} bytes)`);
       const data = buf.subarray(0, bytesRead);
+      const free = reuse
+        ? (): void => {
+          if (spare.length < SPARE_BLOCKS) spare.push(buf);
+        }
+        : undefined;
       for (let at = 0; at < data.length; at += chunk) {
-        const wait = write(data.subarray(at, at + chunk));
+        const end = Math.min(at + chunk, data.length);
+        const wait = write(data.subarray(at, end), end === data.length ? free : undefined);
         if (wait) await wait;
       }
       sent += bytesRead;

@@ -1,4 +1,5 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { writeSync, openSync, closeSync } from 'node:fs';
 import { chmod, cp, mkdir, open, readFile, readdir, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -11,6 +12,7 @@ import { loadStep, stepCount } from '../../src/web/steps.js';
 import { renderStepText } from '../../src/cli/render.js';
 import { type FileToSend, sendFiles } from '../../src/net/index.js';
 import { type ReceiverFixture, sendRaw, withReceiver, withTempDir } from '../helpers/net.js';
+import { PYTHON, PY_ENV, watchOutput } from '../../scripts/lib/harness.js';
 
 const te = new TextEncoder();
 const EVERY_BYTE = Uint8Array.from({ length: 3 << 20 }, (_, i) => i & 0xff);
@@ -21,6 +23,32 @@ const FILES = [
   { name: 'meio.bin', data: MIDDLE },
 ];
 const STREAM = encodeTransfer(FILES);
+
+/**
+ * Python: a slow reader. Listens with an 8 KiB receive buffer, prints its port, and saves one
+ * connection's bytes to argv[1], resting 1 ms after every 64 KiB: the sender is kept waiting on a
+ * full socket, as a slow peer keeps it.
+ */
+const SLOW_READER = [
+  'import socket, sys, time',
+  's = socket.socket()',
+  's.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8192)',
+  "s.bind(('127.0.0.1', 0))",
+  's.listen(1)',
+  "print('port', s.getsockname()[1], flush=True)",
+  'c, _ = s.accept()',
+  'n = 0',
+  "with open(sys.argv[1], 'wb') as f:",
+  '    while True:',
+  '        b = c.recv(4096)',
+  '        if not b:',
+  '            break',
+  '        f.write(b)',
+  '        n += len(b)',
+  '        if n >= 65536:',
+  '            n = 0',
+  '            time.sleep(0.001)',
+].join('\n');
 
 /** Sends `bytes` to the receiver in 64 KiB writes and returns its capture's folder and metadata. */
 async function transfer(r: ReceiverFixture, bytes: Uint8Array): Promise<{ dir: string; meta: CaptureMeta }> {
@@ -259,6 +287,43 @@ describe('the sender’s payloads by reference', () => {
         await reader.close();
       }
     });
+  });
+
+  it('sends every block whole when it reads into the blocks the socket is done with, with and without a capture', async () => {
+    // Seven 1 MiB blocks that each differ from the others, and a short last one: a block read into
+    // again before the socket had sent it would put later bytes in the place of earlier ones.
+    const data = Uint8Array.from({ length: 7 * (1 << 20) + 1000 }, (_, i) => (Math.floor(i / (1 << 20)) * 37 + i * 11) & 0xff);
+    const expected = Buffer.from(encodeTransfer([{ name: 'blocos.bin', data }]));
+    for (const mode of ['no-capture', 'linked', 'copied'] as const) {
+      await withTempDir(async (root) => {
+        const file = path.join(root, 'blocos.bin');
+        await writeFile(file, data);
+        // A slow reader: the socket still keeps the last pieces of a block, unsent, when the
+        // sender goes on to read the next one.
+        const reader = spawn(PYTHON, ['-c', SLOW_READER, path.join(root, 'got.bin')], { env: PY_ENV, stdio: ['ignore', 'pipe', 'pipe'] });
+        const exited = once(reader, 'exit');
+        const port = Number((await watchOutput(reader).waitFor(/port (\d+)\n/))[1]);
+        const sent = await sendFiles({
+          port,
+          files: [{ name: 'blocos.bin', path: file, size: data.length }],
+          // 1000-byte writes: the end of a block then falls anywhere in the socket's 256 KiB
+          // queue, not always where a full queue makes the sender wait until it has emptied.
+          chunk: 1000,
+          capturesDir: mode === 'no-capture' ? null : path.join(root, 'sent'),
+          captureCopy: mode === 'copied',
+        });
+        expect(sent.status, mode).toBe('complete');
+        expect((await exited)[0], mode).toBe(0);
+        expect((await readFile(path.join(root, 'got.bin'))).equals(expected), mode).toBe(true);
+        if (mode === 'no-capture') return;
+        const mine = await readAll(sent.captureDir!);
+        try {
+          expect(mine.bytes.equals(expected), mode).toBe(true);
+        } finally {
+          await mine.reader.close();
+        }
+      });
+    }
   });
 
   it('shows a file that changed while it was being sent as damaged on its range, and the receiver’s capture as what came', async () => {
