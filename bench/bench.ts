@@ -48,34 +48,36 @@ async function makeFile(file: string, mib: number): Promise<void> {
   await once(out, 'close');
 }
 
-/** What a process used, read from /proc every 20 ms until it exits. */
+/** What a process used, as bench/measure.py reports it once the process has ended. */
 interface Usage {
-  /** Peak resident memory in bytes (VmHWM). */
+  /** Peak resident memory in bytes (getrusage's ru_maxrss). */
   readonly peak: number;
-  /** CPU seconds, user plus system, at the last reading. */
+  /** CPU seconds, user plus system. */
   readonly cpu: number;
+  /** Seconds from the process's start to its end. */
+  readonly seconds: number;
+  readonly code: number;
 }
 
-const TICKS_PER_SECOND = 100;
+const MEASURE = path.join(ROOT, 'bench', 'measure.py');
 
-function watch(child: ChildProcess): () => Usage {
-  let peak = 0;
-  let cpu = 0;
-  const read = async (): Promise<void> => {
-    try {
-      const [status, stat] = await Promise.all([readFile(`/proc/${child.pid}/status`, 'utf8'), readFile(`/proc/${child.pid}/stat`, 'utf8')]);
-      const kb = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0);
-      peak = Math.max(peak, kb * 1024);
-      // Fields 14 and 15 (utime, stime), counted after the command name in parentheses.
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      cpu = (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
-    } catch {
-      // Gone.
-    }
-  };
-  const timer = setInterval(() => void read(), 20);
-  child.once('exit', () => clearInterval(timer));
-  return () => ({ peak, cpu });
+/**
+ * Starts `node args` under bench/measure.py, which reports what it used when it ends: nothing
+ * polls it meanwhile. (Reading /proc every 20 ms took 10-25 % of a core from the transfers it
+ * watched on these 2-core machines, and none from the reference pair, which it did not watch.)
+ */
+function measured(args: readonly string[], output: 'pipe' | 'ignore'): { child: ChildProcess; usage: Promise<Usage> } {
+  const child = spawn(PYTHON, [MEASURE, '3', process.execPath, ...args], { stdio: ['ignore', output, output === 'pipe' ? 'pipe' : 'inherit', 'pipe'] });
+  const report = child.stdio[3] as NodeJS.ReadableStream;
+  let text = '';
+  report.on('data', (b: Buffer) => {
+    text += b.toString();
+  });
+  const usage = once(child, 'close').then(() => {
+    const u = JSON.parse(text) as Usage;
+    return u;
+  });
+  return { child, usage };
 }
 
 async function waitFor(check: () => Promise<boolean>, what: string): Promise<void> {
@@ -130,31 +132,27 @@ async function settle(file: string): Promise<void> {
   execFileSync('sync');
 }
 
-/** One transfer of `file` with wirestep send → wirestep receive, timed from send's start to its exit. */
+/** One transfer of `file` with wirestep send → wirestep receive, timed from send's start to its end. */
 async function wirestep(work: string, file: string, capture: boolean): Promise<Transfer> {
   const port = await freePort();
   const dir = await mkdtemp(path.join(work, 'run-'));
   const flags = capture ? ['--captures', path.join(dir, 'captures')] : ['--no-capture'];
-  const receiver = spawn(process.execPath, [MAIN, 'receive', '--port', String(port), '--out', path.join(dir, 'out'), ...flags], { stdio: ['ignore', 'pipe', 'pipe'] });
-  const receiverUsage = watch(receiver);
-  await watchOutput(receiver).waitFor('listening on');
+  const receiver = measured([MAIN, 'receive', '--port', String(port), '--out', path.join(dir, 'out'), ...flags], 'pipe');
+  await watchOutput(receiver.child).waitFor('listening on');
   await settle(file);
-  const started = process.hrtime.bigint();
-  const sender = spawn(process.execPath, [MAIN, 'send', '--port', String(port), ...flags, file], { stdio: ['ignore', 'ignore', 'inherit'] });
-  const senderUsage = watch(sender);
-  const [code] = (await once(sender, 'exit')) as [number];
-  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  if (code !== 0) throw new Error(`wirestep send exited ${code}`);
+  const sender = measured([MAIN, 'send', '--port', String(port), ...flags, file], 'ignore');
+  const sent = await sender.usage;
+  if (sent.code !== 0) throw new Error(`wirestep send exited ${sent.code}`);
   await new Promise((r) => setTimeout(r, 100));
-  receiver.kill('SIGTERM');
-  await once(receiver, 'exit');
+  receiver.child.kill('SIGTERM');
+  const received = await receiver.usage;
   const captures = capture ? (await readdir(path.join(dir, 'captures'))).map((c) => path.join(dir, 'captures', c)) : [];
   // The file sent is not the transfer's: a sender's payload linked to it costs nothing more.
   const source = await stat(file);
   const disk = await diskBytes(dir, new Set([`${source.dev}:${source.ino}`]));
   // The received file is not needed once measured; a capture's payload link keeps its bytes.
   await rm(path.join(dir, 'out'), { recursive: true, force: true });
-  return { seconds, sender: senderUsage(), receiver: receiverUsage(), captures, disk };
+  return { seconds: sent.seconds, sender: sent, receiver: received, captures, disk };
 }
 
 /** One transfer with the assignment's client.py → server.py, timed until the file is whole on disk. */
@@ -276,6 +274,22 @@ const SIZES = (process.env.WIRESTEP_BENCH_SIZES ?? [...new Set([SIZE_MIB, 256])]
   .split(',')
   .map(Number)
   .filter((n) => Number.isInteger(n) && n > 0);
+
+/**
+ * What this machine's kernel does with memory behind the bench's back, where it says: pages
+ * handed back to the host when freed (free page reporting) and cold pages reclaimed by DAMON.
+ * Both make the page-cache copy of a received file cost more or less from run to run.
+ */
+async function memoryReclaim(): Promise<string | null> {
+  const read = (file: string): Promise<string | null> => readFile(file, 'utf8').then((t) => t.trim(), () => null);
+  const order = await read('/sys/module/page_reporting/parameters/page_reporting_order');
+  const damon = (await read('/sys/kernel/mm/damon/admin/kdamonds/0/state')) === 'on' ? await read('/sys/kernel/mm/damon/admin/kdamonds/0/contexts/0/schemes/0/action') : null;
+  const parts = [
+    ...(order !== null ? [`freed memory is reported back to the host (page_reporting, order ${order})`] : []),
+    ...(damon !== null ? [`DAMON runs a \`${damon}\` scheme on cold memory`] : []),
+  ];
+  return parts.length > 0 ? `Memory on this machine: ${parts.join('; ')}. Both make the kernel's copy of a received file into the page cache cost more or less from run to run, for wirestep and the reference alike.` : null;
+}
 
 /** Time to first byte and body size of `url`, median of PAGE_RUNS after one warm-up. */
 async function page(base: string, url: string): Promise<{ ms: number; kib: number; status: number }> {
@@ -576,12 +590,15 @@ try {
   const node = process.version;
   const python = execFileSync('python3', ['--version']).toString().trim();
   const cpuModel = cpus()[0]?.model ?? '?';
+  const reclaim = await memoryReclaim();
   lines.push(
     '# wirestep benchmarks',
     '',
     `Measured by \`npm run bench\` on ${new Date().toISOString().slice(0, 10)}: ${cpus().length} cores (${cpuModel}), Node ${node}, ${python}, loopback.`,
+    ...(reclaim ? [reclaim] : []),
     `Section 1: medians of ${THROUGHPUT_RUNS} rounds at each size. Each round runs the three transfers one after the other, in an order that turns from round to round (each first, second and last alike), and ratios are taken within a round.`,
     'Before each transfer the file to send is read through (in the page cache for all three) and `sync` writes what earlier runs left in the page cache to disk, so no run pays for the one before.',
+    'wirestep\'s times, CPU and peak memory are what `bench/measure.py` reports for each process once it ends (from its start to its end, `getrusage`); nothing polls a process while it runs. The reference pair is timed from client.py\'s start until server.py has the whole file.',
     `Section 6: medians of ${RUNS} rounds.`,
     '',
     ...throughput.flatMap((t, i) => throughputLines(t, `## 1${'abc'[i] ?? ''}. Throughput, one ${t.mib} MiB file`)),
