@@ -7,7 +7,7 @@ import { type ConnectionResult, referenceFiles, startReceiver } from '../net/ind
 import { Dissector, type Lang } from '../protocol/index.js';
 import { programName, startTraced } from '../trace/index.js';
 import { type ExpectedFile, type FileSource, StreamJudge, type Verdict } from './judge.js';
-import { CappedText, startProgram, substitute } from './program.js';
+import { CappedText, absoluteFileArgs, startProgram, substitute } from './program.js';
 import { type CheckReport, type CheckResult, type Finding, scoreOf } from './types.js';
 
 /** How to grade one client. */
@@ -330,7 +330,10 @@ function noConnection(end: { code: number | null; signal: NodeJS.Signals | strin
   return { kind: 'client-no-connection', values: { code: end.code ?? '?' } };
 }
 
-export async function checkClient(opts: ClientCheckOptions): Promise<CheckReport> {
+export async function checkClient(options: ClientCheckOptions): Promise<CheckReport> {
+  // The client runs in a folder of its own, where it writes its own files: `client.py` is found
+  // from here all the same, as `check server` finds `server.py`.
+  const opts = { ...options, argv: absoluteFileArgs(options.argv) };
   const started = Date.now();
   const lang = opts.lang ?? 'en';
   const reportDir = opts.reportDir ?? path.dirname(path.resolve(opts.capturesDir));

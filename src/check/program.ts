@@ -1,4 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { statSync } from 'node:fs';
+import path from 'node:path';
 import { type TraceRecorder, startTraced } from '../trace/index.js';
 import { killGroup } from '../trace/run.js';
 
@@ -40,6 +42,20 @@ export interface RunningProgram {
 /** Replaces `{port}`, `{folder}`, `{file}` (and any other `{key}` given) in each argument. */
 export function substitute(argv: readonly string[], values: Readonly<Record<string, string | number>>): string[] {
   return argv.map((a) => a.replace(/\{([a-z]+)\}/g, (whole, k: string) => (k in values ? String(values[k]) : whole)));
+}
+
+/**
+ * A hand-in runs in a working folder of its own, not the caller's: each argument that names a
+ * file existing from the caller's folder (`server.py`, `entregas/ana/client.py`) is made
+ * absolute, so it is still found there. Other arguments (a folder such as `--out recebidos`, a
+ * flag, a number) are the program's business in its own folder and are left as they are.
+ */
+export function absoluteFileArgs(argv: readonly string[], from: string = process.cwd()): string[] {
+  return argv.map((a) => {
+    if (path.isAbsolute(a)) return a;
+    const file = path.resolve(from, a);
+    return statSync(file, { throwIfNoEntry: false })?.isFile() ? file : a;
+  });
 }
 
 /** Keeps the first `cap` bytes of what a program printed and says how many more there were. */

@@ -1,4 +1,3 @@
-import { statSync } from 'node:fs';
 import net from 'node:net';
 import { cp, mkdir, mkdtemp, readFile, readdir, rename, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -12,7 +11,7 @@ import type { TraceRecorder } from '../trace/index.js';
 import { runsPython } from './client.js';
 import { GraderConnection } from './connection.js';
 import { type Expectation, expectOf } from './expect.js';
-import { type ProgramExit, type RunningProgram, type TracedProgram, startProgram, startTracedProgram, substitute } from './program.js';
+import { type ProgramExit, type RunningProgram, type TracedProgram, absoluteFileArgs, startProgram, startTracedProgram, substitute } from './program.js';
 import { type CaseContext, SERVER_CASES, STALL_CHECKS, type ServerCase, cutForPlan } from './server-cases.js';
 import { findShortRead } from './server-trace.js';
 import { type CheckReport, type CheckResult, type Finding, type FindingPlace, scoreOf } from './types.js';
@@ -587,9 +586,8 @@ export async function checkServer(opts: ServerCheckOptions): Promise<CheckReport
   const asked = (c: ServerCase): boolean => !opts.only || opts.only.includes(c.id) || (c.id === STALL_CHECKS[0] && STALL_CHECKS.some((id) => opts.only!.includes(id)));
   const cases = SERVER_CASES.filter((c) => asked(c) && (!opts.connect || !c.needsFolder));
   const folders = opts.connect ? null : await makeFolders();
-  // The server runs in its own folder: a relative path to a file that exists here (server.py) is
-  // made absolute; a folder's name (`--out recebidos`) is the server's business in its own folder.
-  const argv = opts.command.map((a) => (!path.isAbsolute(a) && statSync(a, { throwIfNoEntry: false })?.isFile() ? path.resolve(a) : a));
+  // The server runs in its own folder: `server.py` is found from here all the same.
+  const argv = absoluteFileArgs(opts.command);
   // A Python server is traced, its captures kept apart until a failed check asks for them.
   const traceDir = folders && runsPython(argv) ? folders.trace : null;
   const server = folders ? new ServerUnderTest(argv, folders.work, opts.port ?? 8181, opts.env, opts.startLimitMs ?? 15_000, traceDir, opts.signal) : null;

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { copyFile, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -149,6 +149,15 @@ describe('wirestep check client on the command line', () => {
       const saved = JSON.parse(await readFile(path.join(out, 'report.json'), 'utf8')) as CheckReport;
       expect(saved.checks.map((c) => c.status)).toEqual(ALL.map(() => 'pass'));
       expect(existsSync(path.join(out, saved.checks[0]!.place!.capture, 'stream.bin'))).toBe(true);
+    });
+  }, 120_000);
+
+  it('finds a client named by a path relative to where check was started, though the client runs in a folder of its own', async () => {
+    await withTempDir(async (dir) => {
+      await copyFile(ASSIGNMENT.client, path.join(dir, 'client.py'));
+      const r = await runToEnd(process.execPath, [MAIN, 'check', 'client', '--', PYTHON, 'client.py', '--port', '{port}', '--folder', '{folder}', '--no-test-files'], { cwd: dir });
+      expect(r.stdout).toContain('✓ Sends the ten reference files');
+      expect(r.stdout).not.toContain('never connected');
     });
   }, 120_000);
 

@@ -1,7 +1,7 @@
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { startProgram, substitute } from '../../src/check/program.js';
+import { absoluteFileArgs, startProgram, substitute } from '../../src/check/program.js';
 import { withTempDir } from '../helpers/net.js';
 
 describe('startProgram', () => {
@@ -41,5 +41,15 @@ describe('startProgram', () => {
 
   it('replaces {port} and {folder} in every argument and leaves unknown keys alone', () => {
     expect(substitute(['--port', '{port}', '--out={folder}/x', '{other}'], { port: 8181, folder: '/tmp/a' })).toEqual(['--port', '8181', '--out=/tmp/a/x', '{other}']);
+  });
+
+  it('makes an argument that names an existing file absolute, and leaves folders, flags and names of nothing alone', async () => {
+    await withTempDir(async (dir) => {
+      await mkdir(path.join(dir, 'entregas', 'ana'), { recursive: true });
+      await writeFile(path.join(dir, 'entregas', 'ana', 'client.py'), '');
+      await mkdir(path.join(dir, 'recebidos'));
+      const argv = ['python3', 'entregas/ana/client.py', '--out', 'recebidos', '--port', '{port}', 'nada.py', '/bin/sh'];
+      expect(absoluteFileArgs(argv, dir)).toEqual(['python3', path.join(dir, 'entregas', 'ana', 'client.py'), '--out', 'recebidos', '--port', '{port}', 'nada.py', '/bin/sh']);
+    });
   });
 });
