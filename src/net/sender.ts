@@ -273,7 +273,7 @@ class SendingConnection {
       this.#socket.cork();
       process.nextTick(this.#uncork);
     }
-    const sent = written ? this.#socket.write(bytes, () => written()) : this.#socket.write(bytes);
+    const sent = this.#socket.write(bytes, written);
     if (sent && fits) return undefined;
     return (async () => {
       if (!sent) await Promise.race([once(this.#socket, 'drain'), this.#closed]);
