@@ -73,9 +73,9 @@ function measured(args: readonly string[], output: 'pipe' | 'ignore'): { child: 
   report.on('data', (b: Buffer) => {
     text += b.toString();
   });
-  const usage = once(child, 'close').then(() => {
-    const u = JSON.parse(text) as Usage;
-    return u;
+  const usage = once(child, 'close').then(([code]) => {
+    if (text === '') throw new Error(`bench/measure.py reported nothing (exit ${String(code)}): is ${PYTHON} there?`);
+    return JSON.parse(text) as Usage;
   });
   return { child, usage };
 }
@@ -288,7 +288,9 @@ async function memoryReclaim(): Promise<string | null> {
     ...(order !== null ? [`freed memory is reported back to the host (page_reporting, order ${order})`] : []),
     ...(damon !== null ? [`DAMON runs a \`${damon}\` scheme on cold memory`] : []),
   ];
-  return parts.length > 0 ? `Memory on this machine: ${parts.join('; ')}. Both make the kernel's copy of a received file into the page cache cost more or less from run to run, for wirestep and the reference alike.` : null;
+  if (parts.length === 0) return null;
+  const they = parts.length === 1 ? 'This makes' : 'Both make';
+  return `Memory on this machine: ${parts.join('; ')}. ${they} the kernel's copy of a received file into the page cache cost more or less from run to run, for wirestep and the reference alike.`;
 }
 
 /** Time to first byte and body size of `url`, median of PAGE_RUNS after one warm-up. */
